@@ -1,0 +1,58 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateInputSerializer,
+    ApiTokenSerializer,
+    MeSerializer,
+)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer, summary="The authenticated user")
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class ApiTokenListCreateView(generics.ListAPIView):
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self):
+        return selectors.api_token_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="List your API tokens (secrets are never returned)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ApiTokenCreateInputSerializer,
+        responses={201: ApiTokenCreatedSerializer},
+        summary="Create an API token; the secret is in this response only",
+    )
+    def post(self, request):
+        serializer = ApiTokenCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token, raw_token = services.api_token_create(user=request.user, **serializer.validated_data)
+        except services.ApiTokenLimitReached as error:
+            raise ValidationError({"non_field_errors": [str(error)]}) from error
+        token.token = raw_token
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenDetailView(APIView):
+    @extend_schema(responses=ApiTokenSerializer, summary="One of your API tokens")
+    def get(self, request, token_id: int):
+        token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+        return Response(ApiTokenSerializer(token).data)
+
+    @extend_schema(responses={204: None}, summary="Revoke an API token")
+    def delete(self, request, token_id: int):
+        token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+        services.api_token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,249 @@
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.emails import send_templated_email
+from accounts.models import ApiToken, User, normalize_email
+
+logger = logging.getLogger(__name__)
+
+VERIFICATION_SALT = "accounts.verify-email"
+TOKEN_PREFIX = "pat"
+# Bearer tokens carry 256 bits of randomness, so a fast hash is enough; a slow password hash
+# would only add latency to every API request.
+TOKEN_SECRET_BYTES = 32
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class VerificationError(Exception):
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+class ApiTokenLimitReached(Exception):
+    pass
+
+
+def user_login_identifier(request, credentials: dict) -> str:
+    """What django-axes counts failed logins against: the normalized email.
+
+    Django passes the login as `email` (the USERNAME_FIELD, as a lazy string key) to backends,
+    and as `username` in the failed-login signal; both must count against the same account.
+    """
+    by_name = {str(key): value for key, value in (credentials or {}).items()}
+    value = by_name.get("email") or by_name.get("username")
+    if not value and request is not None:
+        value = request.POST.get("username", "")
+    return normalize_email(value)
+
+
+def _site_link(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+# Sign-up and verification
+# ------------------------------------------------------------------------------
+
+
+def user_signup(*, email: str, display_name: str, password: str) -> User | None:
+    """Create an unverified account and email a verification link.
+
+    For an email that is already registered nothing is created: the owner of that address gets a
+    notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account.
+    Returns the new user, or None when the address was taken.
+    """
+    from accounts.tasks import send_signup_notice, send_verification_email
+
+    email = normalize_email(email)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, display_name=display_name.strip())
+    except IntegrityError:
+        existing = User.objects.get(email=email)
+        if existing.is_email_verified:
+            send_signup_notice.delay_on_commit(existing.id)
+        else:
+            send_verification_email.delay_on_commit(existing.id)
+        return None
+    send_verification_email.delay_on_commit(user.id)
+    return user
+
+
+def user_make_verification_token(*, user: User) -> str:
+    return signing.dumps({"user_id": user.id, "email": user.email}, salt=VERIFICATION_SALT, compress=True)
+
+
+def user_send_verification_email(*, user_id: int) -> None:
+    """Email a verification link; does nothing for a verified or deleted account."""
+    user = User.objects.filter(id=user_id, email_verified_at__isnull=True, is_active=True).first()
+    if user is None:
+        return
+    token = user_make_verification_token(user=user)
+    hours = int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600)
+    send_templated_email(
+        to=user.email,
+        template="verify_email",
+        context={
+            "user": user,
+            "link": _site_link(reverse("accounts:verify_email", kwargs={"token": token})),
+            "valid_hours": hours,
+        },
+    )
+
+
+def user_send_signup_notice(*, user_id: int) -> None:
+    """Tell an existing account holder that someone tried to sign up with their address."""
+    user = User.objects.filter(id=user_id, is_active=True).first()
+    if user is None:
+        return
+    send_templated_email(
+        to=user.email,
+        template="signup_notice",
+        context={
+            "user": user,
+            "login_link": _site_link(reverse("accounts:login")),
+            "reset_link": _site_link(reverse("accounts:password_reset")),
+        },
+    )
+
+
+def user_verify_email(*, token: str) -> User:
+    """Mark the account in the token as verified. Idempotent: a second click changes nothing."""
+    try:
+        payload = signing.loads(
+            token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds()
+        )
+    except signing.SignatureExpired as exc:
+        raise VerificationError("This verification link has expired.", expired=True) from exc
+    except signing.BadSignature as exc:
+        raise VerificationError("This verification link is not valid.") from exc
+    user = User.objects.filter(id=payload.get("user_id"), email=payload.get("email"), is_active=True).first()
+    if user is None:
+        raise VerificationError("This verification link is not valid.")
+    User.objects.filter(id=user.id, email_verified_at__isnull=True).update(email_verified_at=timezone.now())
+    user.refresh_from_db(fields=["email_verified_at"])
+    return user
+
+
+def user_resend_verification(*, email: str) -> None:
+    """Send a new verification link if an unverified account has this address (silent otherwise)."""
+    from accounts.tasks import send_verification_email
+
+    user = User.objects.filter(email=normalize_email(email), email_verified_at__isnull=True, is_active=True).first()
+    if user is not None:
+        send_verification_email.delay_on_commit(user.id)
+
+
+def user_purge_unverified(*, now: datetime | None = None) -> int:
+    """Delete accounts that never verified their email within the retention period."""
+    cutoff = (now or timezone.now()) - settings.UNVERIFIED_ACCOUNT_RETENTION
+    deleted, _ = User.objects.filter(
+        email_verified_at__isnull=True, is_staff=False, date_joined__lt=cutoff
+    ).delete()
+    if deleted:
+        logger.info("accounts: purged %d unverified accounts", deleted)
+    return deleted
+
+
+# Profile and password reset
+# ------------------------------------------------------------------------------
+
+
+def user_update_profile(*, user: User, display_name: str) -> User:
+    user.display_name = display_name.strip()
+    user.save(update_fields=["display_name"])
+    return user
+
+
+def user_request_password_reset(*, email: str) -> None:
+    """Email a reset link if an active account has this address (silent otherwise)."""
+    from accounts.tasks import send_password_reset_email
+
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is not None and user.has_usable_password():
+        send_password_reset_email.delay_on_commit(user.id)
+
+
+def user_send_password_reset_email(*, user_id: int) -> None:
+    user = User.objects.filter(id=user_id, is_active=True).first()
+    if user is None:
+        return
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+    )
+    send_templated_email(
+        to=user.email,
+        template="password_reset",
+        context={"user": user, "link": _site_link(path), "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
+    )
+
+
+# API tokens
+# ------------------------------------------------------------------------------
+
+
+def _hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token; returns it with its secret, which is never stored and shown only now."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("The expiry must be in the future.")
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
+    if active >= settings.API_TOKEN_MAX_PER_USER:
+        raise ApiTokenLimitReached(
+            f"You already have {active} tokens; revoke one you no longer use to create another."
+        )
+    prefix = secrets.token_hex(6)
+    raw_token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
+    token = ApiToken.objects.create(
+        user=user, name=name.strip(), prefix=prefix, secret_hash=_hash_token(raw_token), expires_at=expires_at
+    )
+    return token, raw_token
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token. Revoking twice keeps the first revocation time."""
+    ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+class TokenRejected(Exception):
+    pass
+
+
+def api_token_authenticate(*, raw_token: str) -> ApiToken:
+    """Find the active token for a raw bearer token, or raise TokenRejected with the reason."""
+    parts = raw_token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise TokenRejected("Invalid token.")
+    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash_token(raw_token)):
+        raise TokenRejected("Invalid token.")
+    if token.revoked_at is not None:
+        raise TokenRejected("This token has been revoked.")
+    now = timezone.now()
+    if token.is_expired(now):
+        raise TokenRejected("This token has expired.")
+    if not token.user.is_active:
+        raise TokenRejected("This account is disabled.")
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        # At most one write a minute per token, not one per request.
+        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+        token.last_used_at = now
+    return token

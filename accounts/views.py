@@ -1,0 +1,132 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.forms import ApiTokenCreateForm, EmailForm, LoginForm, ProfileForm, SignupForm
+
+NEW_TOKEN_SESSION_KEY = "accounts.new_api_token"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_signup(
+            email=form.cleaned_data["email"],
+            display_name=form.cleaned_data["display_name"],
+            password=form.cleaned_data["password1"],
+        )
+        request.session["accounts.signup_email"] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_done(request):
+    return render(request, "accounts/signup_done.html", {"email": request.session.get("accounts.signup_email")})
+
+
+def verify_email(request, token):
+    try:
+        services.user_verify_email(token=token)
+    except services.VerificationError as error:
+        return render(request, "accounts/verify_failed.html", {"error": error}, status=400)
+    messages.success(request, "Your email is verified. You can log in now.")
+    return redirect("dashboard" if request.user.is_authenticated else "accounts:login")
+
+
+@require_http_methods(["GET", "POST"])
+def resend_verification(request):
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_resend_verification(email=form.cleaned_data["email"])
+        request.session["accounts.signup_email"] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/resend_verification.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_request_password_reset(email=form.cleaned_data["email"])
+        return redirect("accounts:password_reset_done")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:settings")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password has been changed.")
+        return super().form_valid(form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request):
+    profile_form = ProfileForm(request.POST or None, initial={"display_name": request.user.display_name})
+    if request.method == "POST" and profile_form.is_valid():
+        services.user_update_profile(user=request.user, display_name=profile_form.cleaned_data["display_name"])
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:settings")
+    return _render_settings(request, profile_form=profile_form, token_form=ApiTokenCreateForm())
+
+
+def _render_settings(request, *, profile_form, token_form, status=200):
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "profile_form": profile_form,
+            "token_form": token_form,
+            "tokens": selectors.api_token_list_for_user(user=request.user),
+            "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    form = ApiTokenCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            token, raw_token = services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+            )
+        except services.ApiTokenLimitReached as error:
+            form.add_error(None, str(error))
+        else:
+            # Kept in the session for exactly one page view, so a reload never shows it again.
+            request.session[NEW_TOKEN_SESSION_KEY] = {"name": token.name, "secret": raw_token}
+            return redirect("accounts:settings")
+    profile_form = ProfileForm(initial={"display_name": request.user.display_name})
+    return _render_settings(request, profile_form=profile_form, token_form=form, status=400)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id):
+    token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+    services.api_token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked. Programs using it can no longer call the API.")
+    return redirect("accounts:settings")

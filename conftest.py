@@ -1,0 +1,62 @@
+import os
+import shutil
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the test makes
+# around it are still synchronous, so Django's async-safety guard must not trip on them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--expect-services",
+        default="",
+        help="Comma list the run must really use, e.g. 'mysql,redis'; the session stops if it does not.",
+    )
+    parser.addoption(
+        "--require-browser",
+        action="store_true",
+        help="Fail, rather than skip, browser tests when Chromium is not installed (CI sets this).",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _services_in_use(request, django_db_setup, django_db_blocker):
+    """CI's second pass must not silently fall back to SQLite or the filesystem broker."""
+    expected = {name for name in request.config.getoption("--expect-services").split(",") if name}
+    if not expected:
+        return
+    from django.db import connection
+
+    from photoagent.celery import app as celery_app
+
+    with django_db_blocker.unblock():
+        in_use = {connection.vendor}
+    if celery_app.conf.broker_url.startswith("redis://"):
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+        in_use.add("redis")
+    if not expected <= in_use:
+        pytest.exit(f"expected to run on {sorted(expected)}, but the suite runs on {sorted(in_use)}", returncode=3)
+
+
+@pytest.fixture
+def chromium_path(request):
+    if shutil.which(CHROMIUM) is None:
+        if request.config.getoption("--require-browser"):
+            pytest.fail(f"{CHROMIUM} is required for the browser journey (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed; .ci/run installs it and runs this test")
+    return CHROMIUM
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and lockouts must not leak from one test into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

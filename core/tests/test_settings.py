@@ -1,0 +1,109 @@
+"""The settings module is read in a fresh interpreter per case: it reads the environment at import."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
+    "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "storage": settings.STORAGES["default"]["BACKEND"], "storage_options": settings.STORAGES["default"].get("OPTIONS", {}),
+    "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
+    "cache": settings.CACHES["default"]["BACKEND"],
+}))
+"""
+
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+    "ALLOWED_HOSTS": "photoagent.example.com",
+    "DATABASE_URL": "mysql://photoagent:secret@127.0.0.1:3306/photoagent",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SITE_URL": "https://photoagent.example.com",
+}
+
+
+def run(args: list[str], env: dict, tmp_path) -> subprocess.CompletedProcess:
+    clean_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "photoagent.settings.base", "DATA_DIR": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, *args], cwd=BASE_DIR, env=clean_env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def load_settings(env: dict, tmp_path) -> dict:
+    result = run(["-c", PRINT_SETTINGS], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
+    chosen = load_settings({}, tmp_path)
+    assert chosen["db_engine"] == "django.db.backends.sqlite3"
+    assert chosen["broker"] == "filesystem://"
+    assert chosen["transport"]["data_folder_in"] == str(tmp_path / "broker" / "queue")
+    assert chosen["storage"] == "django.core.files.storage.FileSystemStorage"
+    assert chosen["storage_options"]["location"] == str(tmp_path / "media")
+    assert chosen["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert chosen["demo"] is True
+
+
+def test_services_are_selected_by_their_variables(tmp_path):
+    chosen = load_settings(
+        {
+            "DATABASE_URL": "mysql://root@127.0.0.1:3306/photoagent",
+            "REDIS_URL": "redis://127.0.0.1:6379/2",
+            "AWS_STORAGE_BUCKET_NAME": "photos",
+            "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "SENDGRID_API_KEY": "SG.test",
+            "REPLICATE_API_TOKEN": "r8_test",
+        },
+        tmp_path,
+    )
+    assert chosen["db_engine"] == "django.db.backends.mysql"
+    assert chosen["db_options"]["charset"] == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in chosen["db_options"]["init_command"]
+    assert chosen["broker"] == "redis://127.0.0.1:6379/2"
+    assert chosen["transport"]["visibility_timeout"] > 360
+    assert chosen["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert chosen["storage"] == "storages.backends.s3.S3Storage"
+    assert chosen["storage_options"]["default_acl"] is None
+    assert chosen["storage_options"]["querystring_auth"] is True
+    assert chosen["storage_options"]["querystring_expire"] == 300
+    assert chosen["email"] == "integrations.sendgrid.SendGridEmailBackend"
+    assert chosen["demo"] is False
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+def test_production_stops_with_a_message_naming_what_is_missing(tmp_path, missing):
+    env = {key: value for key, value in PRODUCTION.items() if key != missing}
+    result = run(["-c", PRINT_SETTINGS], env, tmp_path)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"not set: {missing}." in result.stderr
+
+
+def test_production_names_every_missing_variable_at_once(tmp_path):
+    result = run(["-c", PRINT_SETTINGS], {"DJANGO_ENV": "production"}, tmp_path)
+    assert "not set: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL." in result.stderr
+
+
+def test_an_unknown_environment_name_is_refused(tmp_path):
+    result = run(["-c", PRINT_SETTINGS], {"DJANGO_ENV": "prod"}, tmp_path)
+    assert result.returncode != 0
+    assert "use 'development' or 'production'" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,39 @@
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from core import health
+from core.api import errors as api_errors
+
+
+@require_GET
+def landing(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "core/landing.html")
+
+
+@login_required
+def dashboard(request):
+    return render(request, "core/dashboard.html")
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    report = health.run_checks()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def page_not_found(request, exception):
+    if request.path.startswith("/api/"):
+        return api_errors.json_not_found(request, exception)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return api_errors.json_server_error(request)
+    return render(request, "500.html", status=500)

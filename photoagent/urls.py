@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+admin.site.site_header = "PhotoAgent operations"
+admin.site.site_title = "PhotoAgent admin"
+
+urlpatterns = [
+    path("", core_views.landing, name="landing"),
+    path("app/", core_views.dashboard, name="dashboard"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("photoagent.api_urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
