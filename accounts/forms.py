@@ -76,7 +76,7 @@ class ProfileForm(forms.Form):
 class ApiTokenCreateForm(forms.Form):
     EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("never", "Never")]
 
-    name = forms.CharField(max_length=80, help_text="What uses this token, e.g. “laptop script”.")
+    name = forms.CharField(label="Token name", max_length=80, help_text="What uses this token, e.g. “laptop script”.")
     expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="90", label="Expires")
 
     def expires_at(self):

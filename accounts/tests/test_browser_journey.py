@@ -1,0 +1,74 @@
+"""A new user's first visit, in a real headless Chromium against a live server."""
+
+import re
+
+import pytest
+from django.core import mail
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        page.screenshot(path=str(tmp_path / "last-page.png"), full_page=True)
+        browser.close()
+
+
+def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, settings):
+    settings.SITE_URL = live_server.url
+    page.goto(live_server.url)
+    page.get_by_role("link", name="Create your account").click()
+
+    page.get_by_label("Email").fill("journey@example.com")
+    page.get_by_label("Display name").fill("Jo")
+    page.get_by_label("Password", exact=True).fill("a long journey passphrase")
+    page.get_by_label("Confirm password").fill("a long journey passphrase")
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+
+    [message] = mail.outbox
+    link = re.search(r"https?://\S+/accounts/verify/\S+/", message.body).group(0)
+    page.goto(link)
+    page.get_by_text("Your email is verified").wait_for()
+
+    page.get_by_label("Email").fill("journey@example.com")
+    page.get_by_label("Password").fill("a long journey passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Welcome, Jo").wait_for()
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Token name").fill("journey script")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#new-token-value").input_value()
+    assert secret.startswith("pat_")
+
+    me = page.request.get(f"{live_server.url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.status == 200
+    assert me.json()["email"] == "journey@example.com"
+
+    page.reload()
+    assert page.locator("#new-token-value").count() == 0  # the secret is shown once only
+    assert page.get_by_role("cell", name="journey script").is_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Log in").first.wait_for()
+    page.goto(f"{live_server.url}/app/")
+    assert "/accounts/login/" in page.url

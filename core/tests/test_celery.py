@@ -1,0 +1,61 @@
+import time
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.tasks import purge_unverified_accounts
+from accounts.tests.factories import UserFactory
+from photoagent.celery import app as celery_app
+
+
+def test_tasks_are_routed_to_their_queues():
+    router = celery_app.amqp.router
+    assert router.route({}, "training.submit_training")["queue"].name == "training"
+    assert router.route({}, "generation.run_generation")["queue"].name == "generation"
+    assert router.route({}, "accounts.send_verification_email")["queue"].name == "default"
+    assert {queue.name for queue in celery_app.conf.task_queues} == {"default", "training", "generation"}
+
+
+def test_every_beat_entry_names_a_registered_task():
+    celery_app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in celery_app.tasks
+
+
+def test_reliability_settings():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    if conf.broker_url.startswith("redis://"):
+        assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+
+
+def test_tasks_refuse_a_model_instance_as_an_argument():
+    from kombu.exceptions import EncodeError
+
+    with pytest.raises(EncodeError):
+        purge_unverified_accounts.delay(user=UserFactory.build())
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_consumes_a_task_sent_through_the_configured_broker(monkeypatch):
+    stale = UserFactory(unverified=True, date_joined=timezone.now() - timedelta(days=400))
+    fresh = UserFactory(unverified=True)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    celery_app.control.purge()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        purge_unverified_accounts.delay()
+        deadline = time.monotonic() + 30
+        while User.objects.filter(id=stale.id).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert not User.objects.filter(id=stale.id).exists()
+    assert User.objects.filter(id=fresh.id).exists()

@@ -1,0 +1,140 @@
+"""The real sendgrid client, pointed at a local stand-in that speaks SendGrid's v3 HTTP API."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jsonschema
+import pytest
+from django.core import mail
+
+from accounts.emails import send_templated_email
+from core.exceptions import PermanentProviderError, TransientProviderError
+
+SPEC = json.loads((Path(__file__).parent / "specs" / "sendgrid-mail-v3.json").read_text())
+# The request body schema, resolved against the spec's own components.
+MAIL_SEND_SCHEMA = {
+    "components": SPEC["components"],
+    "$ref": "#/components/requestBodies/PostMailSend/content/application~1json/schema",
+}
+
+
+class SendGridStandIn(ThreadingHTTPServer):
+    """Records each request; answers with the queued (status, body, delay) or 202."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+        self.responses: list[tuple[int, dict | None, float]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
+        status, payload, delay = self.server.responses.pop(0) if self.server.responses else (202, None, 0)
+        time.sleep(delay)
+        data = json.dumps(payload).encode() if payload else b""
+        self.send_response(status)
+        self.send_header("X-Message-Id", "standin-message-1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def sendgrid(settings):
+    server = SendGridStandIn()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "integrations.sendgrid.SendGridEmailBackend"
+    settings.SENDGRID_API_KEY = "SG.test-key"
+    settings.SENDGRID_API_HOST = server.url
+    settings.EMAIL_TIMEOUT = 1
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def send_welcome():
+    send_templated_email(
+        to="Ann Lee <ann@example.com>",
+        template="verify_email",
+        context={"user": {"get_short_name": "Ann"}, "link": "http://testserver/accounts/verify/abc/", "valid_hours": 72},
+    )
+
+
+def test_mail_is_posted_to_the_v3_api_in_the_documented_shape(sendgrid):
+    send_welcome()
+    assert mail.outbox == []
+    [request] = sendgrid.requests
+    assert request["path"] == "/v3/mail/send"
+    assert request["headers"]["Authorization"] == "Bearer SG.test-key"
+    jsonschema.Draft202012Validator(MAIL_SEND_SCHEMA).validate(request["json"])
+    body = request["json"]
+    assert body["personalizations"] == [{"to": [{"email": "ann@example.com", "name": "Ann Lee"}]}]
+    assert body["from"] == {"email": "noreply@photoagent.local", "name": "PhotoAgent"}
+    assert body["subject"] == "Confirm your email for PhotoAgent"
+    assert [part["type"] for part in body["content"]] == ["text/plain", "text/html"]
+    assert "http://testserver/accounts/verify/abc/" in body["content"][0]["value"]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_throttling_and_server_errors_are_transient(sendgrid, status):
+    sendgrid.responses.append((status, {"errors": [{"message": "try later"}]}, 0))
+    with pytest.raises(TransientProviderError) as error:
+        send_welcome()
+    assert error.value.status_code == status
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_bad_requests_and_credentials_are_permanent(sendgrid, status):
+    sendgrid.responses.append((status, {"errors": [{"message": "nope", "field": None}]}, 0))
+    with pytest.raises(PermanentProviderError):
+        send_welcome()
+
+
+def test_a_hung_api_times_out_as_transient(sendgrid):
+    sendgrid.responses.append((202, None, 2.5))
+    started = time.monotonic()
+    with pytest.raises(TransientProviderError):
+        send_welcome()
+    assert time.monotonic() - started < 2.4
+
+
+def test_an_unreachable_api_is_transient(sendgrid, settings):
+    settings.SENDGRID_API_HOST = "http://127.0.0.1:1"
+    with pytest.raises(TransientProviderError):
+        send_welcome()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_retries_the_email_after_a_transient_failure(sendgrid, monkeypatch):
+    from celery.contrib.testing.worker import start_worker
+
+    from accounts.tasks import send_verification_email
+    from accounts.tests.factories import UserFactory
+    from photoagent.celery import app as celery_app
+
+    user = UserFactory(unverified=True)
+    sendgrid.responses.append((503, None, 0))
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(send_verification_email, "retry_backoff", 1)  # seconds, so the test stays short
+    celery_app.control.purge()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        send_verification_email.delay(user.id)
+        deadline = time.monotonic() + 30
+        while len(sendgrid.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    # The first attempt got 503; the retry delivered the email, once.
+    assert [r["json"]["personalizations"][0]["to"][0]["email"] for r in sendgrid.requests] == [user.email] * 2
