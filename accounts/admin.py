@@ -24,7 +24,13 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     ordering = ["-date_joined"]
     list_display = ["email", "display_name", "is_verified", "is_active", "is_staff", "date_joined", "last_login"]
-    list_filter = ["is_active", "is_staff", "is_superuser", ("email_verified_at", admin.EmptyFieldListFilter), "date_joined"]
+    list_filter = [
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        ("email_verified_at", admin.EmptyFieldListFilter),
+        "date_joined",
+    ]
     search_fields = ["email", "display_name"]
     readonly_fields = ["date_joined", "last_login", "email_verified_at"]
     fieldsets = [

@@ -11,9 +11,14 @@ from accounts.models import User, normalize_email
 
 
 class SignupForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
     display_name = forms.CharField(
-        max_length=80, required=False, help_text="How we greet you. Optional.", widget=forms.TextInput(attrs={"autocomplete": "name"})
+        max_length=80,
+        required=False,
+        help_text="How we greet you. Optional.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     password1 = forms.CharField(
         label="Password",
@@ -56,8 +61,7 @@ class LoginForm(AuthenticationForm):
         if not user.is_email_verified:
             raise forms.ValidationError(
                 format_html(
-                    "Please verify your email first: open the link we sent to {}. "
-                    '<a href="{}">Send a new link</a>.',
+                    'Please verify your email first: open the link we sent to {}. <a href="{}">Send a new link</a>.',
                     user.email,
                     reverse("accounts:resend_verification"),
                 ),
@@ -66,7 +70,9 @@ class LoginForm(AuthenticationForm):
 
 
 class EmailForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
 
 
 class ProfileForm(forms.Form):

@@ -149,9 +149,7 @@ def user_resend_verification(*, email: str) -> None:
 def user_purge_unverified(*, now: datetime | None = None) -> int:
     """Delete accounts that never verified their email within the retention period."""
     cutoff = (now or timezone.now()) - settings.UNVERIFIED_ACCOUNT_RETENTION
-    deleted, _ = User.objects.filter(
-        email_verified_at__isnull=True, is_staff=False, date_joined__lt=cutoff
-    ).delete()
+    deleted, _ = User.objects.filter(email_verified_at__isnull=True, is_staff=False, date_joined__lt=cutoff).delete()
     if deleted:
         logger.info("accounts: purged %d unverified accounts", deleted)
     return deleted
@@ -182,7 +180,10 @@ def user_send_password_reset_email(*, user_id: int) -> None:
         return
     path = reverse(
         "accounts:password_reset_confirm",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
     )
     send_templated_email(
         to=user.email,
@@ -205,9 +206,7 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
         raise ValueError("The expiry must be in the future.")
     active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
     if active >= settings.API_TOKEN_MAX_PER_USER:
-        raise ApiTokenLimitReached(
-            f"You already have {active} tokens; revoke one you no longer use to create another."
-        )
+        raise ApiTokenLimitReached(f"You already have {active} tokens; revoke one you no longer use to create another.")
     prefix = secrets.token_hex(6)
     raw_token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
     token = ApiToken.objects.create(

@@ -22,7 +22,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ApiTokenCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Omit for a token that never expires.")
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Omit for a token that never expires."
+    )
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():

@@ -9,7 +9,11 @@ def test_anonymous_calls_get_401_in_the_common_error_body(api_client):
     response = api_client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json() == {
-        "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided.", "details": {}}
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+            "details": {},
+        }
     }
 
 

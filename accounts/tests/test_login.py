@@ -96,7 +96,9 @@ def test_password_reset_by_email(client, user, django_capture_on_commit_callback
     assert b"no longer valid" in client.get(link, follow=True).content
 
 
-def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client, django_capture_on_commit_callbacks):
+def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(
+    client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
     assert response.url == "/accounts/password/reset/sent/"

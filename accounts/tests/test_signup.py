@@ -9,7 +9,12 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {"email": "New.User@example.com", "display_name": "Nia", "password1": DEFAULT_PASSWORD, "password2": DEFAULT_PASSWORD}
+SIGNUP = {
+    "email": "New.User@example.com",
+    "display_name": "Nia",
+    "password1": DEFAULT_PASSWORD,
+    "password2": DEFAULT_PASSWORD,
+}
 
 
 def verification_link(message) -> str:

@@ -48,4 +48,8 @@ def test_healthz_is_503_when_the_database_fails(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     # The public page names the failure without leaking hosts or paths.
-    assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError", "ms": pytest.approx(0, abs=50)}
+    assert response.json()["checks"]["database"] == {
+        "ok": False,
+        "error": "OperationalError",
+        "ms": pytest.approx(0, abs=50),
+    }

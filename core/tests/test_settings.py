@@ -13,11 +13,11 @@ PRINT_SETTINGS = """
 import json, django
 from django.conf import settings
 django.setup()
-db = settings.DATABASES["default"]
+db, storage = settings.DATABASES["default"], settings.STORAGES["default"]
 print(json.dumps({
     "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-    "storage": settings.STORAGES["default"]["BACKEND"], "storage_options": settings.STORAGES["default"].get("OPTIONS", {}),
+    "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
 }))
@@ -34,7 +34,12 @@ PRODUCTION = {
 
 
 def run(args: list[str], env: dict, tmp_path) -> subprocess.CompletedProcess:
-    clean_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "photoagent.settings.base", "DATA_DIR": str(tmp_path), **env}
+    clean_env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
+        "DATA_DIR": str(tmp_path),
+        **env,
+    }
     return subprocess.run(
         [sys.executable, *args], cwd=BASE_DIR, env=clean_env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -107,3 +112,28 @@ def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    source = (BASE_DIR / "photoagent" / "settings" / "base.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', source))
+    listed = set(re.findall(r"^(?:# )?([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
+    assert read - listed == set(), "add these to .env.example"
+    assert listed - read == set(), "remove these from .env.example"
+
+
+def test_docker_compose_sets_only_variables_the_settings_read():
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    source = (BASE_DIR / "photoagent" / "settings" / "base.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', source))
+    app_env = compose["services"]["web"]["environment"]
+    assert set(app_env) - read == set()
+    assert {"DJANGO_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= set(app_env)
+    for name in ("web", "worker", "db", "redis"):
+        assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"

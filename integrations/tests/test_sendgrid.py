@@ -69,7 +69,11 @@ def send_welcome():
     send_templated_email(
         to="Ann Lee <ann@example.com>",
         template="verify_email",
-        context={"user": {"get_short_name": "Ann"}, "link": "http://testserver/accounts/verify/abc/", "valid_hours": 72},
+        context={
+            "user": {"get_short_name": "Ann"},
+            "link": "http://testserver/accounts/verify/abc/",
+            "valid_hours": 72,
+        },
     )
 
 

@@ -37,7 +37,7 @@ if IS_PRODUCTION:
         )
 
 # A development-only key; production refuses to start without its own (checked above).
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production-0123456789")
+SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-use-in-production-0123456789"
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -47,6 +47,9 @@ SITE_NAME = "PhotoAgent"
 
 # Where the embedded default keeps its SQLite database, media and broker files.
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
+if not IS_PRODUCTION:
+    # SQLite and the filesystem broker need the folder; a fresh clone has none.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -103,7 +106,8 @@ TEMPLATES = [
 
 # DATABASE  https://docs.djangoproject.com/en/5.2/ref/databases/
 # ------------------------------------------------------------------------------
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.mysql":
     _db["OPTIONS"] = {
@@ -238,12 +242,12 @@ SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 # Base URL of the SendGrid API; the client appends /v3/mail/send.
 SENDGRID_API_HOST = env.str("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND",
-    default="integrations.sendgrid.SendGridEmailBackend"
+_email_backend = (
+    "integrations.sendgrid.SendGridEmailBackend"
     if SENDGRID_API_KEY
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="") or _email_backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PhotoAgent <noreply@photoagent.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,0 +1,21 @@
+# One image for web, worker and beat (docker-compose.yml picks the command).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential pkg-config default-libmysqlclient-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# Collecting static files needs no secrets or services: the development defaults suffice here.
+RUN DEBUG=false DATA_DIR=/tmp/build python manage.py collectstatic --noinput
+
+RUN useradd --create-home --uid 1000 photoagent && mkdir -p /data && chown photoagent /data
+USER photoagent
+ENV DATA_DIR=/data
+EXPOSE 8000
+CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]

@@ -1,0 +1,57 @@
+# The two commands: `make run` and `make test`. Both need only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+# mysqlclient compiles against the MySQL/MariaDB client headers. Without them the embedded
+# default still works (it uses SQLite), so the install skips it rather than failing.
+WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
+
+.PHONY: help install run test lint format migrate superuser clean
+
+help:
+	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
+	@echo "make test       run the whole test suite"
+	@echo "make lint       ruff checks"
+	@echo "make superuser  create an admin account"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+ifeq ($(WITH_MYSQL),1)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+else
+	@echo "note: MySQL client headers not found; skipping mysqlclient (only needed for DATABASE_URL=mysql://...)"
+	grep -v '^mysqlclient' requirements.txt > $(VENV)/requirements-without-mysql.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements-without-mysql.txt -r requirements-dev.txt
+endif
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@echo "PhotoAgent on http://127.0.0.1:8000 (web, worker, beat). Ctrl-C stops all."
+	$(BIN)/honcho -f Procfile.dev start
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) staticfiles
