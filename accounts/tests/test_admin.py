@@ -35,9 +35,7 @@ def test_token_admin_never_shows_a_secret_or_its_hash(operator_client, token_for
 
 def test_token_admin_revokes(operator_client, token_for):
     token, _ = token_for(UserFactory())
-    operator_client.post(
-        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.id]}, follow=True
-    )
+    operator_client.post("/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.id]}, follow=True)
     token.refresh_from_db()
     assert token.revoked_at is not None
 
