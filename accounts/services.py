@@ -132,6 +132,11 @@ def user_verify_email(*, token: str) -> User:
     user = User.objects.filter(id=payload.get("user_id"), email=payload.get("email"), is_active=True).first()
     if user is None:
         raise VerificationError("This verification link is not valid.")
+    return user_mark_email_verified(user=user)
+
+
+def user_mark_email_verified(*, user: User) -> User:
+    """Record that the user controls their address; keeps the first verification time."""
     User.objects.filter(id=user.id, email_verified_at__isnull=True).update(email_verified_at=timezone.now())
     user.refresh_from_db(fields=["email_verified_at"])
     return user

@@ -69,6 +69,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
+    def form_valid(self, form):
+        # Following the emailed link proves the address, as the verification link would.
+        services.user_mark_email_verified(user=self.user)
+        return super().form_valid(form)
+
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"

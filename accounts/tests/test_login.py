@@ -36,6 +36,7 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(client, user):
     response = login(client, user.email, DEFAULT_PASSWORD)
     assert response.status_code == 429
     assert b"Too many failed log-ins" in response.content
+    assert b"try again in 15\xc2\xa0minutes" in response.content
     assert "_auth_user_id" not in client.session
 
 
@@ -132,3 +133,13 @@ def test_login_rejects_an_offsite_next(client, user):
         "/accounts/login/", {"username": user.email, "password": DEFAULT_PASSWORD, "next": "https://evil.example/"}
     )
     assert response.url == "/app/"
+
+
+def test_resetting_the_password_also_verifies_the_address(client, django_capture_on_commit_callbacks):
+    user = UserFactory(unverified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": user.email})
+    link = mail.outbox[0].body.split("http://testserver", 1)[1].split()[0]
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"new_password1": "a brand new passphrase", "new_password2": "a brand new passphrase"})
+    assert login(client, user.email, "a brand new passphrase").status_code == 302

@@ -1,0 +1,16 @@
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A timedelta in words: "15 minutes", "1 hour"."""
+    if not value:
+        return ""
+    now = timezone.now()
+    return timesince(now - value, now)
