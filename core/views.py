@@ -17,7 +17,7 @@ def landing(request):
 
 @login_required
 def dashboard(request):
-    return render(request, "core/dashboard.html")
+    return redirect("projects:list")
 
 
 @never_cache

@@ -11,6 +11,7 @@ urlpatterns = [
     path("app/", core_views.dashboard, name="dashboard"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("projects/", include("projects.urls")),
     path("api/v1/", include("photoagent.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,1 +1,105 @@
-"""Models arrive with the projects issue."""
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+trigger_word_validator = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9_]{2,31}$",
+    "One word of 3–32 letters, digits or underscores, starting with a letter (no spaces).",
+)
+
+
+class Project(models.Model):
+    class Category(models.TextChoices):
+        PERSON = "person", "Person"
+        PRODUCT = "product", "Product"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Collecting photos"
+        READY = "ready", "Ready to train"
+        TRAINING = "training", "Training"
+        TRAINED = "trained", "Trained"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    subject_description = models.TextField(
+        blank=True, max_length=1000, help_text="Who or what the photos show, e.g. “my sister Ana” or “our ceramic mug”."
+    )
+    trigger_word = models.CharField(max_length=32, validators=[trigger_word_validator])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "trigger_word"], name="project_trigger_word_unique_per_owner"),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="project_owner_recent_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+def photo_key_prefix(photo: "Photo") -> str:
+    """Storage folder of one photo: per user and project, with an unguessable last part."""
+    return f"users/{photo.project.owner_id}/projects/{photo.project_id}/{photo.key.hex}"
+
+
+def photo_original_path(photo: "Photo", filename: str) -> str:
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}.get(photo.format, "bin")
+    return f"{photo_key_prefix(photo)}/original.{extension}"
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="photos")
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    original = models.FileField(upload_to=photo_original_path, max_length=255)
+    training_image = models.FileField(blank=True, max_length=255)
+    thumbnail = models.FileField(blank=True, max_length=255)
+    preview = models.FileField(blank=True, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    description = models.TextField(blank=True, max_length=500)
+    # Filled by the photo-library analysis (a later step); offered to the user, never forced.
+    ai_caption = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    error = models.CharField(max_length=300, blank=True)
+    format = models.CharField(max_length=8)
+    bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Size after EXIF orientation, as the user sees the photo.
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    phash = models.CharField(max_length=16, blank=True)
+    blur_score = models.FloatField(null=True, blank=True)
+    face_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    face_descriptor = models.JSONField(null=True, blank=True)
+    near_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="near_duplicates"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="photo_unique_content_per_project"),
+        ]
+
+    def __str__(self):
+        return self.original_filename
+
+    @property
+    def short_side(self) -> int:
+        return min(self.width, self.height)
+
+    def file_names(self) -> list[str]:
+        """Every stored object of this photo."""
+        return [f.name for f in (self.original, self.training_image, self.thumbnail, self.preview) if f]

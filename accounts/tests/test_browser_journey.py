@@ -52,7 +52,7 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
     page.get_by_label("Email").fill("journey@example.com")
     page.get_by_label("Password").fill("a long journey passphrase")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Welcome, Jo").wait_for()
+    page.get_by_role("heading", name="Your projects").wait_for()
 
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Token name").fill("journey script")
@@ -70,5 +70,5 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").first.wait_for()
-    page.goto(f"{live_server.url}/app/")
+    page.goto(f"{live_server.url}/projects/")
     assert "/accounts/login/" in page.url

@@ -19,9 +19,9 @@ def login(client, email, password):
 
 def test_login_and_logout(client, user):
     assert login(client, user.email, DEFAULT_PASSWORD).status_code == 302
-    assert client.get("/app/").status_code == 200
+    assert client.get("/projects/").status_code == 200
     client.post("/accounts/logout/")
-    assert client.get("/app/").status_code == 302
+    assert client.get("/projects/").status_code == 302
 
 
 def test_wrong_password_gets_a_clear_message(client, user):
@@ -117,7 +117,7 @@ def test_password_change(client, user):
     user.refresh_from_db()
     assert user.check_password(new_password)
     # Still logged in: the session hash was updated.
-    assert client.get("/app/").status_code == 200
+    assert client.get("/projects/").status_code == 200
 
 
 def test_settings_page_updates_the_display_name(client, user):

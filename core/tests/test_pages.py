@@ -22,6 +22,12 @@ def test_dashboard_requires_login(client):
     assert response.url.startswith("/accounts/login/?next=/app/")
 
 
+def test_dashboard_is_the_project_list(client, django_user_model):
+    user = django_user_model.objects.create_user(email="a@example.com", password="x" * 12)
+    client.force_login(user)
+    assert client.get("/app/").url == "/projects/"
+
+
 def test_logged_in_visitor_goes_from_landing_to_dashboard(client, django_user_model):
     user = django_user_model.objects.create_user(email="a@example.com", password="x" * 12)
     client.force_login(user)
@@ -45,4 +51,4 @@ def test_logout_needs_post(client, django_user_model):
     user = django_user_model.objects.create_user(email="a@example.com", password="x" * 12)
     client.force_login(user)
     assert client.get("/accounts/logout/").status_code == 405
-    assert client.get("/app/").status_code == 200
+    assert client.get("/projects/").status_code == 200

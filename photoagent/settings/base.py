@@ -236,6 +236,30 @@ STORAGES = {
     },
 }
 
+# PROJECTS AND PHOTOS
+# ------------------------------------------------------------------------------
+# A project trains on this many photos; the product promises 15.
+PROJECT_PHOTOS_MIN = env.int("PROJECT_PHOTOS_MIN", default=15)
+PROJECT_PHOTOS_MAX = env.int("PROJECT_PHOTOS_MAX", default=15)
+if not 1 <= PROJECT_PHOTOS_MIN <= PROJECT_PHOTOS_MAX:
+    raise ImproperlyConfigured("Need 1 <= PROJECT_PHOTOS_MIN <= PROJECT_PHOTOS_MAX.")
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=40 * 1024 * 1024)
+# Images with more pixels are refused from their header, before any decoding.
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=64_000_000)
+PHOTO_UPLOAD_MAX_FILES = env.int("PHOTO_UPLOAD_MAX_FILES", default=20)
+# Short side below the minimum is refused; below the recommended size it is a warning.
+PHOTO_MIN_SIDE = env.int("PHOTO_MIN_SIDE", default=512)
+PHOTO_RECOMMENDED_SIDE = env.int("PHOTO_RECOMMENDED_SIDE", default=1024)
+# Perceptual-hash distance (of 64 bits) at or under which two photos are near-duplicates.
+PHOTO_NEAR_DUPLICATE_DISTANCE = env.int("PHOTO_NEAR_DUPLICATE_DISTANCE", default=8)
+# Variance of the Laplacian (on a 512 px greyscale copy) under which a photo looks blurry.
+PHOTO_BLUR_THRESHOLD = env.float("PHOTO_BLUR_THRESHOLD", default=60.0)
+# Face descriptors further apart than this are treated as different people (dlib's own threshold).
+FACE_MATCH_DISTANCE = env.float("FACE_MATCH_DISTANCE", default=0.6)
+# Beyond our own per-upload limit (which answers with a clear message), Django refuses outright.
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # EMAIL
 # ------------------------------------------------------------------------------
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
@@ -334,6 +358,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "PhotoStatusEnum": "projects.models.Photo.Status",
+    },
 }
 
 # SECURITY  https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/

@@ -1,0 +1,77 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+
+from projects import selectors, services
+from projects.models import Photo, Project
+
+
+class PhotoInline(admin.TabularInline):
+    model = Photo
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "preview_image",
+        "original_filename",
+        "status",
+        "width",
+        "height",
+        "description",
+        "face_count",
+        "blur_score",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="photo")
+    def preview_image(self, photo):
+        url = selectors.photo_url(photo=photo, variant="preview")
+        return format_html('<img src="{}" alt="" width="64">', url) if url else "—"
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "category", "status", "photos", "trigger_word", "created_at"]
+    list_filter = ["category", "status", "created_at"]
+    search_fields = ["name", "owner__email", "trigger_word"]
+    list_select_related = ["owner"]
+    readonly_fields = ["owner", "created_at", "updated_at"]
+    inlines = [PhotoInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(photo_total=Count("photos"))
+
+    @admin.display(ordering="photo_total")
+    def photos(self, project):
+        return project.photo_total
+
+    def delete_model(self, request, obj):
+        # Through the service, so the stored files go too.
+        services.project_delete(project=obj)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            services.project_delete(project=project)
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ["original_filename", "project", "status", "format", "width", "height", "created_at"]
+    list_filter = ["status", "format", "project__category"]
+    search_fields = ["original_filename", "project__name", "project__owner__email", "sha256"]
+    list_select_related = ["project"]
+    exclude = ["face_descriptor"]
+    readonly_fields = [f.name for f in Photo._meta.fields if f.name not in ("description", "face_descriptor")]
+
+    def has_add_permission(self, request):
+        return False
+
+    def delete_model(self, request, obj):
+        services.photo_delete(photo=obj)
+
+    def delete_queryset(self, request, queryset):
+        for photo in queryset:
+            services.photo_delete(photo=photo)

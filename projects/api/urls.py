@@ -1,0 +1,15 @@
+from django.urls import path
+
+from projects.api import views
+
+project_list = views.ProjectViewSet.as_view({"get": "list", "post": "create"})
+project_detail = views.ProjectViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+photo_list = views.PhotoViewSet.as_view({"get": "list", "post": "create"})
+photo_detail = views.PhotoViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+
+urlpatterns = [
+    path("projects/", project_list, name="project-list"),
+    path("projects/<int:pk>/", project_detail, name="project-detail"),
+    path("projects/<int:project_pk>/photos/", photo_list, name="photo-list"),
+    path("projects/<int:project_pk>/photos/<int:pk>/", photo_detail, name="photo-detail"),
+]

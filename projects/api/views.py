@@ -1,0 +1,151 @@
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects import selectors, services
+from projects.api.serializers import (
+    PhotoSerializer,
+    PhotoUpdateSerializer,
+    PhotoUploadResultSerializer,
+    PhotoUploadSerializer,
+    ProjectDetailSerializer,
+    ProjectInputSerializer,
+    ProjectSerializer,
+)
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
+
+
+def _apply(call, **kwargs):
+    try:
+        return call(**kwargs)
+    except services.ProjectError as error:
+        raise ValidationError({"trigger_word": [str(error)]}) from error
+
+
+class ProjectViewSet(viewsets.ViewSet):
+    lookup_value_regex = r"\d+"
+
+    def _project(self, pk):
+        return selectors.project_get_for_user(user=self.request.user, project_id=pk)
+
+    @extend_schema(responses=ProjectSerializer(many=True), summary="Your projects")
+    def list(self, request):
+        paginator = self.paginator
+        page = paginator.paginate_queryset(selectors.project_list_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            from rest_framework.settings import api_settings
+
+            self._paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        return self._paginator
+
+    @extend_schema(request=ProjectInputSerializer, responses={201: ProjectDetailSerializer}, summary="Create a project")
+    def create(self, request):
+        data = ProjectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = _apply(services.project_create, owner=request.user, **data.validated_data)
+        return Response(ProjectDetailSerializer(project).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ProjectDetailSerializer, summary="A project with its readiness report")
+    def retrieve(self, request, pk=None):
+        return Response(ProjectDetailSerializer(self._project(pk)).data)
+
+    @extend_schema(
+        request=ProjectInputSerializer(partial=True), responses=ProjectDetailSerializer, summary="Change a project"
+    )
+    def partial_update(self, request, pk=None):
+        project = self._project(pk)
+        data = ProjectInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {key: value for key, value in data.validated_data.items() if not (key == "trigger_word" and not value)}
+        project = _apply(services.project_update, project=project, **fields)
+        return Response(ProjectDetailSerializer(project).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a project, its photos and their files")
+    def destroy(self, request, pk=None):
+        services.project_delete(project=self._project(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoViewSet(viewsets.ViewSet):
+    lookup_value_regex = r"\d+"
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def _project(self):
+        return selectors.project_get_for_user(user=self.request.user, project_id=self.kwargs["project_pk"])
+
+    def _photo(self, pk):
+        return selectors.photo_get_for_user(user=self.request.user, photo_id=pk, project_id=self.kwargs["project_pk"])
+
+    @extend_schema(responses=PhotoSerializer(many=True), summary="A project's photos")
+    def list(self, request, project_pk=None):
+        photos = selectors.photo_list_for_project(project=self._project())
+        return Response(PhotoSerializer(photos, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: PhotoUploadResultSerializer, 400: PhotoUploadResultSerializer},
+        summary="Upload photos (multipart field `files`, repeatable); each file is accepted or refused on its own",
+    )
+    def create(self, request, project_pk=None):
+        project = self._project()
+        files = request.FILES.getlist("files")
+        if not files:
+            raise ValidationError({"files": ["Attach one or more photos in the multipart field `files`."]})
+        result = services.photo_upload(project=project, files=files)
+        body = {
+            "accepted": PhotoSerializer(result.accepted, many=True, context={"request": request}).data,
+            "rejected": [{"name": name, "error": error} for name, error in result.rejected],
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.accepted else status.HTTP_400_BAD_REQUEST)
+
+    @extend_schema(responses=PhotoSerializer, summary="One photo")
+    def retrieve(self, request, project_pk=None, pk=None):
+        return Response(PhotoSerializer(self._photo(pk), context={"request": request}).data)
+
+    @extend_schema(request=PhotoUpdateSerializer, responses=PhotoSerializer, summary="Describe a photo")
+    def partial_update(self, request, project_pk=None, pk=None):
+        photo = self._photo(pk)
+        data = PhotoUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        photo = services.photo_update_description(photo=photo, description=data.validated_data["description"])
+        return Response(PhotoSerializer(photo, context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a photo and its files")
+    def destroy(self, request, project_pk=None, pk=None):
+        services.photo_delete(photo=self._photo(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(exclude=True)
+class PhotoFileView(APIView):
+    """A stored photo file, for its owner only (session or bearer token). S3 uses presigned URLs."""
+
+    def get(self, request, photo_id: int, variant: str):
+        if variant not in selectors.VARIANTS:
+            raise Http404
+        photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id)
+        field = getattr(photo, selectors.VARIANTS[variant])
+        if not field:
+            raise Http404
+        if variant == "original":
+            content_type = CONTENT_TYPES[photo.format]
+        else:
+            content_type = "image/jpeg" if variant == "training" else "image/webp"
+        response = FileResponse(
+            default_storage.open(field.name, "rb"),
+            content_type=content_type,
+            as_attachment=variant == "original",
+            filename=photo.original_filename if variant == "original" else None,
+        )
+        response["Cache-Control"] = "private, max-age=300"
+        return response

@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from accounts.models import User
+from projects import readiness
+from projects.models import Photo, Project
+
+VARIANTS = {"original": "original", "training": "training_image", "thumbnail": "thumbnail", "preview": "preview"}
+
+
+def _projects_of(user: User):
+    return Project.objects.filter(owner=user).annotate(
+        photo_count=Count("photos", filter=~Q(photos__status=Photo.Status.FAILED))
+    )
+
+
+def project_list_for_user(*, user: User):
+    """The user's projects with photo counts and the ready photos (the first is the cover) prefetched."""
+    return (
+        _projects_of(user)
+        .prefetch_related(
+            Prefetch("photos", queryset=Photo.objects.filter(status=Photo.Status.READY), to_attr="ready_photos")
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def project_get_for_user(*, user: User, project_id: int) -> Project:
+    """The user's project, or 404: another user's id is indistinguishable from a missing one."""
+    return get_object_or_404(_projects_of(user), id=project_id)
+
+
+def photo_list_for_project(*, project: Project):
+    return Photo.objects.filter(project=project).select_related("near_duplicate_of").order_by("created_at", "id")
+
+
+def photo_get_for_user(*, user: User, photo_id: int, project_id: int | None = None) -> Photo:
+    filters = {"project__owner": user, "id": photo_id}
+    if project_id is not None:
+        filters["project_id"] = project_id
+    return get_object_or_404(Photo.objects.select_related("project"), **filters)
+
+
+def project_readiness(*, project: Project, photos: list[Photo] | None = None) -> readiness.Report:
+    photos = photos if photos is not None else list(photo_list_for_project(project=project))
+    return readiness.report_for(project=project, photos=photos)
+
+
+def photo_url(*, photo: Photo, variant: str) -> str:
+    """A URL the owner's browser can load: presigned on S3, an owner-checked view on local disk."""
+    field = getattr(photo, VARIANTS[variant])
+    if not field:
+        return ""
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
+    return reverse("projects:photo_file", kwargs={"photo_id": photo.id, "variant": variant})
+
+
+def project_cover(*, project: Project) -> Photo | None:
+    ready = getattr(project, "ready_photos", None)
+    return ready[0] if ready else None

@@ -1,0 +1,306 @@
+import logging
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from projects import faces, imaging, readiness
+from projects.models import Photo, Project, photo_key_prefix
+
+logger = logging.getLogger(__name__)
+
+
+class ProjectError(Exception):
+    """A request we refuse, with a message for the user."""
+
+
+# Projects
+# ------------------------------------------------------------------------------
+
+
+def _trigger_word_base(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    letters = re.sub(r"[^A-Za-z]", "", ascii_name).upper()[:8]
+    return letters if len(letters) >= 3 else "SUBJ"
+
+
+def project_generate_trigger_word(*, owner: User, name: str) -> str:
+    """A rare, single-token word for the subject, unique among the owner's projects."""
+    base = _trigger_word_base(name)
+    taken = set(Project.objects.filter(owner=owner).values_list("trigger_word", flat=True))
+    while True:
+        # A made-up suffix keeps the token rare, so the model does not confuse it with a real word.
+        candidate = f"{base}{''.join(secrets.choice('QXZJKV') for _ in range(3))}"
+        if candidate not in taken:
+            return candidate
+
+
+def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int | None = None) -> None:
+    clash = Project.objects.filter(owner=owner, trigger_word__iexact=trigger_word).exclude(id=exclude_id)
+    if clash.exists():
+        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.")
+
+
+def project_create(
+    *, owner: User, name: str, category: str, subject_description: str = "", trigger_word: str = ""
+) -> Project:
+    trigger_word = trigger_word.strip() or project_generate_trigger_word(owner=owner, name=name)
+    _check_trigger_word_free(owner=owner, trigger_word=trigger_word)
+    project = Project(
+        owner=owner,
+        name=name.strip(),
+        category=category,
+        subject_description=subject_description.strip(),
+        trigger_word=trigger_word,
+    )
+    project.full_clean()
+    try:
+        project.save()
+    except IntegrityError as exc:  # a concurrent create took the same word
+        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.") from exc
+    return project
+
+
+def project_update(*, project: Project, **fields) -> Project:
+    """Change name, category, subject description or trigger word."""
+    allowed = {"name", "category", "subject_description", "trigger_word"}
+    if set(fields) - allowed:
+        raise ValueError(f"Cannot update {set(fields) - allowed}")
+    if "trigger_word" in fields:
+        fields["trigger_word"] = fields["trigger_word"].strip()
+        _check_trigger_word_free(owner=project.owner, trigger_word=fields["trigger_word"], exclude_id=project.id)
+    for name, value in fields.items():
+        setattr(project, name, value.strip() if isinstance(value, str) else value)
+    project.full_clean()
+    project.save()
+    if "category" in fields:
+        # Face checks apply to person projects only; photos processed as another category lack them.
+        for photo_id in project.photos.filter(status=Photo.Status.READY).values_list("id", flat=True):
+            _enqueue_analysis(photo_id)
+    project_refresh_status(project_id=project.id)
+    return project
+
+
+def project_delete(*, project: Project) -> None:
+    """Delete the project, its photos and, once that is committed, every stored file."""
+    names = [name for photo in project.photos.all() for name in photo.file_names()]
+    with transaction.atomic():
+        project.delete()
+        storage_delete_files(names=names)
+
+
+def project_refresh_status(*, project_id: int) -> None:
+    """Set draft/ready from the readiness report; training states are left alone."""
+    project = Project.objects.filter(id=project_id).first()
+    if project is None or project.status not in (Project.Status.DRAFT, Project.Status.READY):
+        return
+    report = readiness.report_for(project=project, photos=list(project.photos.all()))
+    status = Project.Status.READY if report.ready else Project.Status.DRAFT
+    Project.objects.filter(id=project_id, status__in=[Project.Status.DRAFT, Project.Status.READY]).update(status=status)
+
+
+# Photos
+# ------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadResult:
+    accepted: list[Photo] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+
+
+def _display_name(uploaded) -> str:
+    # Only for showing back to the user: never used in a storage key.
+    name = (getattr(uploaded, "name", "") or "photo").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:255] or "photo"
+
+
+def _active_photos(project_id: int):
+    return Photo.objects.filter(project_id=project_id).exclude(status=Photo.Status.FAILED)
+
+
+def photo_upload(*, project: Project, files: list) -> UploadResult:
+    """Store each acceptable file as a new photo and queue its processing.
+
+    Each file succeeds or fails on its own. The photo limit holds under concurrent uploads: the
+    count is re-checked under a lock on the project row before each photo is recorded.
+    """
+    result = UploadResult()
+    limit = settings.PROJECT_PHOTOS_MAX
+    if len(files) > settings.PHOTO_UPLOAD_MAX_FILES:
+        for uploaded in files[settings.PHOTO_UPLOAD_MAX_FILES :]:
+            result.rejected.append(
+                (_display_name(uploaded), f"Upload at most {settings.PHOTO_UPLOAD_MAX_FILES} files at a time.")
+            )
+        files = files[: settings.PHOTO_UPLOAD_MAX_FILES]
+    for uploaded in files:
+        name = _display_name(uploaded)
+        try:
+            if _active_photos(project.id).count() >= limit:
+                raise imaging.PhotoRejected(f"This project already has {limit} photos; delete one to add another.")
+            info = imaging.inspect_upload(
+                uploaded,
+                max_bytes=settings.PHOTO_MAX_BYTES,
+                max_pixels=settings.PHOTO_MAX_PIXELS,
+                min_side=settings.PHOTO_MIN_SIDE,
+            )
+            _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
+            result.accepted.append(_photo_record(project=project, uploaded=uploaded, name=name, info=info))
+        except imaging.PhotoRejected as rejection:
+            result.rejected.append((name, str(rejection)))
+    return result
+
+
+def _reject_exact_duplicate(*, project_id: int, sha256: str) -> None:
+    twin = Photo.objects.filter(project_id=project_id, sha256=sha256).first()
+    if twin is not None:
+        raise imaging.PhotoRejected(f"The same file is already in this project (“{twin.original_filename}”).")
+
+
+def _photo_record(*, project: Project, uploaded, name: str, info: imaging.UploadInfo) -> Photo:
+    photo = Photo(
+        project=project,
+        original_filename=name,
+        format=info.format,
+        bytes=info.bytes,
+        sha256=info.sha256,
+        width=info.width,
+        height=info.height,
+    )
+    uploaded.seek(0)
+    # The upload goes to storage first, outside any transaction (it may be a slow S3 PUT).
+    photo.original.save("original", uploaded, save=False)
+    try:
+        with transaction.atomic():
+            Project.objects.select_for_update().filter(id=project.id).first()
+            if _active_photos(project.id).count() >= settings.PROJECT_PHOTOS_MAX:
+                raise imaging.PhotoRejected(
+                    f"This project already has {settings.PROJECT_PHOTOS_MAX} photos; delete one to add another."
+                )
+            _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
+            photo.save()
+            from projects.tasks import process_photo
+
+            process_photo.delay_on_commit(photo.id)
+    except IntegrityError as exc:
+        default_storage.delete(photo.original.name)
+        raise imaging.PhotoRejected("The same file is already in this project.") from exc
+    except BaseException:
+        default_storage.delete(photo.original.name)
+        raise
+    return photo
+
+
+def _save_derivative(photo: Photo, suffix: str, content: bytes) -> str:
+    name = f"{photo_key_prefix(photo)}/{suffix}"
+    # A crashed earlier attempt may have left this object; replace it rather than add a twin.
+    default_storage.delete(name)
+    return default_storage.save(name, ContentFile(content))
+
+
+def photo_process(*, photo_id: int) -> None:
+    """Render the derivatives and analyse a newly uploaded photo. Safe to run twice."""
+    photo = Photo.objects.select_related("project").filter(id=photo_id).first()
+    if photo is None or photo.status != Photo.Status.PROCESSING:
+        return
+    try:
+        with default_storage.open(photo.original.name, "rb") as original:
+            derivatives = imaging.render_derivatives(original)
+    except (OSError, ValueError, SyntaxError) as exc:
+        logger.warning("photo %s failed to process: %s", photo_id, exc)
+        Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+            status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
+        )
+        project_refresh_status(project_id=photo.project_id)
+        return
+    names = {
+        "training_image": _save_derivative(photo, "training.jpg", derivatives.training_jpeg),
+        "thumbnail": _save_derivative(photo, "thumbnail.webp", derivatives.thumbnail_webp),
+        "preview": _save_derivative(photo, "preview.webp", derivatives.preview_webp),
+    }
+    face_report = (
+        faces.describe_faces(derivatives.analysis_image) if photo.project.category == Project.Category.PERSON else None
+    )
+    claimed = Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+        **names,
+        status=Photo.Status.READY,
+        phash=derivatives.phash,
+        blur_score=derivatives.blur_score,
+        face_count=face_report.count if face_report else None,
+        face_descriptor=face_report.descriptor if face_report else None,
+        near_duplicate_of=_find_near_duplicate(photo=photo, phash=derivatives.phash),
+        processed_at=timezone.now(),
+    )
+    if not claimed:
+        # Another run finished first (or the photo was deleted): keep only what the row names.
+        kept = set(
+            Photo.objects.filter(id=photo_id).values_list("training_image", "thumbnail", "preview").first() or ()
+        )
+        storage_delete_files(names=[name for name in names.values() if name not in kept])
+        return
+    project_refresh_status(project_id=photo.project_id)
+
+
+def _find_near_duplicate(*, photo: Photo, phash: str) -> Photo | None:
+    others = Photo.objects.filter(project_id=photo.project_id, status=Photo.Status.READY).exclude(id=photo.id)
+    for other in others.exclude(phash="").order_by("created_at"):
+        if imaging.phash_distance(phash, other.phash) <= settings.PHOTO_NEAR_DUPLICATE_DISTANCE:
+            return other
+    return None
+
+
+def _enqueue_analysis(photo_id: int) -> None:
+    from projects.tasks import analyse_faces
+
+    analyse_faces.delay_on_commit(photo_id)
+
+
+def photo_analyse_faces(*, photo_id: int) -> None:
+    """(Re)compute faces after a project becomes a person project."""
+    photo = Photo.objects.select_related("project").filter(id=photo_id, status=Photo.Status.READY).first()
+    if photo is None:
+        return
+    if photo.project.category != Project.Category.PERSON:
+        Photo.objects.filter(id=photo_id).update(face_count=None, face_descriptor=None)
+    elif photo.face_count is None:
+        with default_storage.open(photo.training_image.name, "rb") as training:
+            from PIL import Image
+
+            with Image.open(training) as img:
+                img.thumbnail((imaging.ANALYSIS_LONG_SIDE * 2,) * 2)
+                report = faces.describe_faces(img)
+        Photo.objects.filter(id=photo_id).update(face_count=report.count, face_descriptor=report.descriptor)
+    project_refresh_status(project_id=photo.project_id)
+
+
+def photo_update_description(*, photo: Photo, description: str) -> Photo:
+    photo.description = description.strip()
+    photo.full_clean(validate_unique=False, exclude=["original"])
+    photo.save(update_fields=["description"])
+    project_refresh_status(project_id=photo.project_id)
+    return photo
+
+
+def photo_delete(*, photo: Photo) -> None:
+    names = photo.file_names()
+    project_id = photo.project_id
+    with transaction.atomic():
+        photo.delete()
+        storage_delete_files(names=names)
+    project_refresh_status(project_id=project_id)
+
+
+def storage_delete_files(*, names: list[str]) -> None:
+    """Delete stored objects after the surrounding transaction commits, with retries."""
+    if names:
+        from projects.tasks import delete_stored_files
+
+        delete_stored_files.delay_on_commit(names)

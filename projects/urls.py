@@ -1,0 +1,18 @@
+from django.urls import path
+
+from projects import views
+from projects.api.views import PhotoFileView
+
+app_name = "projects"
+
+urlpatterns = [
+    path("", views.project_list, name="list"),
+    path("new/", views.project_create, name="create"),
+    path("<int:project_id>/", views.project_detail, name="detail"),
+    path("<int:project_id>/edit/", views.project_edit, name="edit"),
+    path("<int:project_id>/delete/", views.project_delete, name="delete"),
+    path("<int:project_id>/photos/", views.photo_upload, name="photo_upload"),
+    path("<int:project_id>/photos/<int:photo_id>/description/", views.photo_describe, name="photo_describe"),
+    path("<int:project_id>/photos/<int:photo_id>/delete/", views.photo_delete, name="photo_delete"),
+    path("files/<int:photo_id>/<str:variant>/", PhotoFileView.as_view(), name="photo_file"),
+]

@@ -1,0 +1,149 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from projects import selectors, services
+from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
+from projects.models import Photo
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+def project_list(request):
+    projects = list(selectors.project_list_for_user(user=request.user))
+    cards = [{"project": project, "cover": selectors.project_cover(project=project)} for project in projects]
+    for card in cards:
+        card["cover_url"] = selectors.photo_url(photo=card["cover"], variant="thumbnail") if card["cover"] else ""
+    return render(request, "projects/list.html", {"cards": cards, "photo_max": settings.PROJECT_PHOTOS_MAX})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request):
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(owner=request.user, **form.cleaned_data)
+        except services.ProjectError as error:
+            form.add_error("trigger_word", str(error))
+        else:
+            messages.success(
+                request, f"Project “{project.name}” created. Now add {settings.PROJECT_PHOTOS_MAX} photos."
+            )
+            return redirect("projects:detail", project_id=project.id)
+    return render(request, "projects/form.html", {"form": form, "creating": True})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    form = ProjectEditForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.project_update(
+                project=selectors.project_get_for_user(user=request.user, project_id=project_id), **form.cleaned_data
+            )
+        except services.ProjectError as error:
+            form.add_error("trigger_word", str(error))
+        else:
+            messages.success(request, "Project saved.")
+            return redirect("projects:detail", project_id=project.id)
+    return render(request, "projects/form.html", {"form": form, "project": project, "creating": False})
+
+
+@login_required
+def project_detail(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    photos = list(selectors.photo_list_for_project(project=project))
+    report = selectors.project_readiness(project=project, photos=photos)
+    flagged = {photo_id: check for check in report.checks if check.level != "ok" for photo_id in check.photo_ids}
+    rows = [
+        {
+            "photo": photo,
+            "thumbnail_url": selectors.photo_url(photo=photo, variant="thumbnail"),
+            "form": PhotoDescriptionForm(instance=photo, prefix=f"photo-{photo.id}"),
+            "flag": flagged.get(photo.id),
+        }
+        for photo in photos
+    ]
+    active = sum(1 for photo in photos if photo.status != Photo.Status.FAILED)
+    context = {
+        "project": project,
+        "rows": rows,
+        "report": report,
+        "upload_form": PhotoUploadForm(),
+        "photo_count": active,
+        "photo_max": settings.PROJECT_PHOTOS_MAX,
+        "can_upload": active < settings.PROJECT_PHOTOS_MAX,
+        "processing": any(photo.status == Photo.Status.PROCESSING for photo in photos),
+        "upload_max_files": settings.PHOTO_UPLOAD_MAX_FILES,
+        "upload_max_mb": settings.PHOTO_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "projects/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_delete(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        services.project_delete(project=project)
+        messages.success(request, f"Project “{project.name}” and its photos were deleted.")
+        return redirect("dashboard")
+    return render(request, "projects/delete.html", {"project": project, "photo_count": project.photos.count()})
+
+
+@login_required
+@require_POST
+def photo_upload(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    result = services.photo_upload(project=project, files=request.FILES.getlist("photos"))
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "accepted": [{"id": photo.id, "name": photo.original_filename} for photo in result.accepted],
+                "rejected": [{"name": name, "error": error} for name, error in result.rejected],
+            },
+            status=200 if result.accepted or not result.rejected else 400,
+        )
+    if not result.accepted and not result.rejected:
+        messages.error(request, "Choose one or more photos to upload.")
+    if result.accepted:
+        messages.success(request, f"{len(result.accepted)} photo(s) uploaded; processing them now.")
+    for name, error in result.rejected:
+        messages.error(request, f"{name}: {error}")
+    return redirect("projects:detail", project_id=project.id)
+
+
+@login_required
+@require_POST
+def photo_describe(request, project_id, photo_id):
+    photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
+    form = PhotoDescriptionForm(request.POST, instance=photo, prefix=f"photo-{photo.id}")
+    if form.is_valid():
+        services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
+        if _wants_json(request):
+            return JsonResponse({"id": photo.id, "description": photo.description})
+        messages.success(request, f"Description of “{photo.original_filename}” saved.")
+    else:
+        error = "; ".join(form.errors.get("description", ["Invalid description."]))
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, f"{photo.original_filename}: {error}")
+    return redirect(f"/projects/{project_id}/#photo-{photo.id}")
+
+
+@login_required
+@require_POST
+def photo_delete(request, project_id, photo_id):
+    photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
+    services.photo_delete(photo=photo)
+    messages.success(request, f"“{photo.original_filename}” deleted.")
+    return redirect("projects:detail", project_id=project_id)
