@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 import imagehash
+import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
@@ -107,14 +108,16 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
         if max(width, height) > 20 * min(width, height):
             raise PhotoRejected(f"The image is {width}×{height} px: too narrow to be a photo of a subject.")
         image_format = img.format
-        oriented = _oriented_size(img)
         # Decode it all (at a reduced scale for JPEG, which is cheap) so a truncated or corrupt
         # file is refused now, with a message, rather than failing later in the background.
-        if image_format == "JPEG":
-            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+        # Decoders of untrusted files fail in many ways (OSError, struct.error, EOFError, ...):
+        # any failure here means the file is damaged.
         try:
+            oriented = _oriented_size(img)
+            if image_format == "JPEG":
+                img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             img.load()
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        except Exception as exc:  # noqa: BLE001
             raise PhotoRejected("The file is damaged or incomplete and cannot be decoded.") from exc
     sha256, size = _sha256(fileobj)
     return UploadInfo(format=image_format, width=oriented[0], height=oriented[1], bytes=size, sha256=sha256)
@@ -132,7 +135,8 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     icc = img.info.get("icc_profile")
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit greyscale: scale to 8 bits (a plain convert would clip everything above 255).
-        img = img.point(lambda value: value / 256).convert("L")
+        pixels = np.asarray(img, dtype=np.uint32)
+        img = Image.fromarray((pixels >> 8).astype(np.uint8), "L")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -211,16 +211,17 @@ def photo_process(*, photo_id: int) -> None:
     photo = Photo.objects.select_related("project").filter(id=photo_id).first()
     if photo is None or photo.status != Photo.Status.PROCESSING:
         return
-    try:
-        with default_storage.open(photo.original.name, "rb") as original:
+    # A storage outage raises here and the task is retried; only decoding failures mark the photo.
+    with default_storage.open(photo.original.name, "rb") as original:
+        try:
             derivatives = imaging.render_derivatives(original)
-    except (OSError, ValueError, SyntaxError) as exc:
-        logger.warning("photo %s failed to process: %s", photo_id, exc)
-        Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
-            status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
-        )
-        project_refresh_status(project_id=photo.project_id)
-        return
+        except Exception as exc:  # noqa: BLE001 - an untrusted file can fail to decode in many ways
+            logger.warning("photo %s failed to process: %r", photo_id, exc)
+            Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+                status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
+            )
+            project_refresh_status(project_id=photo.project_id)
+            return
     names = {
         "training_image": _save_derivative(photo, "training.jpg", derivatives.training_jpeg),
         "thumbnail": _save_derivative(photo, "thumbnail.webp", derivatives.thumbnail_webp),
