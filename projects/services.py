@@ -291,6 +291,7 @@ def photo_update_description(*, photo: Photo, description: str) -> Photo:
 
 
 def photo_delete(*, photo: Photo) -> None:
+    photo.refresh_from_db()  # the derivatives may have been recorded since this instance was read
     names = photo.file_names()
     project_id = photo.project_id
     with transaction.atomic():
