@@ -1,7 +1,7 @@
 """Test settings: the base settings with fast, in-process fakes. Reads no environment itself."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BROKER_URL, filesystem_broker_options
+from .base import BASE_DIR, CELERY_BROKER_URL, DATABASES, filesystem_broker_options
 
 DEBUG = False
 # Fast hashing for tests; tests of the bcrypt format restore the real list.
@@ -21,3 +21,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Serve static files from the finders; tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default: threads in tests then lock and wait as web and worker
+    # processes do in production, instead of failing with "database table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}

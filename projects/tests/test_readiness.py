@@ -10,8 +10,15 @@ pytestmark = pytest.mark.django_db
 
 def photo(project, n, **fields):
     defaults = {
-        "original_filename": f"p{n}.jpg", "format": "JPEG", "bytes": 1, "sha256": f"{n:064d}", "width": 1600,
-        "height": 1200, "status": Photo.Status.READY, "description": "a photo", "phash": f"{n:016x}",
+        "original_filename": f"p{n}.jpg",
+        "format": "JPEG",
+        "bytes": 1,
+        "sha256": f"{n:064d}",
+        "width": 1600,
+        "height": 1200,
+        "status": Photo.Status.READY,
+        "description": "a photo",
+        "phash": f"{n:016x}",
         "blur_score": 500.0,
     }
     return Photo.objects.create(project=project, **{**defaults, **fields})
@@ -40,7 +47,11 @@ def test_too_few_photos_blocks_with_how_many_to_add(settings):
     for n in range(12):
         photo(project, n)
     count = next(check for check in report(project).checks if check.key == "count")
-    assert (count.level, count.message, count.fix) == ("blocker", "12 / 15 photos; training needs 15.", "Upload 3 more.")
+    assert (count.level, count.message, count.fix) == (
+        "blocker",
+        "12 / 15 photos; training needs 15.",
+        "Upload 3 more.",
+    )
 
 
 def test_small_blurry_and_undescribed_photos(settings):

@@ -35,7 +35,9 @@ def test_the_photo_limit_holds(project, settings, run_on_commit):
     with run_on_commit():
         result = add(project, *[photo_upload(seed) for seed in range(5)])
     assert len(result.accepted) == 3
-    assert [error for _, error in result.rejected] == ["This project already has 3 photos; delete one to add another."] * 2
+    assert [error for _, error in result.rejected] == [
+        "This project already has 3 photos; delete one to add another."
+    ] * 2
     assert stored_files() == referenced_files()
 
 
