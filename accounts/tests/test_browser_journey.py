@@ -32,7 +32,7 @@ def page(chromium_path, tmp_path):
         browser.close()
 
 
-def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, settings):
+def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, settings, tmp_path):
     settings.SITE_URL = live_server.url
     page.goto(live_server.url)
     page.get_by_role("link", name="Create your account").click()
@@ -68,7 +68,39 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
     assert page.locator("#new-token-value").count() == 0  # the secret is shown once only
     assert page.get_by_role("cell", name="journey script").is_visible()
 
+    create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path)
+
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").first.wait_for()
     page.goto(f"{live_server.url}/projects/")
     assert "/accounts/login/" in page.url
+
+
+def create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path):
+    from projects.tests.factories import encode, scene
+
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("link", name="Create your first project").click()
+    page.get_by_label("Name").fill("Blue ceramic mug")
+    page.get_by_label("Product").check()
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_text("0 / 15").first.wait_for()
+
+    files = []
+    for seed in range(15):
+        path = tmp_path / f"mug-{seed:02d}.jpg"
+        path.write_bytes(encode(scene(100 + seed, size=(1200, 1100)), quality=90))
+        files.append(str(path))
+    page.locator("input[type=file]").set_input_files(files)
+    assert page.locator("[data-previews] img").count() == 15
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload").click()
+    page.get_by_text("15 / 15").first.wait_for()
+    assert page.get_by_text("Not ready to train yet").is_visible()
+
+    for index in range(15):
+        page.locator("[data-describe] textarea").nth(index).fill(f"the blue mug, view {index + 1}, on a wooden table")
+        with page.expect_navigation():
+            page.locator("[data-describe] button").nth(index).click()
+    page.locator(".readiness .badge-ready").wait_for()
+    assert page.locator(".verdict").inner_text().startswith("Ready to train")

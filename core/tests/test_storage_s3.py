@@ -58,3 +58,34 @@ def test_media_urls_are_short_lived_presigned_urls(s3_storage, settings):
     assert query["X-Amz-Expires"] == [str(settings.MEDIA_URL_EXPIRY_SECONDS)]
     with s3_storage.open(name) as stored:
         assert stored.read() == b"pixels"
+
+
+def test_photos_go_to_the_bucket_under_per_user_keys_and_leave_with_their_project(
+    s3_storage, settings, run_on_commit_s3
+):
+    from projects import services
+    from projects.tests.factories import ProjectFactory, photo_upload
+
+    settings.AWS_STORAGE_BUCKET_NAME = "photoagent-media"
+    project = ProjectFactory()
+    with run_on_commit_s3():
+        [photo] = services.photo_upload(project=project, files=[photo_upload(1)]).accepted
+    photo.refresh_from_db()
+    keys = {stored.key for stored in s3_storage.bucket.objects.filter(Prefix="users/")}
+    prefix = f"users/{project.owner_id}/projects/{project.id}/{photo.key.hex}/"
+    assert keys == {prefix + name for name in ("original.jpg", "training.jpg", "thumbnail.webp", "preview.webp")}
+
+    from projects.selectors import photo_url
+
+    url = photo_url(photo=photo, variant="thumbnail")
+    assert "X-Amz-Signature=" in url
+    assert f"X-Amz-Expires={settings.MEDIA_URL_EXPIRY_SECONDS}" in url
+
+    with run_on_commit_s3():
+        services.project_delete(project=project)
+    assert list(s3_storage.bucket.objects.filter(Prefix="users/")) == []
+
+
+@pytest.fixture
+def run_on_commit_s3(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -126,8 +126,7 @@ def test_project_list_shows_counts_and_keeps_a_constant_query_count(
     with django_assert_num_queries(4):  # session, user, projects, their photos
         page = owner_client.get("/projects/").content.decode()
     assert "2 / 15" in page
-    for n in range(6):
-        ProjectFactory(owner=owner)
+    ProjectFactory.create_batch(6, owner=owner)
     with django_assert_num_queries(4):
         owner_client.get("/projects/")
 
