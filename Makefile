@@ -9,13 +9,14 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
 	@echo "make test       run the whole test suite"
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
+	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
@@ -49,6 +50,12 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: bench-ingest
+
+# Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser

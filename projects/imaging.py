@@ -124,9 +124,13 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
 
 
 def _draft_box(size: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """The box to ask JPEG draft mode for: the target, with headroom, in the image's aspect."""
+    """The box to ask JPEG draft mode for: the target size in the image's aspect.
+
+    libjpeg scales in the DCT domain while decoding, which keeps detail well, so decoding
+    straight down to (at least) the target size loses nothing the final resize would keep.
+    """
     width, height = size
-    scale = long_side * REDUCING_GAP / max(width, height)
+    scale = long_side / max(width, height)
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
