@@ -185,16 +185,26 @@ def render_derivatives(fileobj) -> Derivatives:
     preview = thumbnail.copy()
     preview.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
 
-    analysis = training.copy()
-    analysis.thumbnail((ANALYSIS_LONG_SIDE * 2, ANALYSIS_LONG_SIDE * 2), Image.Resampling.BILINEAR)
     return Derivatives(
         training_jpeg=training_jpeg,
         thumbnail_webp=_encode(thumbnail, "WEBP", quality=80, method=4),
         preview_webp=_encode(preview, "WEBP", quality=60, method=4),
         phash=str(imagehash.phash(thumbnail)),
         blur_score=blur_score(training),
-        analysis_image=analysis,
+        analysis_image=_analysis_copy(training),
     )
+
+
+def _analysis_copy(img: Image.Image) -> Image.Image:
+    copy = img.copy()
+    copy.thumbnail((ANALYSIS_LONG_SIDE * 2, ANALYSIS_LONG_SIDE * 2), Image.Resampling.BILINEAR)
+    return copy
+
+
+def analysis_image(fileobj) -> Image.Image:
+    """The image face detection runs on, from a stored training derivative."""
+    with Image.open(fileobj) as img:
+        return _analysis_copy(img.convert("RGB"))
 
 
 def _encode(img: Image.Image, image_format: str, **options) -> bytes:

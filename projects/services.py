@@ -73,6 +73,7 @@ def project_update(*, project: Project, **fields) -> Project:
     allowed = {"name", "category", "subject_description", "trigger_word"}
     if set(fields) - allowed:
         raise ValueError(f"Cannot update {set(fields) - allowed}")
+    category_changed = fields.get("category", project.category) != project.category
     if "trigger_word" in fields:
         fields["trigger_word"] = fields["trigger_word"].strip()
         _check_trigger_word_free(owner=project.owner, trigger_word=fields["trigger_word"], exclude_id=project.id)
@@ -80,7 +81,7 @@ def project_update(*, project: Project, **fields) -> Project:
         setattr(project, name, value.strip() if isinstance(value, str) else value)
     project.full_clean()
     project.save()
-    if "category" in fields:
+    if category_changed:
         # Face checks apply to person projects only; photos processed as another category lack them.
         for photo_id in project.photos.filter(status=Photo.Status.READY).values_list("id", flat=True):
             _enqueue_analysis(photo_id)
@@ -273,11 +274,7 @@ def photo_analyse_faces(*, photo_id: int) -> None:
         Photo.objects.filter(id=photo_id).update(face_count=None, face_descriptor=None)
     elif photo.face_count is None:
         with default_storage.open(photo.training_image.name, "rb") as training:
-            from PIL import Image
-
-            with Image.open(training) as img:
-                img.thumbnail((imaging.ANALYSIS_LONG_SIDE * 2,) * 2)
-                report = faces.describe_faces(img)
+            report = faces.describe_faces(imaging.analysis_image(training))
         Photo.objects.filter(id=photo_id).update(face_count=report.count, face_descriptor=report.descriptor)
     project_refresh_status(project_id=photo.project_id)
 

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from projects import selectors, services
@@ -137,7 +138,7 @@ def photo_describe(request, project_id, photo_id):
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, f"{photo.original_filename}: {error}")
-    return redirect(f"/projects/{project_id}/#photo-{photo.id}")
+    return redirect(reverse("projects:detail", kwargs={"project_id": project_id}) + f"#photo-{photo.id}")
 
 
 @login_required
