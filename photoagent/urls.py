@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),
+    path("training/", include("training.urls")),
     path("api/v1/", include("photoagent.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from projects import selectors, services
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
 from projects.models import Photo
+from training import selectors as training_selectors
+from training import services as training_services
+from training.models import TrainingRun
 
 
 def _wants_json(request) -> bool:
@@ -75,7 +78,19 @@ def project_detail(request, project_id):
         for photo in photos
     ]
     active = sum(1 for photo in photos if photo.status != Photo.Status.FAILED)
+    runs = list(training_selectors.runs_for_project(project=project)[:5])
+    presets = [
+        {"value": value, "label": label, **training_services.training_parameters(project=project, preset=value)}
+        for value, label in TrainingRun.Preset.choices
+    ]
+    for preset in presets:
+        preset["cost"], preset["minutes"] = training_services.training_estimate(steps=preset["steps"])
     context = {
+        "runs": runs,
+        "presets": presets,
+        "training_refusal": training_services.training_refusal(project=project, steps=presets[1]["steps"])
+        if report.ready
+        else "",
         "project": project,
         "rows": rows,
         "report": report,

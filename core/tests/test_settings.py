@@ -70,6 +70,7 @@ def test_services_are_selected_by_their_variables(tmp_path):
             "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
             "SENDGRID_API_KEY": "SG.test",
             "REPLICATE_API_TOKEN": "r8_test",
+            "REPLICATE_OWNER": "photoagent",
         },
         tmp_path,
     )
@@ -85,6 +86,11 @@ def test_services_are_selected_by_their_variables(tmp_path):
     assert chosen["storage_options"]["querystring_expire"] == 300
     assert chosen["email"] == "integrations.sendgrid.SendGridEmailBackend"
     assert chosen["demo"] is False
+
+
+def test_a_provider_token_without_its_account_stops_with_a_message(tmp_path):
+    result = run(["-c", PRINT_SETTINGS], {"REPLICATE_API_TOKEN": "r8_test"}, tmp_path)
+    assert "also set REPLICATE_OWNER" in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])

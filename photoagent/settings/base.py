@@ -187,6 +187,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # https://crontab.guru/#17_3_*_*_*
+    "training-reconcile": {
+        "task": "training.reconcile_runs",
+        "schedule": 10.0,
+    },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
         "schedule": crontab(minute=17, hour=3),
@@ -275,12 +279,51 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="") or _email_backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PhotoAgent <noreply@photoagent.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# AI PROVIDERS
+# AI PROVIDERS  https://replicate.com/docs/reference/http
 # ------------------------------------------------------------------------------
 REPLICATE_API_TOKEN = env.str("REPLICATE_API_TOKEN", default="")
+# The client appends /v1/...: a host only, no path.
+REPLICATE_BASE_URL = env.str("REPLICATE_BASE_URL", default="https://api.replicate.com")
+REPLICATE_TIMEOUT = env.float("REPLICATE_TIMEOUT", default=30.0)
+# The Replicate account (user or organisation) that owns the private destination models.
+REPLICATE_OWNER = env.str("REPLICATE_OWNER", default="")
+REPLICATE_TRAINER_MODEL = env.str("REPLICATE_TRAINER_MODEL", default="ostris/flux-dev-lora-trainer")
+REPLICATE_TRAINER_VERSION = env.str(
+    "REPLICATE_TRAINER_VERSION", default="26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2"
+)
+# Empty: fetched once from GET /v1/webhooks/default/secret and cached.
+REPLICATE_WEBHOOK_SECRET = env.str("REPLICATE_WEBHOOK_SECRET", default="")
 HF_TOKEN = env.str("HF_TOKEN", default="")
+HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
+# The Hub user or organisation that owns the private LoRA repos.
+HF_NAMESPACE = env.str("HF_NAMESPACE", default="")
 # With no provider configured, training and generation are simulated and labelled as such.
 DEMO_MODE = not REPLICATE_API_TOKEN
+if REPLICATE_API_TOKEN and not REPLICATE_OWNER:
+    raise ImproperlyConfigured("REPLICATE_API_TOKEN is set: also set REPLICATE_OWNER (the account owning the models).")
+if HF_TOKEN and not HF_NAMESPACE:
+    raise ImproperlyConfigured("HF_TOKEN is set: also set HF_NAMESPACE (the Hub user or organisation for LoRA repos).")
+
+# TRAINING
+# ------------------------------------------------------------------------------
+TRAINING_BACKEND = env.str("TRAINING_BACKEND", default="") or (
+    "training.backends.demo.DemoTrainingBackend"
+    if DEMO_MODE
+    else "training.backends.replicate.ReplicateTrainingBackend"
+)
+# What a GPU second of training costs, and how long a step takes, for estimates before training.
+TRAINING_GPU_PRICE_PER_SECOND = env.float("TRAINING_GPU_PRICE_PER_SECOND", default=0.001528)
+TRAINING_SECONDS_PER_STEP = env.float("TRAINING_SECONDS_PER_STEP", default=0.6)
+# Default per-user limits; operators override them per user in the admin.
+TRAINING_RUNS_PER_DAY = env.int("TRAINING_RUNS_PER_DAY", default=3)
+TRAINING_MONTHLY_SPEND = env.float("TRAINING_MONTHLY_SPEND", default=25.0)
+# Seconds between polls of an active run when no webhook arrives (doubling up to 10x), and the
+# deadline after which a run is failed.
+TRAINING_POLL_SECONDS = env.int("TRAINING_POLL_SECONDS", default=60 if not DEMO_MODE else 3)
+TRAINING_DEADLINE_HOURS = env.int("TRAINING_DEADLINE_HOURS", default=6)
+TRAINING_MAX_WEIGHTS_BYTES = env.int("TRAINING_MAX_WEIGHTS_BYTES", default=2 * 1024**3)
+# How long a simulated (demo) training takes.
+DEMO_TRAINING_SECONDS = env.int("DEMO_TRAINING_SECONDS", default=30)
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""The Hugging Face Hub: the only module that imports huggingface_hub (for publishing LoRAs)."""
+
+import httpx
+from django.conf import settings
+from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub.errors import HfHubHTTPError
+
+from core.exceptions import PermanentProviderError, TransientProviderError
+
+TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+def _api() -> HfApi:
+    return HfApi(endpoint=settings.HF_ENDPOINT, token=settings.HF_TOKEN, library_name="photoagent")
+
+
+def _mapped(exc: Exception) -> Exception:
+    if isinstance(exc, HfHubHTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        error_class = TransientProviderError if status in TRANSIENT_STATUSES else PermanentProviderError
+        return error_class(f"Hugging Face Hub answered {status}: {exc}"[:500], status_code=status)
+    return TransientProviderError(f"Hugging Face Hub unreachable: {exc}")
+
+
+def publish_lora(*, repo_id: str, lora, model_card: str, run_marker: str) -> tuple[str, str]:
+    """Upload the LoRA and its model card to a private repo; returns (repo id, commit sha).
+
+    Idempotent: a commit already carrying `run_marker` in its title is reused, so a retried
+    task never makes a second commit.
+    """
+    api = _api()
+    title = f"PhotoAgent LoRA ({run_marker})"
+    try:
+        url = api.create_repo(repo_id, private=True, exist_ok=True, repo_type="model")
+        repo_id = url.repo_id
+        for commit in api.list_repo_commits(repo_id):
+            if commit.title == title:
+                return repo_id, commit.commit_id
+        info = api.create_commit(
+            repo_id,
+            operations=[
+                CommitOperationAdd(path_in_repo="lora.safetensors", path_or_fileobj=lora),
+                CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=model_card.encode()),
+            ],
+            commit_message=title,
+        )
+    except (HfHubHTTPError, httpx.TransportError, OSError) as exc:
+        raise _mapped(exc) from exc
+    return repo_id, info.oid
+
+
+def lora_download_url(*, repo_id: str) -> str:
+    return f"{settings.HF_ENDPOINT}/{repo_id}/resolve/main/lora.safetensors"

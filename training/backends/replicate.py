@@ -1,0 +1,145 @@
+"""Training on Replicate with ostris/flux-dev-lora-trainer, through the real replicate client."""
+
+import httpx
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from integrations import replicate as replicate_api
+from training.backends.base import ProviderTraining, TrainingBackend
+
+
+def _training(payload: dict) -> ProviderTraining:
+    output = payload.get("output") if isinstance(payload.get("output"), dict) else {}
+    metrics = payload.get("metrics") or {}
+    return ProviderTraining(
+        id=payload["id"],
+        status=payload.get("status", ""),
+        logs=payload.get("logs") or "",
+        error=str(payload.get("error") or ""),
+        gpu_seconds=metrics.get("predict_time"),
+        weights_url=output.get("weights") or "",
+        version=output.get("version") or "",
+    )
+
+
+class _BoundedStream:
+    """A file-like reader over an HTTP download that refuses to read past max_bytes."""
+
+    def __init__(self, response: httpx.Response, max_bytes: int):
+        self._chunks = response.iter_bytes(1024 * 1024)
+        self._response = response
+        self._buffer = b""
+        self._read = 0
+        self._max = max_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._read += len(chunk)
+            if self._read > self._max:
+                raise OSError(f"The trained weights are larger than {self._max} bytes.")
+            self._buffer += chunk
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._response.close()
+
+
+class ReplicateTrainingBackend(TrainingBackend):
+    name = "replicate"
+    sends_webhooks = True
+
+    def dataset_url(self, *, run, dataset_name: str) -> str:
+        if settings.AWS_STORAGE_BUCKET_NAME:
+            # A presigned GET whose path ends in .zip, valid long enough for the trainer to start.
+            return default_storage.url(dataset_name, expire=6 * 3600)
+        with default_storage.open(dataset_name, "rb") as archive:
+            try:
+                uploaded = replicate_api.client().files.create(
+                    archive, filename="dataset.zip", content_type="application/zip", metadata={"run": str(run.id)}
+                )
+            except replicate_api.CALL_ERRORS as exc:
+                raise replicate_api.mapped_error(exc) from exc
+        return uploaded.urls["get"]
+
+    def _ensure_destination(self, run) -> str:
+        destination = f"{settings.REPLICATE_OWNER}/photoagent-{run.project.owner_id}-{run.project_id}"
+        api = replicate_api.client()
+        try:
+            api.models.get(destination)
+        except replicate_api.ReplicateError as exc:
+            if exc.status != 404:
+                raise replicate_api.mapped_error(exc) from exc
+            try:
+                api.models.create(
+                    owner=settings.REPLICATE_OWNER,
+                    name=destination.split("/", 1)[1],
+                    visibility="private",
+                    hardware="cpu",
+                    description=f"PhotoAgent LoRA for project {run.project_id}",
+                )
+            except replicate_api.CALL_ERRORS as create_exc:
+                raise replicate_api.mapped_error(create_exc) from create_exc
+        except httpx.HTTPError as exc:
+            raise replicate_api.mapped_error(exc) from exc
+        return destination
+
+    def submit(self, *, run, dataset_url: str, webhook_url: str | None) -> ProviderTraining:
+        destination = self._ensure_destination(run)
+        body = {
+            "destination": destination,
+            "input": {
+                "input_images": dataset_url,
+                "trigger_word": run.trigger_word,
+                "steps": run.steps,
+                "lora_rank": run.lora_rank,
+                "learning_rate": run.learning_rate,
+                "resolution": run.resolution,
+                "autocaption": False,
+            },
+        }
+        if webhook_url:
+            body["webhook"] = webhook_url
+            body["webhook_events_filter"] = ["start", "logs", "completed"]
+        model, version = settings.REPLICATE_TRAINER_MODEL, settings.REPLICATE_TRAINER_VERSION
+        payload = replicate_api.request_json("POST", f"/v1/models/{model}/versions/{version}/trainings", json=body)
+        return _training(payload)
+
+    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
+        for payload in replicate_api.request_json("GET", "/v1/trainings").get("results", []):
+            if (payload.get("input") or {}).get("input_images") == dataset_url:
+                return _training(payload)
+        return None
+
+    def fetch(self, *, provider_id: str) -> ProviderTraining:
+        return _training(replicate_api.request_json("GET", f"/v1/trainings/{provider_id}"))
+
+    def cancel(self, *, provider_id: str) -> None:
+        replicate_api.request_json("POST", f"/v1/trainings/{provider_id}/cancel")
+
+    def open_weights(self, *, training: ProviderTraining, max_bytes: int):
+        if not training.weights_url:
+            raise OSError("The trainer returned no weights.")
+        http = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+        response = http.send(http.build_request("GET", training.weights_url), stream=True)
+        if response.status_code != 200:
+            response.close()
+            raise replicate_api.mapped_error(
+                httpx.HTTPStatusError("weights", request=response.request, response=response)
+            )
+        return _BoundedStream(response, max_bytes)
+
+    def parse_webhook(self, *, payload: dict) -> ProviderTraining:
+        return _training(payload)
+
+    def webhook_secret(self) -> str:
+        return replicate_api.webhook_secret()

@@ -1,0 +1,36 @@
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from training.models import TrainingRun
+
+
+def run_list_for_user(*, user: User):
+    return TrainingRun.objects.filter(project__owner=user).select_related("project").order_by("-created_at", "-id")
+
+
+def run_get_for_user(*, user: User, run_id: int) -> TrainingRun:
+    """The user's run, or 404."""
+    return get_object_or_404(TrainingRun.objects.select_related("project"), project__owner=user, id=run_id)
+
+
+def trained_models_for_user(*, user: User):
+    return run_list_for_user(user=user).filter(status=TrainingRun.Status.SUCCEEDED)
+
+
+def runs_for_project(*, project):
+    return TrainingRun.objects.filter(project=project).order_by("-created_at", "-id")
+
+
+def loss_chart_points(*, run: TrainingRun, width: int = 600, height: int = 160) -> str:
+    """SVG polyline points for the loss curve, scaled to the box; "" without loss values."""
+    points = run.loss_points or []
+    if len(points) < 2:
+        return ""
+    steps = [step for step, _ in points]
+    losses = [loss for _, loss in points]
+    low, high = min(losses), max(losses)
+    span_x, span_y = (max(steps) - min(steps)) or 1, (high - low) or 1
+    return " ".join(
+        f"{(step - min(steps)) / span_x * width:.1f},{height - (loss - low) / span_y * height:.1f}"
+        for step, loss in points
+    )

@@ -1,0 +1,17 @@
+from django.conf import settings
+
+from projects import services as project_services
+from projects.tests.factories import ProjectFactory, photo_upload
+
+
+def ready_project(**fields):
+    """A product project with enough described, processed photos to train."""
+
+    project = ProjectFactory(**fields)
+    files = [photo_upload(seed, size=(1200, 1100)) for seed in range(settings.PROJECT_PHOTOS_MIN)]
+    for photo in project_services.photo_upload(project=project, files=files).accepted:
+        project_services.photo_process(photo_id=photo.id)
+        photo.refresh_from_db()
+        project_services.photo_update_description(photo=photo, description="a blue mug on a table")
+    project.refresh_from_db()
+    return project

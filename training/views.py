@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.exceptions import ProviderError
+from projects import selectors as project_selectors
+from training import selectors, services
+from training.models import TrainingRun
+
+
+@login_required
+@require_POST
+def training_start(request, project_id):
+    project = project_selectors.project_get_for_user(user=request.user, project_id=project_id)
+    preset = request.POST.get("preset", TrainingRun.Preset.BALANCED)
+    if preset not in TrainingRun.Preset.values:
+        messages.error(request, "Choose one of the training presets.")
+        return redirect("projects:detail", project_id=project.id)
+    try:
+        run = services.training_start(project=project, preset=preset)
+    except services.TrainingNotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return redirect("projects:detail", project_id=project.id)
+    messages.success(request, "Training queued. We will email you when your model is ready.")
+    return redirect("training:run", run_id=run.id)
+
+
+@login_required
+def run_detail(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    context = {
+        "run": run,
+        "loss_points": selectors.loss_chart_points(run=run),
+        "polling_only": not settings.SITE_URL.startswith("https://"),
+        "simulated": run.backend == "demo",
+    }
+    return render(request, "training/run.html", context)
+
+
+@login_required
+@require_POST
+def run_cancel(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    try:
+        run = services.training_cancel(run=run)
+    except ProviderError as error:
+        messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
+    else:
+        if run.status == TrainingRun.Status.CANCELED:
+            messages.success(request, "Training canceled. You will not be charged for further GPU time.")
+    return redirect("training:run", run_id=run.id)
+
+
+@login_required
+@require_POST
+def run_retry(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    try:
+        new_run = services.training_start(project=run.project, preset=run.preset)
+    except services.TrainingNotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return redirect("training:run", run_id=run.id)
+    return redirect("training:run", run_id=new_run.id)
+
+
+@login_required
+def model_list(request):
+    return render(request, "training/models.html", {"runs": selectors.trained_models_for_user(user=request.user)})
+
+
+@login_required
+def lora_download(request, run_id):
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if not run.lora_file:
+        raise Http404
+    filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.backend == 'demo' else ''}.safetensors"
+    return FileResponse(default_storage.open(run.lora_file.name, "rb"), as_attachment=True, filename=filename)

@@ -1,0 +1,57 @@
+"""Extract and check the LoRA from a trainer's output tar."""
+
+import json
+import shutil
+import struct
+import tarfile
+import tempfile
+
+LORA_NAMES = ("lora.safetensors", "flux_train_replicate.safetensors")  # older trainer versions use the second
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+class WeightsError(Exception):
+    pass
+
+
+def extract_lora(stream, *, max_bytes: int):
+    """Find the LoRA in a (streamed) tar; returns a rewound temporary file. Raises WeightsError."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            for member in tar:
+                if member.isfile() and member.name.rsplit("/", 1)[-1] in LORA_NAMES:
+                    if member.size > max_bytes:
+                        raise WeightsError(f"The LoRA file is {member.size} bytes, over the {max_bytes} limit.")
+                    lora = tempfile.TemporaryFile()
+                    shutil.copyfileobj(tar.extractfile(member), lora, 1024 * 1024)
+                    lora.seek(0)
+                    check_safetensors(lora)
+                    return lora
+    except tarfile.TarError as exc:
+        raise WeightsError(f"The trainer's output is not a readable tar file: {exc}") from exc
+    raise WeightsError("The trainer's output holds no lora.safetensors.")
+
+
+def check_safetensors(fileobj) -> dict:
+    """Check the safetensors layout (u64 header length, JSON header, data); returns the header."""
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    prefix = fileobj.read(8)
+    if len(prefix) != 8:
+        raise WeightsError("The LoRA file is too short to be safetensors.")
+    (header_length,) = struct.unpack("<Q", prefix)
+    if header_length > min(MAX_HEADER_BYTES, size - 8):
+        raise WeightsError("The LoRA file is not safetensors (bad header length).")
+    try:
+        header = json.loads(fileobj.read(header_length))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError("The LoRA file is not safetensors (bad header).") from exc
+    if not isinstance(header, dict):
+        raise WeightsError("The LoRA file is not safetensors (bad header).")
+    data_size = size - 8 - header_length
+    for name, tensor in header.items():
+        if name != "__metadata__" and tensor.get("data_offsets", [0, 0])[1] > data_size:
+            raise WeightsError("The LoRA file is truncated.")
+    fileobj.seek(0)
+    return header
