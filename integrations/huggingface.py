@@ -1,6 +1,6 @@
 """The Hugging Face Hub: the only module that imports huggingface_hub (for publishing LoRAs)."""
 
-import httpx
+import httpx2
 from django.conf import settings
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
@@ -44,7 +44,7 @@ def publish_lora(*, repo_id: str, lora, model_card: str, run_marker: str) -> tup
             ],
             commit_message=title,
         )
-    except (HfHubHTTPError, httpx.TransportError, OSError) as exc:
+    except (HfHubHTTPError, httpx2.TransportError, OSError) as exc:
         raise _mapped(exc) from exc
     return repo_id, info.oid
 

@@ -55,6 +55,9 @@ class TrainingRun(models.Model):
     estimated_minutes = models.PositiveIntegerField()
     actual_cost = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     dataset = models.FileField(blank=True, max_length=255)
+    # The URL the provider was given for the dataset; kept so a retried submission can find the
+    # training a crashed attempt may have started with it.
+    dataset_url = models.URLField(max_length=2000, blank=True)
     lora_file = models.FileField(blank=True, max_length=255)
     hf_repo_id = models.CharField(max_length=200, blank=True)
     hf_commit = models.CharField(max_length=64, blank=True)

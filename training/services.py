@@ -169,7 +169,11 @@ def training_submit(*, run_id: int) -> None:
         name = _package_dataset(run)
         TrainingRun.objects.filter(id=run.id, dataset="").update(dataset=name)
         run.refresh_from_db()
-    dataset_url = backend.dataset_url(run=run, dataset_name=run.dataset.name)
+    if not run.dataset_url:
+        url = backend.dataset_url(run=run, dataset_name=run.dataset.name)
+        TrainingRun.objects.filter(id=run.id, dataset_url="").update(dataset_url=url)
+        run.refresh_from_db()
+    dataset_url = run.dataset_url
     existing = backend.find_submitted(dataset_url=dataset_url) if run.status == TrainingRun.Status.SUBMITTING else None
     if existing is None:
         claimed = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(

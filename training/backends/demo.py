@@ -38,7 +38,7 @@ class DemoTrainingBackend(TrainingBackend):
 
     def submit(self, *, run, dataset_url: str, webhook_url: str | None) -> ProviderTraining:
         # The id carries what the simulation needs, so no state is kept anywhere.
-        provider_id = f"demo-{run.steps}-{time.time():.0f}-{secrets.token_hex(4)}"
+        provider_id = f"demo-{run.steps}-{int(time.time())}-{secrets.token_hex(4)}"
         return ProviderTraining(id=provider_id, status="starting")
 
     def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
@@ -46,9 +46,9 @@ class DemoTrainingBackend(TrainingBackend):
 
     def fetch(self, *, provider_id: str) -> ProviderTraining:
         _, steps, started, _ = provider_id.split("-")
-        steps, elapsed = int(steps), time.time() - int(started)
+        steps, elapsed = int(steps), max(0.0, time.time() - int(started))
         duration = settings.DEMO_TRAINING_SECONDS
-        if elapsed < min(STARTUP_SECONDS, duration):
+        if duration and elapsed < min(STARTUP_SECONDS, duration):
             return ProviderTraining(id=provider_id, status="starting", logs="Simulated: booting a (pretend) GPU\n")
         done = (
             1.0 if duration <= STARTUP_SECONDS else min(1.0, (elapsed - STARTUP_SECONDS) / (duration - STARTUP_SECONDS))

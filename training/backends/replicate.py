@@ -1,5 +1,9 @@
 """Training on Replicate with ostris/flux-dev-lora-trainer, through the real replicate client."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import httpx
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -62,10 +66,14 @@ class ReplicateTrainingBackend(TrainingBackend):
         if settings.AWS_STORAGE_BUCKET_NAME:
             # A presigned GET whose path ends in .zip, valid long enough for the trainer to start.
             return default_storage.url(dataset_name, expire=6 * 3600)
-        with default_storage.open(dataset_name, "rb") as archive:
+        # The client uploads from a path (a storage File is not a file object it accepts).
+        with tempfile.TemporaryDirectory() as folder:
+            local = Path(folder) / "dataset.zip"
+            with default_storage.open(dataset_name, "rb") as archive, local.open("wb") as copy:
+                shutil.copyfileobj(archive, copy, 1024 * 1024)
             try:
                 uploaded = replicate_api.client().files.create(
-                    archive, filename="dataset.zip", content_type="application/zip", metadata={"run": str(run.id)}
+                    local, content_type="application/zip", metadata={"run": str(run.id)}
                 )
             except replicate_api.CALL_ERRORS as exc:
                 raise replicate_api.mapped_error(exc) from exc
