@@ -404,6 +404,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.Project.Status",
         "PhotoStatusEnum": "projects.models.Photo.Status",
+        "TrainingRunStatusEnum": "training.models.TrainingRun.Status",
     },
 }
 

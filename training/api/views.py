@@ -1,0 +1,108 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import ProviderError
+from projects import selectors as project_selectors
+from training import selectors, services
+from training.models import TrainingRun
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    simulated = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "project",
+            "status",
+            "preset",
+            "steps",
+            "lora_rank",
+            "learning_rate",
+            "resolution",
+            "trigger_word",
+            "progress",
+            "log_tail",
+            "loss_points",
+            "error",
+            "estimated_cost",
+            "estimated_minutes",
+            "actual_cost",
+            "gpu_seconds",
+            "hf_repo_id",
+            "hf_commit",
+            "simulated",
+            "created_at",
+            "submitted_at",
+            "completed_at",
+        ]
+
+    def get_simulated(self, run) -> bool:
+        return run.backend == "demo"
+
+
+class TrainingStartSerializer(serializers.Serializer):
+    preset = serializers.ChoiceField(choices=TrainingRun.Preset.choices, default=TrainingRun.Preset.BALANCED)
+
+
+class TrainingStartView(APIView):
+    @extend_schema(
+        request=TrainingStartSerializer,
+        responses={201: TrainingRunSerializer},
+        summary="Start training a ready project",
+    )
+    def post(self, request, project_pk: int):
+        project = project_selectors.project_get_for_user(user=request.user, project_id=project_pk)
+        data = TrainingStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = services.training_start(project=project, preset=data.validated_data["preset"])
+        except services.TrainingNotAllowed as refusal:
+            raise ValidationError({"non_field_errors": [str(refusal)]}) from refusal
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class TrainingRunListView(ListAPIView):
+    serializer_class = TrainingRunSerializer
+
+    def get_queryset(self):
+        return selectors.run_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="Your training runs, newest first, with progress")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TrainedModelListView(TrainingRunListView):
+    def get_queryset(self):
+        return selectors.trained_models_for_user(user=self.request.user)
+
+    @extend_schema(summary="Your trained models (succeeded runs)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TrainingRunDetailView(APIView):
+    @extend_schema(responses=TrainingRunSerializer, summary="One training run")
+    def get(self, request, run_id: int):
+        return Response(TrainingRunSerializer(selectors.run_get_for_user(user=request.user, run_id=run_id)).data)
+
+
+class TrainingRunCancelView(APIView):
+    @extend_schema(request=None, responses=TrainingRunSerializer, summary="Cancel a training run")
+    def post(self, request, run_id: int):
+        run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+        try:
+            run = services.training_cancel(run=run)
+        except ProviderError as error:
+            return Response(
+                {"error": {"code": "provider_unavailable", "message": str(error), "details": {}}},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return Response(TrainingRunSerializer(run).data)

@@ -1,0 +1,112 @@
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from training import services
+from training.models import TrainingLimit, TrainingRun
+from training.tests.factories import ready_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def instant_demo(settings):
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    settings.DEMO_TRAINING_SECONDS = 0
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_api_starts_lists_and_cancels_runs(on_commit):
+    project = ready_project()
+    api = APIClient()
+    api.force_authenticate(project.owner)
+    response = api.post(f"/api/v1/projects/{project.id}/trainings/", {"preset": "fast"}, format="json")
+    assert response.status_code == 201
+    run_id = response.json()["id"]
+    assert response.json()["simulated"] is True
+    assert api.get("/api/v1/trainings/").json()["count"] == 1
+    again = api.post(f"/api/v1/projects/{project.id}/trainings/", {}, format="json")
+    assert again.status_code == 400
+    assert "already training" in again.json()["error"]["details"]["non_field_errors"][0]
+    canceled = api.post(f"/api/v1/trainings/{run_id}/cancel/")
+    assert canceled.json()["status"] == "canceled"
+    assert api.get("/api/v1/models/").json()["count"] == 0
+
+
+def test_another_users_runs_are_not_found(on_commit):
+    project = ready_project()
+    with on_commit():
+        run = services.training_start(project=project)
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    assert api.get(f"/api/v1/trainings/{run.id}/").status_code == 404
+    assert api.post(f"/api/v1/trainings/{run.id}/cancel/").status_code == 404
+    assert api.post(f"/api/v1/projects/{project.id}/trainings/", {}, format="json").status_code == 404
+    client = APIClient()
+    client.force_login(UserFactory())
+    for url in (f"/training/runs/{run.id}/", f"/training/runs/{run.id}/lora/"):
+        assert client.get(url).status_code == 404
+
+
+def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, on_commit):
+    project = ready_project()
+    client.force_login(project.owner)
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    assert "Train your model" in page
+    assert "1000 steps" in page
+    assert "$0.92" in page  # 1000 steps x 0.6 s x $0.001528
+    with on_commit():
+        response = client.post(f"/training/projects/{project.id}/train/", {"preset": "balanced"})
+    run = TrainingRun.objects.get()
+    assert response.url == f"/training/runs/{run.id}/"
+    with on_commit():
+        services.training_sync(run_id=run.id)
+    page = client.get(f"/training/runs/{run.id}/").content.decode()
+    assert "Succeeded" in page
+    assert "simulated" in page
+    download = client.get(f"/training/runs/{run.id}/lora/")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert "SIMULATED" in download["Content-Disposition"]
+    assert project.name in client.get("/training/models/").content.decode()
+    assert len(mail.outbox) == 1
+
+
+def test_daily_and_monthly_limits_explain_themselves(on_commit):
+    project = ready_project()
+    TrainingLimit.objects.create(user=project.owner, runs_per_day=1)
+    with on_commit():
+        run = services.training_start(project=project)
+        services.training_cancel(run=run)
+    with pytest.raises(services.TrainingNotAllowed, match="daily limit"):
+        services.training_start(project=project)
+    TrainingLimit.objects.filter(user=project.owner).update(runs_per_day=10, monthly_spend=Decimal("0.50"))
+    with pytest.raises(services.TrainingNotAllowed, match="monthly limit of \\$0.50"):
+        services.training_start(project=project)
+
+
+def test_a_project_that_is_not_ready_cannot_train():
+    from projects.tests.factories import ProjectFactory
+
+    with pytest.raises(services.TrainingNotAllowed, match="not ready"):
+        services.training_start(project=ProjectFactory())
+
+
+def test_admin_lists_runs_and_resends_the_email(client, on_commit):
+    project = ready_project()
+    with on_commit():
+        run = services.training_start(project=project)
+    with on_commit():
+        services.training_sync(run_id=run.id)
+    assert len(mail.outbox) == 1
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert project.name in client.get("/admin/training/trainingrun/", {"status__exact": "succeeded"}).content.decode()
+    with on_commit():
+        client.post("/admin/training/trainingrun/", {"action": "resend_email", "_selected_action": [run.id]})
+    assert len(mail.outbox) == 2
