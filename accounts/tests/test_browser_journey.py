@@ -69,6 +69,7 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
     assert page.get_by_role("cell", name="journey script").is_visible()
 
     create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path)
+    train_the_model_and_get_the_email(page, settings)
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").first.wait_for()
@@ -104,3 +105,27 @@ def create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path):
             page.locator("[data-describe] button").nth(index).click()
     page.locator(".readiness .badge-ready").wait_for()
     assert page.locator(".verdict").inner_text().startswith("Ready to train")
+
+
+def train_the_model_and_get_the_email(page, settings):
+    import time
+
+    from training import services
+    from training.models import TrainingRun
+
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    settings.DEMO_TRAINING_SECONDS = 4
+    page.get_by_label("Fast").check()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Demo mode: this training is simulated").wait_for()
+    run = TrainingRun.objects.get()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not TrainingRun.objects.get(id=run.id).is_terminal:
+        services.training_sync(run_id=run.id)  # what the beat's reconcile task does every few seconds
+        time.sleep(0.5)
+    page.reload()
+    page.get_by_role("strong").filter(has_text="100 %").wait_for()
+    assert page.locator(".badge-run-succeeded").is_visible()
+    assert any("is ready (demo)" in message.subject for message in mail.outbox)
+    page.get_by_role("link", name="Models").click()
+    assert page.get_by_role("link", name="Blue ceramic mug").is_visible()
