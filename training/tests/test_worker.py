@@ -1,0 +1,53 @@
+"""The training flow end to end through a real Celery worker on the configured broker (Redis in CI)."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.utils import timezone
+
+from photoagent.celery import app as celery_app
+from training import services
+from training.models import TrainingRun
+from training.tests.factories import ready_project
+from training.tests.standins import start_replicate_standin
+
+
+def wait_for(condition, seconds=45):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_happy_path_through_a_real_worker(settings, monkeypatch):
+    replicate = start_replicate_standin()
+    settings.TRAINING_BACKEND = "training.backends.replicate.ReplicateTrainingBackend"
+    settings.REPLICATE_API_TOKEN = "r8_standin"
+    settings.REPLICATE_BASE_URL = replicate.url
+    settings.REPLICATE_OWNER = "acme"
+    project = ready_project()
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    celery_app.control.purge()
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            run = services.training_start(project=project)  # autocommit: enqueued at once
+            assert wait_for(lambda: TrainingRun.objects.get(id=run.id).provider_training_id)
+            run.refresh_from_db()
+            replicate.advance(run.provider_training_id, "succeeded")
+            TrainingRun.objects.filter(id=run.id).update(next_poll_at=timezone.now())
+            services.training_reconcile()  # what beat runs: it queues a poll
+            assert wait_for(lambda: len(mail.outbox) == 1)
+    finally:
+        replicate.shutdown()
+        replicate.server_close()
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUCCEEDED
+    assert run.lora_file
+    assert len(replicate.created("/trainings$")) == 1
+    assert "is ready" in mail.outbox[0].subject
