@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest contract
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow)"
+	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
@@ -56,6 +57,12 @@ bench: bench-ingest
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+# Needs Node.js and npm (for Stoplight Prism).
+contract: install
+	cd contract && npm ci --silent --no-audit --no-fund
+	$(BIN)/pytest -q -o python_files=check_*.py contract/check_contract.py
+	$(BIN)/python contract/summary.py
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser

@@ -72,9 +72,9 @@ class ReplicateTrainingBackend(TrainingBackend):
             with default_storage.open(dataset_name, "rb") as archive, local.open("wb") as copy:
                 shutil.copyfileobj(archive, copy, 1024 * 1024)
             try:
-                uploaded = replicate_api.client().files.create(
-                    local, content_type="application/zip", metadata={"run": str(run.id)}
-                )
+                # No `metadata`: the client sends it as a JSON string, which the spec (an object
+                # field in a multipart body) rejects.
+                uploaded = replicate_api.client().files.create(local, content_type="application/zip")
             except replicate_api.CALL_ERRORS as exc:
                 raise replicate_api.mapped_error(exc) from exc
         return uploaded.urls["get"]
