@@ -1,0 +1,55 @@
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from training import services
+from training.dataset import caption_for
+from training.models import TrainingRun
+from training.tests.factories import ready_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("description", "caption"),
+    [
+        ("a blue mug on a table", "a photo of MUGQX, a blue mug on a table"),
+        ("MUGQX on a  wooden\ntable", "MUGQX on a wooden table"),
+        ("", "a photo of MUGQX"),
+        ("MUGQXS is not the word", "a photo of MUGQX, MUGQXS is not the word"),
+    ],
+)
+def test_captions_always_carry_the_trigger_word(description, caption):
+    assert caption_for(description=description, trigger_word="MUGQX") == caption
+
+
+def test_the_dataset_is_a_flat_zip_of_images_with_same_named_captions(settings):
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    project = ready_project()
+    run = services.training_start(project=project)
+    name = services._package_dataset(run)
+    with default_storage.open(name, "rb") as stored, zipfile.ZipFile(io.BytesIO(stored.read())) as archive:
+        names = sorted(archive.namelist())
+        assert all("/" not in entry for entry in names)
+        images = [entry for entry in names if entry.endswith(".jpg")]
+        assert len(images) == settings.PROJECT_PHOTOS_MIN
+        for image in images:
+            caption = archive.read(image.replace(".jpg", ".txt")).decode()
+            assert project.trigger_word in caption
+
+
+def test_a_run_past_its_deadline_is_failed_with_a_clear_message(settings, django_capture_on_commit_callbacks):
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    settings.DEMO_TRAINING_SECONDS = 3600
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.training_start(project=ready_project())
+    TrainingRun.objects.filter(id=run.id).update(submitted_at=timezone.now() - timedelta(hours=7))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.training_sync(run_id=run.id)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FAILED
+    assert "No result after 6 hours" in run.error
