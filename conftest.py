@@ -66,3 +66,18 @@ def _fresh_cache():
 def _fresh_media_storage(settings):
     # A new in-memory storage per test, so files never leak from one test into the next.
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+
+
+@pytest.fixture
+def operator_client(client, db):
+    """A client logged in as a superuser (the admin)."""
+    from accounts.tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run the code inside, then every on-commit callback (the queued tasks) it produced."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -5,12 +5,6 @@ from accounts.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_user_admin_searches_and_filters(operator_client):
     UserFactory(email="findme@example.com")
     UserFactory(email="other@example.com", unverified=True)

@@ -40,9 +40,3 @@ def person_project(owner):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run the code inside, then every on-commit callback (the queued tasks) it produced."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -9,12 +9,6 @@ from projects.tests.factories import ProjectFactory, photo_upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_project_admin_lists_filters_and_searches_by_owner(operator_client):
     ProjectFactory(name="Mug", owner=UserFactory(email="maker@example.com"))
     ProjectFactory(name="Ana", category="person")

@@ -9,21 +9,10 @@ from training import services
 from training.models import TrainingLimit, TrainingRun
 from training.tests.factories import ready_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
-@pytest.fixture(autouse=True)
-def instant_demo(settings):
-    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
-    settings.DEMO_TRAINING_SECONDS = 0
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-def test_api_starts_lists_and_cancels_runs(on_commit):
+def test_api_starts_lists_and_cancels_runs(run_on_commit):
     project = ready_project()
     api = APIClient()
     api.force_authenticate(project.owner)
@@ -40,9 +29,9 @@ def test_api_starts_lists_and_cancels_runs(on_commit):
     assert api.get("/api/v1/models/").json()["count"] == 0
 
 
-def test_another_users_runs_are_not_found(on_commit):
+def test_another_users_runs_are_not_found(run_on_commit):
     project = ready_project()
-    with on_commit():
+    with run_on_commit():
         run = services.training_start(project=project)
     api = APIClient()
     api.force_authenticate(UserFactory())
@@ -55,18 +44,18 @@ def test_another_users_runs_are_not_found(on_commit):
         assert client.get(url).status_code == 404
 
 
-def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, on_commit):
+def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, run_on_commit):
     project = ready_project()
     client.force_login(project.owner)
     page = client.get(f"/projects/{project.id}/").content.decode()
     assert "Train your model" in page
     assert "1000 steps" in page
     assert "$0.92" in page  # 1000 steps x 0.6 s x $0.001528
-    with on_commit():
+    with run_on_commit():
         response = client.post(f"/training/projects/{project.id}/train/", {"preset": "balanced"})
     run = TrainingRun.objects.get()
     assert response.url == f"/training/runs/{run.id}/"
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     page = client.get(f"/training/runs/{run.id}/").content.decode()
     assert "Succeeded" in page
@@ -78,10 +67,10 @@ def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, on_co
     assert len(mail.outbox) == 1
 
 
-def test_daily_and_monthly_limits_explain_themselves(on_commit):
+def test_daily_and_monthly_limits_explain_themselves(run_on_commit):
     project = ready_project()
     TrainingLimit.objects.create(user=project.owner, runs_per_day=1)
-    with on_commit():
+    with run_on_commit():
         run = services.training_start(project=project)
         services.training_cancel(run=run)
     with pytest.raises(services.TrainingNotAllowed, match="daily limit"):
@@ -98,15 +87,15 @@ def test_a_project_that_is_not_ready_cannot_train():
         services.training_start(project=ProjectFactory())
 
 
-def test_admin_lists_runs_and_resends_the_email(client, on_commit):
+def test_admin_lists_runs_and_resends_the_email(client, run_on_commit):
     project = ready_project()
-    with on_commit():
+    with run_on_commit():
         run = services.training_start(project=project)
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     assert len(mail.outbox) == 1
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert project.name in client.get("/admin/training/trainingrun/", {"status__exact": "succeeded"}).content.decode()
-    with on_commit():
+    with run_on_commit():
         client.post("/admin/training/trainingrun/", {"action": "resend_email", "_selected_action": [run.id]})
     assert len(mail.outbox) == 2

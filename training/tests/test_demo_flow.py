@@ -8,13 +8,7 @@ from training import services
 from training.models import TrainingRun
 from training.tests.factories import ready_project
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def instant_demo(settings):
-    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
-    settings.DEMO_TRAINING_SECONDS = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
 def test_a_ready_project_trains_publishes_and_emails_once(django_capture_on_commit_callbacks):

@@ -27,21 +27,16 @@ def replicate(settings):
     server.server_close()
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-def started_run(on_commit) -> TrainingRun:
+def started_run(run_on_commit) -> TrainingRun:
     project = ready_project()
-    with on_commit():
+    with run_on_commit():
         run = services.training_start(project=project)
     run.refresh_from_db()
     return run
 
 
-def test_happy_path_by_polling(replicate, on_commit):
-    run = started_run(on_commit)
+def test_happy_path_by_polling(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     assert run.status == TrainingRun.Status.STARTING
     [create_model] = replicate.created("/v1/models$")
     assert create_model[2]["visibility"] == "private"
@@ -62,7 +57,7 @@ def test_happy_path_by_polling(replicate, on_commit):
     assert (run.status, run.progress, run.loss_points) == (TrainingRun.Status.TRAINING, 40, [[400, 0.41]])
 
     replicate.advance(run.provider_training_id, "succeeded", logs="done\n")
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
@@ -72,12 +67,12 @@ def test_happy_path_by_polling(replicate, on_commit):
     assert [m.subject for m in mail.outbox] == [f"Your model {run.project.name} is ready"]
 
 
-def test_failure_shows_the_providers_reason_and_emails_once(replicate, on_commit):
-    run = started_run(on_commit)
+def test_failure_shows_the_providers_reason_and_emails_once(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     replicate.advance(
         run.provider_training_id, "failed", error="Traceback ...\nValueError: input_images must be a zip file"
     )
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
@@ -89,28 +84,28 @@ def test_failure_shows_the_providers_reason_and_emails_once(replicate, on_commit
     assert run.project.status == "ready"
 
 
-def test_aborted_is_handled_although_the_client_models_reject_it(replicate, on_commit):
-    run = started_run(on_commit)
+def test_aborted_is_handled_although_the_client_models_reject_it(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "aborted")
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
     assert "deadline" in run.error
 
 
-def test_canceled_at_the_provider_never_publishes_or_emails(replicate, on_commit):
-    run = started_run(on_commit)
+def test_canceled_at_the_provider_never_publishes_or_emails(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "canceled")
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELED
     assert mail.outbox == []
 
 
-def test_cancel_from_the_website_cancels_at_the_provider(replicate, on_commit, client):
-    run = started_run(on_commit)
+def test_cancel_from_the_website_cancels_at_the_provider(replicate, run_on_commit, client):
+    run = started_run(run_on_commit)
     client.force_login(run.project.owner)
     client.post(f"/training/runs/{run.id}/cancel/")
     run.refresh_from_db()
@@ -119,20 +114,20 @@ def test_cancel_from_the_website_cancels_at_the_provider(replicate, on_commit, c
 
 
 @pytest.mark.parametrize("status", [401, 404, 422])
-def test_permanent_errors_fail_the_run_with_a_message(replicate, on_commit, status):
+def test_permanent_errors_fail_the_run_with_a_message(replicate, run_on_commit, status):
     replicate.fail_next(r"POST /v1/models/.*/trainings", status)
-    run = started_run(on_commit)
+    run = started_run(run_on_commit)
     assert run.status == TrainingRun.Status.FAILED
     assert f"Replicate answered {status}" in run.error
     assert replicate.trainings == {}
 
 
-def test_a_transient_error_is_retried_without_submitting_twice(replicate, on_commit):
+def test_a_transient_error_is_retried_without_submitting_twice(replicate, run_on_commit):
     from celery.exceptions import Retry
 
     replicate.fail_next(r"POST /v1/models/.*/trainings", 503)
     project = ready_project()
-    with pytest.raises(Retry), on_commit():
+    with pytest.raises(Retry), run_on_commit():
         services.training_start(project=project)
     run = TrainingRun.objects.get()
     assert run.status == TrainingRun.Status.SUBMITTING
@@ -142,7 +137,7 @@ def test_a_transient_error_is_retried_without_submitting_twice(replicate, on_com
     assert len(replicate.trainings) == 1
 
 
-def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(replicate, on_commit):
+def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(replicate, run_on_commit):
     project = ready_project()
     run = services.training_start(project=project)  # the submit task is not run
     backend = services.backend_for("replicate")
@@ -159,34 +154,34 @@ def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(re
     assert len(replicate.created("/trainings$")) == 1
 
 
-def test_weights_that_are_not_safetensors_fail_the_run(replicate, on_commit):
-    run = started_run(on_commit)
+def test_weights_that_are_not_safetensors_fail_the_run(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar(b"not safetensors at all"))
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
     assert "not safetensors" in run.error
 
 
-def test_older_trainers_lora_name_is_accepted(replicate, on_commit):
-    run = started_run(on_commit)
+def test_older_trainers_lora_name_is_accepted(replicate, run_on_commit):
+    run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar(name="flux_train_replicate.safetensors"))
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
 
 
-def test_lost_webhooks_are_recovered_by_reconcile(replicate, on_commit):
+def test_lost_webhooks_are_recovered_by_reconcile(replicate, run_on_commit):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    run = started_run(on_commit)
+    run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded")
     TrainingRun.objects.filter(id=run.id).update(next_poll_at=timezone.now() - timedelta(seconds=1))
-    with on_commit():
+    with run_on_commit():
         assert services.training_reconcile() == 1
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
@@ -202,23 +197,23 @@ def post_webhook(client, run, payload, **signature):
     return client.post(f"/training/webhooks/replicate/{run.id}/", body, content_type="application/json", **headers)
 
 
-def test_a_signed_webhook_moves_the_run_and_a_replay_changes_nothing(replicate, on_commit, client):
-    run = started_run(on_commit)
+def test_a_signed_webhook_moves_the_run_and_a_replay_changes_nothing(replicate, run_on_commit, client):
+    run = started_run(run_on_commit)
     payload = replicate.advance(run.provider_training_id, "succeeded")
-    with on_commit():
+    with run_on_commit():
         assert post_webhook(client, run, payload, webhook_id="msg_done").status_code == 204
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
-    with on_commit():
+    with run_on_commit():
         assert post_webhook(client, run, payload, webhook_id="msg_done").status_code == 204
         assert post_webhook(client, run, payload, webhook_id="msg_other").status_code == 204
     assert len(mail.outbox) == 1
 
 
-def test_forged_and_stale_webhooks_are_rejected(replicate, on_commit, client):
+def test_forged_and_stale_webhooks_are_rejected(replicate, run_on_commit, client):
     import time
 
-    run = started_run(on_commit)
+    run = started_run(run_on_commit)
     payload = dict(replicate.trainings[run.provider_training_id], status="failed", error="forged")
     forged = post_webhook(client, run, payload, secret="whsec_" + "A" * 40)
     stale = post_webhook(client, run, payload, timestamp=int(time.time()) - 6 * 60)
@@ -230,19 +225,19 @@ def test_forged_and_stale_webhooks_are_rejected(replicate, on_commit, client):
     assert run.status == TrainingRun.Status.STARTING
 
 
-def test_out_of_order_webhooks_never_move_a_run_back(replicate, on_commit, client):
-    run = started_run(on_commit)
+def test_out_of_order_webhooks_never_move_a_run_back(replicate, run_on_commit, client):
+    run = started_run(run_on_commit)
     processing = dict(replicate.advance(run.provider_training_id, "processing", logs="1/10 [\n"))
     succeeded = dict(replicate.advance(run.provider_training_id, "succeeded"))
-    with on_commit():
+    with run_on_commit():
         post_webhook(client, run, succeeded, webhook_id="b")
         post_webhook(client, run, processing, webhook_id="a")
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
 
 
-def test_a_webhook_for_an_unknown_run_is_ignored(replicate, on_commit, client):
-    run = started_run(on_commit)
+def test_a_webhook_for_an_unknown_run_is_ignored(replicate, run_on_commit, client):
+    run = started_run(run_on_commit)
     payload = dict(replicate.trainings[run.provider_training_id], id="someone-elses")
     assert post_webhook(client, run, payload).status_code == 204
     run.refresh_from_db()
