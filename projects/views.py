@@ -20,10 +20,11 @@ def _wants_json(request) -> bool:
 
 @login_required
 def project_list(request):
-    projects = list(selectors.project_list_for_user(user=request.user))
-    cards = [{"project": project, "cover": selectors.project_cover(project=project)} for project in projects]
-    for card in cards:
-        card["cover_url"] = selectors.photo_url(photo=card["cover"], variant="thumbnail") if card["cover"] else ""
+    cards = []
+    for project in selectors.project_list_for_user(user=request.user):
+        cover = selectors.project_cover(project=project)
+        cover_url = selectors.photo_url(photo=cover, variant="thumbnail") if cover else ""
+        cards.append({"project": project, "cover_url": cover_url})
     return render(request, "projects/list.html", {"cards": cards, "photo_max": settings.PROJECT_PHOTOS_MAX})
 
 

@@ -289,7 +289,7 @@ def training_sync(*, run_id: int) -> None:
 
 def training_reconcile(*, batch_size: int = 50) -> int:
     """Re-drive runs that should have moved on: due polls, stuck submissions and publications."""
-    from training.tasks import publish_lora, submit_training, sync_training
+    from training.tasks import notify_owner, publish_lora, submit_training, sync_training
 
     now = timezone.now()
     due = TrainingRun.objects.filter(
@@ -316,7 +316,6 @@ def training_reconcile(*, batch_size: int = 50) -> int:
         .exclude(status=TrainingRun.Status.CANCELED)
         .values_list("id", flat=True)[:batch_size]
     ):
-        from training.tasks import notify_owner
 
         notify_owner.delay(run_id)
         count += 1

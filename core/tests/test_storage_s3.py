@@ -60,15 +60,13 @@ def test_media_urls_are_short_lived_presigned_urls(s3_storage, settings):
         assert stored.read() == b"pixels"
 
 
-def test_photos_go_to_the_bucket_under_per_user_keys_and_leave_with_their_project(
-    s3_storage, settings, run_on_commit_s3
-):
+def test_photos_go_to_the_bucket_under_per_user_keys_and_leave_with_their_project(s3_storage, settings, run_on_commit):
     from projects import services
     from projects.tests.factories import ProjectFactory, photo_upload
 
     settings.AWS_STORAGE_BUCKET_NAME = "photoagent-media"
     project = ProjectFactory()
-    with run_on_commit_s3():
+    with run_on_commit():
         [photo] = services.photo_upload(project=project, files=[photo_upload(1)]).accepted
     photo.refresh_from_db()
     keys = {stored.key for stored in s3_storage.bucket.objects.filter(Prefix="users/")}
@@ -81,11 +79,6 @@ def test_photos_go_to_the_bucket_under_per_user_keys_and_leave_with_their_projec
     assert "X-Amz-Signature=" in url
     assert f"X-Amz-Expires={settings.MEDIA_URL_EXPIRY_SECONDS}" in url
 
-    with run_on_commit_s3():
+    with run_on_commit():
         services.project_delete(project=project)
     assert list(s3_storage.bucket.objects.filter(Prefix="users/")) == []
-
-
-@pytest.fixture
-def run_on_commit_s3(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)

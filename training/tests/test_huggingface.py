@@ -27,21 +27,21 @@ def providers(settings):
         server.server_close()
 
 
-def trained_run(replicate, on_commit) -> TrainingRun:
+def trained_run(replicate, run_on_commit) -> TrainingRun:
     project = ready_project(name="Blue Mug")
-    with on_commit():
+    with run_on_commit():
         run = services.training_start(project=project)
     run.refresh_from_db()
     replicate.advance(run.provider_training_id, "succeeded")
-    with on_commit():
+    with run_on_commit():
         services.training_sync(run_id=run.id)
     run.refresh_from_db()
     return run
 
 
-def test_the_lora_goes_to_a_private_repo_with_a_model_card(providers, django_capture_on_commit_callbacks):
+def test_the_lora_goes_to_a_private_repo_with_a_model_card(providers, run_on_commit):
     replicate, hub = providers
-    run = trained_run(replicate, lambda: django_capture_on_commit_callbacks(execute=True))
+    run = trained_run(replicate, run_on_commit)
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert run.hf_repo_id == f"acme-loras/blue-mug-{run.project_id}-run-{run.id}"
     repo = hub.repos[run.hf_repo_id]
@@ -55,9 +55,9 @@ def test_the_lora_goes_to_a_private_repo_with_a_model_card(providers, django_cap
     assert f"Trigger word: `{run.trigger_word}`" in card
 
 
-def test_publishing_twice_makes_one_commit(providers, django_capture_on_commit_callbacks):
+def test_publishing_twice_makes_one_commit(providers, run_on_commit):
     replicate, hub = providers
-    run = trained_run(replicate, lambda: django_capture_on_commit_callbacks(execute=True))
+    run = trained_run(replicate, run_on_commit)
     # A crash after the commit but before recording it: the retry must reuse the commit.
     TrainingRun.objects.filter(id=run.id).update(status=TrainingRun.Status.PUBLISHING, hf_commit="", hf_repo_id="")
     services.training_publish(run_id=run.id)
@@ -66,13 +66,13 @@ def test_publishing_twice_makes_one_commit(providers, django_capture_on_commit_c
     assert run.hf_commit == hub.repos[run.hf_repo_id]["commits"][0]["id"]
 
 
-def test_a_hub_outage_is_retried_and_then_publishes(providers, django_capture_on_commit_callbacks):
+def test_a_hub_outage_is_retried_and_then_publishes(providers, run_on_commit):
     from core.exceptions import TransientProviderError
 
     replicate, hub = providers
     hub.fail_commit_with = 503
     project = ready_project()
-    with django_capture_on_commit_callbacks(execute=True):
+    with run_on_commit():
         run = services.training_start(project=project)
     run.refresh_from_db()
     replicate.advance(run.provider_training_id, "succeeded")
