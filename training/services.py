@@ -316,7 +316,6 @@ def training_reconcile(*, batch_size: int = 50) -> int:
         .exclude(status=TrainingRun.Status.CANCELED)
         .values_list("id", flat=True)[:batch_size]
     ):
-
         notify_owner.delay(run_id)
         count += 1
     return count
