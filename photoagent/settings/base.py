@@ -154,6 +154,8 @@ def filesystem_broker_options(folder: Path) -> dict:
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        # Broadcast (control) messages; the default is a folder in the working directory.
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
