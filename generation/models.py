@@ -1,1 +1,149 @@
-"""Models arrive with the generation issue."""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Generation(models.Model):
+    """One request for images: a prompt run with a trained LoRA (or the base model)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class AspectRatio(models.TextChoices):
+        SQUARE = "1:1", "Square 1:1"
+        PORTRAIT_4_5 = "4:5", "Portrait 4:5"
+        PORTRAIT_2_3 = "2:3", "Portrait 2:3"
+        PORTRAIT_9_16 = "9:16", "Story 9:16"
+        LANDSCAPE_5_4 = "5:4", "Landscape 5:4"
+        LANDSCAPE_3_2 = "3:2", "Landscape 3:2"
+        LANDSCAPE_16_9 = "16:9", "Wide 16:9"
+
+    class OutputFormat(models.TextChoices):
+        WEBP = "webp", "WebP"
+        JPG = "jpg", "JPEG"
+        PNG = "png", "PNG"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
+    # The trained model used; empty for the base FLUX.1-dev model.
+    training_run = models.ForeignKey(
+        "training.TrainingRun", null=True, blank=True, on_delete=models.CASCADE, related_name="generations"
+    )
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="generations"
+    )
+    prompt = models.TextField()
+    num_outputs = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
+    aspect_ratio = models.CharField(max_length=8, choices=AspectRatio.choices, default=AspectRatio.SQUARE)
+    # Always set (drawn at random when the user leaves it empty), so "use these settings again"
+    # reproduces the images.
+    seed = models.PositiveIntegerField()
+    guidance = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(10)])
+    steps = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(50)])
+    lora_scale = models.FloatField(validators=[MinValueValidator(-1), MaxValueValidator(3)])
+    output_format = models.CharField(max_length=4, choices=OutputFormat.choices, default=OutputFormat.WEBP)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    backend = models.CharField(max_length=32, help_text="Which provider runs it: replicate, huggingface or demo.")
+    provider_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Output URLs reported by the provider; they expire (Replicate: after an hour).
+    output_urls = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    gpu_seconds = models.FloatField(null=True, blank=True)
+    estimated_cost = models.DecimalField(max_digits=8, decimal_places=3)
+    cost = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Worker time spent on this job (submission, polls and storing images), for the queue benchmark
+    # and operators; provider time is not included.
+    worker_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="generation_user_recent_idx"),
+            models.Index(fields=["status", "next_poll_at"], name="generation_poll_idx"),
+        ]
+
+    def __str__(self):
+        return f"Generation #{self.id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def simulated(self) -> bool:
+        return self.backend == "demo"
+
+
+def generated_image_path(image: "GeneratedImage", filename: str) -> str:
+    return f"users/{image.generation.user_id}/generations/{image.generation_id}/{filename}"
+
+
+class GeneratedImage(models.Model):
+    # dlib's threshold: descriptors closer than this are the same person.
+    SAME_PERSON_DISTANCE = 0.6
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
+    # Position in the provider's output list: each output is stored once, whatever retries happen.
+    index = models.PositiveSmallIntegerField()
+    file = models.FileField(max_length=255)
+    thumbnail = models.FileField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    seed = models.PositiveIntegerField()
+    format = models.CharField(max_length=4)
+    bytes = models.PositiveBigIntegerField()
+    favourite = models.BooleanField(default=False)
+    # Person models only: faces found, and the median descriptor distance to the training faces
+    # (dlib: under 0.6 is the same person).
+    face_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    likeness_distance = models.FloatField(null=True, blank=True)
+    likeness = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100, higher is more alike.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "index"], name="generatedimage_once_per_output"),
+        ]
+
+    def __str__(self):
+        return f"Image {self.index + 1} of generation #{self.generation_id}"
+
+    def file_names(self) -> list[str]:
+        return [f.name for f in (self.file, self.thumbnail) if f]
+
+    @property
+    def likeness_flag(self) -> str:
+        """Why this image may not show the person, or "" when it does (or was not checked)."""
+        if self.face_count == 0:
+            return "No face"
+        if self.likeness_distance is not None and self.likeness_distance > self.SAME_PERSON_DISTANCE:
+            return "Different face"
+        return ""
+
+
+class GenerationLimit(models.Model):
+    """Per-user overrides of the generation limits in settings."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_limit")
+    concurrent_jobs = models.PositiveIntegerField(null=True, blank=True)
+    images_per_day = models.PositiveIntegerField(null=True, blank=True)
+    monthly_spend = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+
+    def __str__(self):
+        return f"Generation limits of {self.user}"

@@ -1,9 +1,12 @@
-"""The Hugging Face Hub: the only module that imports huggingface_hub (for publishing LoRAs)."""
+"""The Hugging Face Hub: the only module that imports huggingface_hub (publishing LoRAs, and
+base-model images from Inference)."""
+
+import io
 
 import httpx2
 from django.conf import settings
-from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub import CommitOperationAdd, HfApi, InferenceClient
+from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 
 from core.exceptions import PermanentProviderError, TransientProviderError
 
@@ -51,3 +54,29 @@ def publish_lora(*, repo_id: str, lora, model_card: str, run_marker: str) -> tup
 
 def lora_download_url(*, repo_id: str) -> str:
     return f"{settings.HF_ENDPOINT}/{repo_id}/resolve/main/lora.safetensors"
+
+
+def text_to_image(
+    *, prompt: str, width: int, height: int, steps: int, guidance: float, seed: int, image_format: str
+) -> bytes:
+    """One FLUX.1-dev image from Hugging Face Inference, encoded in image_format (webp, jpg or png).
+
+    The model is given as its endpoint URL, so the client posts to it directly with no Hub lookup.
+    """
+    client = InferenceClient(
+        model=settings.HF_INFERENCE_URL, token=settings.HF_TOKEN, timeout=settings.HF_INFERENCE_TIMEOUT
+    )
+    try:
+        image = client.text_to_image(
+            prompt, width=width, height=height, num_inference_steps=steps, guidance_scale=guidance, seed=seed
+        )
+    except InferenceTimeoutError as exc:
+        raise TransientProviderError(f"Hugging Face Inference timed out: {exc}") from exc
+    except (HfHubHTTPError, httpx2.TransportError) as exc:
+        raise _mapped(exc) from exc
+    except OSError as exc:  # the answer was not an image
+        raise PermanentProviderError(f"Hugging Face Inference returned no image: {exc}") from exc
+    buffer = io.BytesIO()
+    pil_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[image_format]
+    image.convert("RGB").save(buffer, pil_format, quality=90)
+    return buffer.getvalue()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),
     path("training/", include("training.urls")),
+    path("generation/", include("generation.urls")),
     path("api/v1/", include("photoagent.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from generation import selectors as generation_selectors
 from projects import selectors, services
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
 from projects.models import Photo
@@ -86,8 +87,16 @@ def project_detail(request, project_id):
     ]
     for preset in presets:
         preset["cost"], preset["minutes"] = training_services.training_estimate(steps=preset["steps"])
+    trained_run = next((run for run in runs if run.status == TrainingRun.Status.SUCCEEDED), None)
+    # Only a trained project has images.
+    recent_images = [
+        {"image": image, "thumbnail_url": generation_selectors.image_url(image=image, variant="thumbnail")}
+        for image in (generation_selectors.recent_images_for_project(project=project) if trained_run else [])
+    ]
     context = {
         "runs": runs,
+        "recent_images": recent_images,
+        "trained_run": trained_run,
         "presets": presets,
         "training_refusal": training_services.training_refusal(project=project, steps=presets[1]["steps"])
         if report.ready

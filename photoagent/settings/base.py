@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "training.reconcile_runs",
         "schedule": 10.0,
     },
+    "generation-reconcile": {
+        "task": "generation.reconcile_jobs",
+        "schedule": 15.0,
+    },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
         "schedule": crontab(minute=17, hour=3),
@@ -326,6 +330,49 @@ TRAINING_DEADLINE_HOURS = env.int("TRAINING_DEADLINE_HOURS", default=6)
 TRAINING_MAX_WEIGHTS_BYTES = env.int("TRAINING_MAX_WEIGHTS_BYTES", default=2 * 1024**3)
 # How long a simulated (demo) training takes.
 DEMO_TRAINING_SECONDS = env.int("DEMO_TRAINING_SECONDS", default=30)
+
+# GENERATION
+# ------------------------------------------------------------------------------
+# Images from a trained LoRA: Replicate's black-forest-labs/flux-dev-lora, or the demo simulator.
+GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="") or (
+    "generation.backends.demo.DemoGenerationBackend"
+    if DEMO_MODE
+    else "generation.backends.replicate.ReplicateGenerationBackend"
+)
+# Images from the base FLUX.1-dev model: Hugging Face Inference when a Hub token is set.
+GENERATION_BASE_BACKEND = env.str("GENERATION_BASE_BACKEND", default="") or (
+    "generation.backends.demo.DemoGenerationBackend"
+    if DEMO_MODE
+    else (
+        "generation.backends.huggingface.HuggingFaceGenerationBackend"
+        if HF_TOKEN
+        else "generation.backends.replicate.ReplicateGenerationBackend"
+    )
+)
+REPLICATE_GENERATION_MODEL = env.str("REPLICATE_GENERATION_MODEL", default="black-forest-labs/flux-dev-lora")
+# How long the create request is held open (Prefer: wait=N, 1-60 s) before webhooks and polling
+# take over, and the provider-side deadline after which Replicate stops the prediction.
+REPLICATE_GENERATION_WAIT_SECONDS = env.int("REPLICATE_GENERATION_WAIT_SECONDS", default=10)
+if not 1 <= REPLICATE_GENERATION_WAIT_SECONDS <= 60:
+    raise ImproperlyConfigured("REPLICATE_GENERATION_WAIT_SECONDS must be between 1 and 60.")
+GENERATION_DEADLINE_MINUTES = env.int("GENERATION_DEADLINE_MINUTES", default=10)
+# The hf-inference endpoint of FLUX.1-dev; the client posts the prompt to it as is.
+HF_INFERENCE_URL = env.str(
+    "HF_INFERENCE_URL", default="https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-dev"
+)
+HF_INFERENCE_TIMEOUT = env.float("HF_INFERENCE_TIMEOUT", default=120.0)
+# What one image costs (flux-dev-lora bills per output image), for estimates and the spend limit.
+GENERATION_PRICE_PER_IMAGE = env.float("GENERATION_PRICE_PER_IMAGE", default=0.032)
+# Default per-user limits; operators override them per user in the admin.
+GENERATION_CONCURRENT_JOBS = env.int("GENERATION_CONCURRENT_JOBS", default=2)
+GENERATION_IMAGES_PER_DAY = env.int("GENERATION_IMAGES_PER_DAY", default=100)
+GENERATION_MONTHLY_SPEND = env.float("GENERATION_MONTHLY_SPEND", default=20.0)
+GENERATION_PROMPT_MAX_CHARS = env.int("GENERATION_PROMPT_MAX_CHARS", default=1000)
+# Seconds between polls of a running job without a webhook, and the largest image we download.
+GENERATION_POLL_SECONDS = env.float("GENERATION_POLL_SECONDS", default=2.0)
+GENERATION_MAX_IMAGE_BYTES = env.int("GENERATION_MAX_IMAGE_BYTES", default=25 * 1024 * 1024)
+# How long a simulated (demo) generation takes.
+DEMO_GENERATION_SECONDS = env.float("DEMO_GENERATION_SECONDS", default=3.0)
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------

@@ -85,3 +85,45 @@ document.querySelectorAll("[data-describe]").forEach((form) => {
     if (response.ok) setTimeout(() => window.location.reload(), 600);
   });
 });
+
+// Generation form: templates fill the prompt; say when the trigger word will be added.
+document.querySelectorAll("[data-generate]").forEach((form) => {
+  const prompt = form.querySelector("[name=prompt]");
+  const model = form.querySelector("[name=model]");
+  const note = form.querySelector("[data-trigger-note]");
+  const words = JSON.parse(document.getElementById("trigger-words")?.textContent || "{}");
+  const update = () => {
+    const word = words[model.value];
+    const missing = word && !new RegExp(`\\b${word}\\b`).test(prompt.value);
+    note.textContent = missing ? `Your trigger word “${word}” will be added: “a photo of ${word}, …”.` : "";
+  };
+  form.querySelectorAll("[data-template]").forEach((button) => button.addEventListener("click", () => {
+    prompt.value = button.dataset.template;
+    update();
+    prompt.focus();
+  }));
+  prompt.addEventListener("input", update);
+  model.addEventListener("change", () => { window.location.search = `?model=${model.value}`; });
+  update();
+});
+
+// Gallery: a lightbox over the grid (each tile still links to the image page).
+document.querySelectorAll("[data-lightbox-dialog]").forEach((dialog) => {
+  const image = dialog.querySelector("img");
+  document.querySelectorAll("[data-lightbox]").forEach((link) => link.addEventListener("click", (event) => {
+    event.preventDefault();
+    image.src = link.dataset.full;
+    image.alt = link.dataset.prompt;
+    dialog.querySelector(".prompt").textContent = link.dataset.prompt;
+    dialog.querySelector(".params").textContent = link.dataset.params;
+    dialog.querySelector("[data-download]").href = link.dataset.download;
+    dialog.querySelector("[data-again]").href = link.dataset.again;
+    dialog.querySelector("[data-open]").href = link.href;
+    dialog.showModal();
+  }));
+  dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+});
+document.querySelectorAll("[data-confirm-selection]").forEach((button) => button.addEventListener("click", (event) => {
+  if (!window.confirm(button.dataset.confirmSelection)) event.preventDefault();
+}));

@@ -1,0 +1,245 @@
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import ProviderError
+from generation import selectors, services
+from generation.models import GeneratedImage, Generation
+from training.models import TrainingRun
+
+CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+
+
+class GeneratedImageSerializer(serializers.ModelSerializer):
+    generation = serializers.PrimaryKeyRelatedField(read_only=True)
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    likeness_flag = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = GeneratedImage
+        fields = [
+            "id",
+            "generation",
+            "index",
+            "url",
+            "thumbnail_url",
+            "width",
+            "height",
+            "seed",
+            "format",
+            "bytes",
+            "favourite",
+            "face_count",
+            "likeness",
+            "likeness_flag",
+            "created_at",
+        ]
+        read_only_fields = [field for field in fields if field != "favourite"]
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+    def get_url(self, image) -> str:
+        return self._absolute(selectors.image_url(image=image, variant="file"))
+
+    def get_thumbnail_url(self, image) -> str:
+        return self._absolute(selectors.image_url(image=image, variant="thumbnail"))
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    model = serializers.PrimaryKeyRelatedField(source="training_run", read_only=True, allow_null=True)
+    project = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    images = GeneratedImageSerializer(many=True, read_only=True)
+    simulated = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Generation
+        fields = [
+            "id",
+            "model",
+            "project",
+            "prompt",
+            "num_outputs",
+            "aspect_ratio",
+            "seed",
+            "guidance",
+            "steps",
+            "lora_scale",
+            "output_format",
+            "status",
+            "error",
+            "estimated_cost",
+            "cost",
+            "gpu_seconds",
+            "simulated",
+            "images",
+            "created_at",
+            "started_at",
+            "completed_at",
+        ]
+
+
+class GenerationCreateSerializer(serializers.Serializer):
+    model = serializers.IntegerField(
+        required=False, allow_null=True, help_text="A trained model's id (GET /models/); null for the base model."
+    )
+    prompt = serializers.CharField(help_text="The trigger word is added when missing.")
+    num_outputs = serializers.IntegerField(min_value=1, max_value=4, default=services.DEFAULTS["num_outputs"])
+    aspect_ratio = serializers.ChoiceField(
+        choices=Generation.AspectRatio.choices, default=services.DEFAULTS["aspect_ratio"]
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
+    guidance = serializers.FloatField(min_value=0, max_value=10, default=services.DEFAULTS["guidance"])
+    steps = serializers.IntegerField(min_value=1, max_value=50, default=services.DEFAULTS["steps"])
+    lora_scale = serializers.FloatField(min_value=-1, max_value=3, default=services.DEFAULTS["lora_scale"])
+    output_format = serializers.ChoiceField(
+        choices=Generation.OutputFormat.choices, default=services.DEFAULTS["output_format"]
+    )
+
+    def validate_model(self, value):
+        if value is None:
+            return None
+        run = (
+            TrainingRun.objects.filter(
+                id=value, project__owner=self.context["request"].user, status=TrainingRun.Status.SUCCEEDED
+            )
+            .select_related("project")
+            .first()
+        )
+        if run is None:
+            raise ValidationError("No trained model of yours has this id.")
+        return run
+
+
+class GenerationListCreateView(ListAPIView):
+    serializer_class = GenerationSerializer
+
+    def get_queryset(self):
+        return selectors.generation_list_for_user(
+            user=self.request.user,
+            run_id=_int(self.request.query_params.get("model")),
+            project_id=_int(self.request.query_params.get("project")),
+        )
+
+    @extend_schema(
+        summary="Your generations, newest first, with their images",
+        parameters=[
+            OpenApiParameter("model", int, description="Only this trained model's"),
+            OpenApiParameter("project", int, description="Only this project's"),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=GenerationCreateSerializer, responses={201: GenerationSerializer}, summary="Generate images")
+    def post(self, request):
+        data = GenerationCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        run = fields.pop("model", None)
+        try:
+            generation = services.generation_create(user=request.user, training_run=run, **fields)
+        except services.GenerationNotAllowed as refusal:
+            raise ValidationError({"non_field_errors": [str(refusal)]}) from refusal
+        generation = selectors.generation_get_for_user(user=request.user, generation_id=generation.id)
+        return Response(GenerationSerializer(generation, context={"request": request}).data, status=201)
+
+
+class GenerationDetailView(APIView):
+    @extend_schema(responses=GenerationSerializer, summary="One generation, with image URLs")
+    def get(self, request, generation_id: int):
+        generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+        return Response(GenerationSerializer(generation, context={"request": request}).data)
+
+
+class GenerationCancelView(APIView):
+    @extend_schema(request=None, responses=GenerationSerializer, summary="Cancel a generation")
+    def post(self, request, generation_id: int):
+        generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+        try:
+            services.generation_cancel(generation=generation)
+        except ProviderError as error:
+            return Response(
+                {"error": {"code": "provider_unavailable", "message": str(error), "details": {}}},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+        return Response(GenerationSerializer(generation, context={"request": request}).data)
+
+
+class GeneratedImageListView(ListAPIView):
+    serializer_class = GeneratedImageSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.image_list_for_user(
+            user=self.request.user,
+            run_id=_int(params.get("model")),
+            project_id=_int(params.get("project")),
+            favourites=params.get("favourite") in ("1", "true"),
+            sort=params.get("sort", "newest"),
+        )
+
+    @extend_schema(
+        summary="Your generated images",
+        parameters=[
+            OpenApiParameter("model", int),
+            OpenApiParameter("project", int),
+            OpenApiParameter("favourite", bool),
+            OpenApiParameter("sort", str, enum=list(selectors.IMAGE_SORTS)),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class GeneratedImageDetailView(APIView):
+    @extend_schema(responses=GeneratedImageSerializer, summary="One generated image")
+    def get(self, request, image_id: int):
+        image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+        return Response(GeneratedImageSerializer(image, context={"request": request}).data)
+
+    @extend_schema(request=GeneratedImageSerializer, responses=GeneratedImageSerializer, summary="Favourite or not")
+    def patch(self, request, image_id: int):
+        image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+        data = GeneratedImageSerializer(image, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if "favourite" in data.validated_data:
+            services.image_set_favourite(image=image, favourite=data.validated_data["favourite"])
+        return Response(GeneratedImageSerializer(image, context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a generated image")
+    def delete(self, request, image_id: int):
+        services.image_delete(image=selectors.image_get_for_user(user=request.user, image_id=image_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GeneratedImageFileView(APIView):
+    """A generated image or its thumbnail, for its owner only (session or bearer token)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, image_id: int, variant: str):
+        if variant not in ("file", "thumbnail"):
+            raise Http404
+        image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+        field = image.file if variant == "file" else image.thumbnail
+        response = FileResponse(
+            default_storage.open(field.name, "rb"),
+            content_type=CONTENT_TYPES.get(image.format, "image/webp") if variant == "file" else "image/webp",
+        )
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,47 @@
+from django import forms
+from django.conf import settings
+
+from generation.models import Generation
+from generation.services import DEFAULTS
+
+BASE_MODEL = "base"
+
+
+class GenerationForm(forms.Form):
+    model = forms.ChoiceField(label="Model")
+    prompt = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Describe the picture. Your model's trigger word is added if it is missing.",
+    )
+    num_outputs = forms.TypedChoiceField(
+        label="Images", coerce=int, choices=[(n, n) for n in range(1, 5)], initial=DEFAULTS["num_outputs"]
+    )
+    aspect_ratio = forms.ChoiceField(choices=Generation.AspectRatio.choices, initial=DEFAULTS["aspect_ratio"])
+    seed = forms.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, help_text="Leave empty for a random seed."
+    )
+    guidance = forms.FloatField(
+        min_value=0, max_value=10, initial=DEFAULTS["guidance"], help_text="How closely to follow the prompt (0–10)."
+    )
+    steps = forms.IntegerField(min_value=1, max_value=50, initial=DEFAULTS["steps"], help_text="28–50 is best.")
+    lora_scale = forms.FloatField(
+        label="LoRA strength",
+        min_value=-1,
+        max_value=3,
+        initial=DEFAULTS["lora_scale"],
+        help_text="How strongly your model shapes the image (1 is normal).",
+    )
+    output_format = forms.ChoiceField(choices=Generation.OutputFormat.choices, initial=DEFAULTS["output_format"])
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.models = {str(run.id): run for run in models}
+        choices = [
+            (str(run.id), f"{run.project.name} ({run.trigger_word}){' — simulated' if run.backend == 'demo' else ''}")
+            for run in models
+        ]
+        self.fields["model"].choices = [*choices, (BASE_MODEL, "FLUX.1-dev base model (no LoRA)")]
+        self.fields["prompt"].max_length = settings.GENERATION_PROMPT_MAX_CHARS
+
+    def training_run(self):
+        return self.models.get(self.cleaned_data["model"])

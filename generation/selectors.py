@@ -1,0 +1,94 @@
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import F, Prefetch
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from accounts.models import User
+from generation.models import GeneratedImage, Generation
+from training.models import TrainingRun
+
+IMAGE_SORTS = {
+    "newest": ["-created_at", "-id"],
+    "likeness": [F("likeness").desc(nulls_last=True), "-created_at", "-id"],
+}
+
+
+def generation_list_for_user(*, user: User, run_id: int | None = None, project_id: int | None = None):
+    """The user's jobs, newest first, with their model, project and images."""
+    jobs = Generation.objects.filter(user=user)
+    if run_id:
+        jobs = jobs.filter(training_run_id=run_id)
+    if project_id:
+        jobs = jobs.filter(project_id=project_id)
+    return (
+        jobs.select_related("training_run", "project")
+        .prefetch_related(Prefetch("images", queryset=GeneratedImage.objects.order_by("index")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def generation_get_for_user(*, user: User, generation_id: int) -> Generation:
+    """The user's job with its images, or 404."""
+    return get_object_or_404(generation_list_for_user(user=user), id=generation_id)
+
+
+def image_list_for_user(
+    *,
+    user: User,
+    run_id: int | None = None,
+    project_id: int | None = None,
+    favourites: bool = False,
+    sort: str = "newest",
+):
+    images = GeneratedImage.objects.filter(generation__user=user)
+    if run_id:
+        images = images.filter(generation__training_run_id=run_id)
+    if project_id:
+        images = images.filter(generation__project_id=project_id)
+    if favourites:
+        images = images.filter(favourite=True)
+    return images.select_related("generation__project", "generation__training_run").order_by(
+        *IMAGE_SORTS.get(sort, IMAGE_SORTS["newest"])
+    )
+
+
+def image_get_for_user(*, user: User, image_id: int) -> GeneratedImage:
+    return get_object_or_404(
+        GeneratedImage.objects.select_related("generation__project", "generation__training_run"),
+        generation__user=user,
+        id=image_id,
+    )
+
+
+def recent_images_for_project(*, project, limit: int = 8) -> list[GeneratedImage]:
+    return list(
+        GeneratedImage.objects.filter(generation__project=project)
+        .select_related("generation")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def image_url(*, image: GeneratedImage, variant: str) -> str:
+    """A URL the owner's browser can load: presigned on S3, an owner-checked view on local disk."""
+    field = image.thumbnail if variant == "thumbnail" else image.file
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
+    return reverse("generation:image_file", kwargs={"image_id": image.id, "variant": variant})
+
+
+def model_choices_for_user(*, user: User) -> list[TrainingRun]:
+    """The user's trained models, newest first, for the model picker."""
+    return list(
+        TrainingRun.objects.filter(project__owner=user, status=TrainingRun.Status.SUCCEEDED)
+        .exclude(lora_file="", hf_commit="")
+        .select_related("project")
+        .order_by("-completed_at", "-id")
+    )
+
+
+def download_name(*, image: GeneratedImage) -> str:
+    generation = image.generation
+    subject = generation.training_run.trigger_word if generation.training_run_id else "flux-dev"
+    simulated = "-SIMULATED" if generation.simulated else ""
+    return f"{subject}-{generation.id}-{image.index + 1}{simulated}.{image.format}"

@@ -1,0 +1,638 @@
+import io
+import logging
+import re
+import secrets
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from accounts.models import User
+from core.exceptions import PermanentProviderError
+from generation.backends.base import GenerationBackend, LoraSource, OutputGone, ProviderPrediction
+from generation.models import GeneratedImage, Generation, GenerationLimit
+from projects import faces, imaging
+from projects.models import Photo, Project
+from projects.services import storage_delete_files
+from training.models import TrainingRun
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = {
+    "demo": "generation.backends.demo.DemoGenerationBackend",
+    "replicate": "generation.backends.replicate.ReplicateGenerationBackend",
+    "huggingface": "generation.backends.huggingface.HuggingFaceGenerationBackend",
+}
+DEFAULTS = {
+    "num_outputs": 4,
+    "aspect_ratio": Generation.AspectRatio.SQUARE,
+    "guidance": 3.0,
+    "steps": 28,
+    "lora_scale": 1.0,
+    "output_format": Generation.OutputFormat.WEBP,
+}
+# Prompt starters per kind of subject; {trigger} is the model's trigger word.
+PROMPT_TEMPLATES = {
+    Project.Category.PERSON: [
+        (
+            "headshot",
+            "Headshot",
+            "a professional headshot of {trigger}, studio lighting, neutral grey background, 85mm",
+        ),
+        ("outdoor", "Outdoor portrait", "a candid portrait of {trigger} outdoors at golden hour, soft bokeh"),
+        ("linkedin", "Business portrait", "{trigger} in a navy blazer, modern office, natural window light"),
+        ("travel", "Travel photo", "a travel photo of {trigger} on a cobblestone street in Lisbon, sunny afternoon"),
+        ("black-and-white", "Black and white", "a black and white film portrait of {trigger}, dramatic side light"),
+    ],
+    Project.Category.PRODUCT: [
+        ("studio-white", "Studio on white", "a product photo of {trigger} on a seamless white background, soft shadow"),
+        ("lifestyle", "Lifestyle", "{trigger} on a wooden kitchen table, morning light, lifestyle photography"),
+        ("flat-lay", "Flat lay", "a flat lay of {trigger} with props on a pastel background, top-down"),
+        ("outdoor", "Outdoors", "{trigger} on a rock by a mountain lake, natural light, advertising photo"),
+        ("hero", "Hero shot", "a hero shot of {trigger}, dark background, rim light, reflections"),
+    ],
+}
+THUMBNAIL_LONG_SIDE = 512
+PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+LORA_URL_SALT = "generation.lora-url"
+LORA_URL_MAX_AGE = 60 * 60
+
+
+class GenerationNotAllowed(Exception):
+    """A generation cannot start now; the message says why."""
+
+
+def backend_for(name: str | None = None, *, base_model: bool = False) -> GenerationBackend:
+    """The backend of an existing job (by name), or the configured one for a new job."""
+    if name:
+        return import_string(BACKENDS[name])()
+    return import_string(settings.GENERATION_BASE_BACKEND if base_model else settings.GENERATION_BACKEND)()
+
+
+# Prompts, estimates and limits
+# ------------------------------------------------------------------------------
+
+
+def prompt_templates(*, category: str | None) -> list[tuple[str, str, str]]:
+    """(key, label, prompt with {trigger}) for a project category; both kinds for the base model."""
+    if category in PROMPT_TEMPLATES:
+        return PROMPT_TEMPLATES[category]
+    return [template for templates in PROMPT_TEMPLATES.values() for template in templates]
+
+
+def prompt_with_trigger(*, prompt: str, trigger_word: str | None) -> tuple[str, bool]:
+    """The prompt with the model's trigger word in it, and whether we had to add it."""
+    prompt = " ".join(prompt.split())
+    if not trigger_word or re.search(rf"\b{re.escape(trigger_word)}\b", prompt):
+        return prompt, False
+    return f"a photo of {trigger_word}, {prompt}", True
+
+
+def generation_estimate(*, num_outputs: int) -> Decimal:
+    return Decimal(str(num_outputs * settings.GENERATION_PRICE_PER_IMAGE)).quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Limits:
+    concurrent_jobs: int
+    images_per_day: int
+    monthly_spend: Decimal
+
+
+def limits_for(*, user: User) -> Limits:
+    override = GenerationLimit.objects.filter(user=user).first()
+
+    def pick(field, default):
+        value = getattr(override, field, None) if override else None
+        return default if value is None else value
+
+    return Limits(
+        concurrent_jobs=pick("concurrent_jobs", settings.GENERATION_CONCURRENT_JOBS),
+        images_per_day=pick("images_per_day", settings.GENERATION_IMAGES_PER_DAY),
+        monthly_spend=pick("monthly_spend", Decimal(str(settings.GENERATION_MONTHLY_SPEND))),
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    limits: Limits
+    running: int
+    images_today: int
+    spent_this_month: Decimal
+
+
+def generation_usage(*, user: User) -> Usage:
+    """What the user has used of their limits: running jobs, images in 24 hours, spend this month."""
+    now = timezone.now()
+    jobs = Generation.objects.filter(user=user)
+    # Jobs that failed or were canceled before the provider made anything cost nothing.
+    counted = jobs.exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED], cost__isnull=True)
+    today = counted.filter(created_at__gte=now - timedelta(days=1)).aggregate(n=Sum("num_outputs"))["n"] or 0
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    spent = sum(
+        (cost if cost is not None else estimated)
+        for cost, estimated in counted.filter(created_at__gte=month_start).values_list("cost", "estimated_cost")
+    )
+    return Usage(
+        limits=limits_for(user=user),
+        running=jobs.filter(status__in=Generation.ACTIVE).count(),
+        images_today=today,
+        spent_this_month=Decimal(spent),
+    )
+
+
+def generation_refusal(*, user: User, prompt: str, num_outputs: int) -> str:
+    """Why this user cannot start this generation now, or "" if they can."""
+    if not prompt.strip():
+        return "Write a prompt: what should the picture show?"
+    if len(prompt) > settings.GENERATION_PROMPT_MAX_CHARS:
+        return f"The prompt is {len(prompt)} characters long; the limit is {settings.GENERATION_PROMPT_MAX_CHARS}."
+    usage = generation_usage(user=user)
+    limits = usage.limits
+    if usage.running >= limits.concurrent_jobs:
+        return (
+            f"You already have {usage.running} generation(s) running, your limit is {limits.concurrent_jobs}. "
+            "Wait for one to finish."
+        )
+    if usage.images_today + num_outputs > limits.images_per_day:
+        left = max(0, limits.images_per_day - usage.images_today)
+        return (
+            f"{num_outputs} more image(s) would pass your limit of {limits.images_per_day} a day "
+            f"({left} left in the last 24 hours)."
+        )
+    estimate = generation_estimate(num_outputs=num_outputs)
+    if usage.spent_this_month + estimate > limits.monthly_spend:
+        return (
+            f"These images (about ${estimate}) would take you over your monthly limit of ${limits.monthly_spend} "
+            f"(${usage.spent_this_month:.2f} used)."
+        )
+    return ""
+
+
+# Creating and running jobs
+# ------------------------------------------------------------------------------
+
+
+def generation_create(
+    *,
+    user: User,
+    training_run: TrainingRun | None,
+    prompt: str,
+    num_outputs: int = DEFAULTS["num_outputs"],
+    aspect_ratio: str = DEFAULTS["aspect_ratio"],
+    seed: int | None = None,
+    guidance: float = DEFAULTS["guidance"],
+    steps: int = DEFAULTS["steps"],
+    lora_scale: float = DEFAULTS["lora_scale"],
+    output_format: str = DEFAULTS["output_format"],
+) -> Generation:
+    """Record a queued job and hand it to a worker. Raises GenerationNotAllowed with the reason."""
+    from generation.tasks import run_generation
+
+    if training_run is not None and (
+        training_run.project.owner_id != user.id
+        or training_run.status != TrainingRun.Status.SUCCEEDED
+        or not training_run.has_lora
+    ):
+        raise GenerationNotAllowed("Pick one of your trained models.")
+    trigger_word = training_run.trigger_word if training_run else None
+    prompt, _ = prompt_with_trigger(prompt=prompt, trigger_word=trigger_word)
+    with transaction.atomic():
+        # The lock makes the concurrency and spend limits hold against parallel requests.
+        User.objects.select_for_update().filter(id=user.id).first()
+        refusal = generation_refusal(user=user, prompt=prompt, num_outputs=num_outputs)
+        if refusal:
+            raise GenerationNotAllowed(refusal)
+        generation = Generation(
+            user=user,
+            training_run=training_run,
+            project_id=training_run.project_id if training_run else None,
+            prompt=prompt,
+            num_outputs=num_outputs,
+            aspect_ratio=aspect_ratio,
+            seed=secrets.randbelow(2**31) if seed is None else seed,
+            guidance=guidance,
+            steps=steps,
+            lora_scale=lora_scale,
+            output_format=output_format,
+            backend=backend_for(base_model=training_run is None).name,
+            estimated_cost=generation_estimate(num_outputs=num_outputs),
+        )
+        generation.full_clean()
+        generation.save()
+        run_generation.delay_on_commit(generation.id)
+    return generation
+
+
+def lora_source(*, run: TrainingRun) -> LoraSource:
+    """Where a provider downloads this model's LoRA: the private Hub repo, or a short-lived URL."""
+    from integrations.huggingface import lora_download_url
+
+    if run.hf_repo_id and settings.HF_TOKEN:
+        return LoraSource(url=lora_download_url(repo_id=run.hf_repo_id), hf_token=settings.HF_TOKEN)
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        return LoraSource(url=default_storage.url(run.lora_file.name, expire=LORA_URL_MAX_AGE))
+    token = signing.dumps(run.id, salt=LORA_URL_SALT)
+    # The path ends in .safetensors: that is how the model recognises a direct weights URL.
+    return LoraSource(url=settings.SITE_URL + reverse("generation:lora", kwargs={"token": token}))
+
+
+def lora_run_from_token(*, token: str) -> TrainingRun | None:
+    try:
+        run_id = signing.loads(token, salt=LORA_URL_SALT, max_age=LORA_URL_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.SUCCEEDED).exclude(lora_file="").first()
+
+
+def _webhook_url(generation: Generation) -> str | None:
+    # Providers only call public HTTPS addresses; a laptop has none, and polling covers it.
+    if not settings.SITE_URL.startswith("https://"):
+        return None
+    return settings.SITE_URL + reverse("generation:webhook", kwargs={"generation_id": generation.id})
+
+
+def _poll_delay(polls: int) -> float:
+    return settings.GENERATION_POLL_SECONDS * min(2 ** (polls // 10), 8)
+
+
+def generation_run(*, generation_id: int) -> None:
+    """Start the job at its provider, once; or, for synchronous providers, make the images."""
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is None or generation.status not in Generation.ACTIVE or generation.provider_id:
+        return
+    backend = backend_for(generation.backend)
+    claimed = Generation.objects.filter(id=generation.id, status=Generation.Status.QUEUED).update(
+        status=Generation.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed and generation.status != Generation.Status.RUNNING:
+        return
+    if backend.synchronous:
+        _render(generation, backend)
+        return
+    # A job found RUNNING without a provider id crashed (or timed out) while submitting: ask the
+    # provider whether that attempt got through before starting another prediction.
+    existing = backend.find_submitted(generation=generation) if not claimed else None
+    if existing is None:
+        try:
+            lora = lora_source(run=generation.training_run) if generation.training_run_id else None
+            existing = backend.submit(generation=generation, lora=lora, webhook_url=_webhook_url(generation))
+        except PermanentProviderError as error:
+            generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
+            return
+    recorded = Generation.objects.filter(id=generation.id, provider_id__isnull=True).update(
+        provider_id=existing.id, next_poll_at=timezone.now() + timedelta(seconds=_poll_delay(0))
+    )
+    if not recorded:
+        # A concurrent attempt recorded its own prediction first: stop ours.
+        backend.cancel(provider_id=existing.id)
+        return
+    generation_apply_update(generation_id=generation.id, prediction=existing)
+    _schedule_poll(generation.id)
+
+
+def _schedule_poll(generation_id: int) -> None:
+    from generation.tasks import sync_generation
+
+    generation = Generation.objects.filter(id=generation_id).values("status", "output_urls", "polls").first()
+    if generation and generation["status"] == Generation.Status.RUNNING and not generation["output_urls"]:
+        sync_generation.apply_async((generation_id,), countdown=_poll_delay(generation["polls"]))
+
+
+def _failure_message(prediction: ProviderPrediction) -> str:
+    if prediction.status == "aborted":
+        return "The provider stopped the job before it started (it hit its deadline). Try again."
+    detail = (prediction.error or "").strip().splitlines()
+    reason = detail[-1] if detail else "no reason given"
+    return f"The provider could not make these images: {reason[:300]}"
+
+
+def generation_apply_update(*, generation_id: int, prediction: ProviderPrediction) -> None:
+    """Apply what the provider reports. Monotonic: a late or repeated update never moves a job back."""
+    from generation.tasks import collect_images
+
+    if prediction.status in ("starting", "processing"):
+        return
+    if prediction.status == "succeeded":
+        if not prediction.outputs:
+            message = (
+                "The provider deleted the images before we could fetch them."
+                if prediction.data_removed
+                else "The provider finished without returning any image."
+            )
+            generation_fail(generation_id=generation_id, message=message)
+            return
+        recorded = Generation.objects.filter(id=generation_id, status=Generation.Status.RUNNING, output_urls=[]).update(
+            output_urls=prediction.outputs,
+            gpu_seconds=prediction.gpu_seconds,
+            # A deadline for storing the images; past it the reconcile task tries again.
+            next_poll_at=timezone.now() + timedelta(minutes=2),
+        )
+        if recorded:
+            collect_images.delay_on_commit(generation_id)
+    elif prediction.status in ("failed", "aborted"):
+        generation_fail(generation_id=generation_id, message=_failure_message(prediction))
+    elif prediction.status == "canceled":
+        _end(generation_id, Generation.Status.CANCELED, "The job was canceled at the provider.")
+    else:
+        logger.warning("generation %s: unknown provider status %r", generation_id, prediction.status)
+
+
+def generation_sync(*, generation_id: int) -> None:
+    """Poll the provider for a running job (covers lost webhooks); stops jobs past their deadline."""
+    now = timezone.now()
+    generation = Generation.objects.filter(id=generation_id).first()
+    if (
+        generation is None
+        or generation.status != Generation.Status.RUNNING
+        or not generation.provider_id
+        or generation.output_urls
+    ):
+        return
+    # Claim this poll: duplicate poll messages (reconcile and the job's own chain) do one fetch.
+    claimed = Generation.objects.filter(
+        id=generation.id, status=Generation.Status.RUNNING, next_poll_at__lte=now + timedelta(seconds=0.5)
+    ).update(polls=generation.polls + 1, next_poll_at=now + timedelta(seconds=_poll_delay(generation.polls + 1)))
+    if not claimed:
+        return
+    backend = backend_for(generation.backend)
+    # A little past the provider's own deadline (Cancel-After), which should have ended it first.
+    deadline = (generation.started_at or generation.created_at) + timedelta(
+        minutes=settings.GENERATION_DEADLINE_MINUTES + 2
+    )
+    if now > deadline:
+        backend.cancel(provider_id=generation.provider_id)
+        generation_fail(
+            generation_id=generation.id,
+            message=f"No result after {settings.GENERATION_DEADLINE_MINUTES} minutes, so we stopped the job.",
+        )
+        return
+    generation_apply_update(generation_id=generation.id, prediction=backend.fetch(provider_id=generation.provider_id))
+    _schedule_poll(generation.id)
+
+
+# Storing images
+# ------------------------------------------------------------------------------
+
+
+class ImageRejected(Exception):
+    pass
+
+
+def _store_image(generation: Generation, *, index: int, content: bytes, seed: int) -> bool:
+    """Store one output; False if it was stored already (by an earlier or concurrent attempt)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image_format = PIL_FORMATS.get(image.format or "")
+            if image_format is None:
+                raise ImageRejected(f"unsupported image format {image.format}")
+            image.load()
+            width, height = image.size
+            thumbnail = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ImageRejected(f"output {index + 1} is not a usable image ({exc})") from exc
+    thumbnail.thumbnail((THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
+    thumb_buffer = io.BytesIO()
+    thumbnail.save(thumb_buffer, "WEBP", quality=80)
+
+    folder = f"users/{generation.user_id}/generations/{generation.id}"
+    key = secrets.token_hex(8)
+    file_name = default_storage.save(f"{folder}/{index}-{key}.{image_format}", ContentFile(content))
+    thumb_name = default_storage.save(f"{folder}/{index}-{key}-thumb.webp", ContentFile(thumb_buffer.getvalue()))
+    try:
+        with transaction.atomic():
+            GeneratedImage.objects.create(
+                generation=generation,
+                index=index,
+                file=file_name,
+                thumbnail=thumb_name,
+                width=width,
+                height=height,
+                seed=seed,
+                format=image_format,
+                bytes=len(content),
+            )
+    except IntegrityError:
+        default_storage.delete(file_name)
+        default_storage.delete(thumb_name)
+        return False
+    return True
+
+
+def _stored_indexes(generation_id: int) -> set[int]:
+    return set(GeneratedImage.objects.filter(generation_id=generation_id).values_list("index", flat=True))
+
+
+def generation_collect(*, generation_id: int) -> None:
+    """Download the provider's outputs and store each one once. Safe to run twice."""
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is None or generation.status != Generation.Status.RUNNING or not generation.output_urls:
+        return
+    backend = backend_for(generation.backend)
+    stored = _stored_indexes(generation.id)
+    problems = []
+    for index, url in enumerate(generation.output_urls):
+        if index in stored:
+            continue
+        try:
+            content = backend.download(url=url, max_bytes=settings.GENERATION_MAX_IMAGE_BYTES)
+            _store_image(generation, index=index, content=content, seed=generation.seed)
+        except OutputGone:
+            problems.append(f"image {index + 1} was deleted by the provider before we could fetch it")
+        except (OSError, ImageRejected) as error:
+            problems.append(str(error))
+    _finish(generation, outputs=len(generation.output_urls), problems=problems)
+
+
+def _render(generation: Generation, backend: GenerationBackend) -> None:
+    problems = []
+    try:
+        for index, rendered in backend.render(generation=generation, skip=_stored_indexes(generation.id)):
+            if not Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).exists():
+                return  # canceled meanwhile
+            try:
+                _store_image(generation, index=index, content=rendered.content, seed=rendered.seed)
+            except ImageRejected as error:
+                problems.append(str(error))
+    except PermanentProviderError as error:
+        if not _stored_indexes(generation.id):
+            generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
+            return
+        problems.append(str(error))
+    _finish(generation, outputs=generation.num_outputs, problems=problems)
+
+
+def _finish(generation: Generation, *, outputs: int, problems: list[str]) -> None:
+    from generation.tasks import score_likeness
+
+    stored = GeneratedImage.objects.filter(generation_id=generation.id).count()
+    # The provider bills every image it made, fetched or not.
+    cost = generation_estimate(num_outputs=outputs)
+    if stored == 0:
+        Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(cost=cost)
+        generation_fail(generation_id=generation.id, message="No image could be stored: " + "; ".join(problems))
+        return
+    note = f"{stored} of {outputs} images stored: " + "; ".join(problems) if problems else ""
+    finished = Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
+        status=Generation.Status.SUCCEEDED, cost=cost, error=note, completed_at=timezone.now()
+    )
+    if finished and generation.project_id and generation.project.category == Project.Category.PERSON:
+        score_likeness.delay_on_commit(generation.id)
+
+
+# Likeness
+# ------------------------------------------------------------------------------
+
+
+def likeness_from_distance(distance: float) -> int:
+    """0-100: 100 at a distance of 0.3 or less (clearly the same person), 50 at dlib's 0.6 threshold."""
+    return max(0, min(100, round((0.9 - distance) / 0.6 * 100)))
+
+
+def generation_score_likeness(*, generation_id: int) -> None:
+    """Compare the faces in a person model's images with the faces of its training photos."""
+    generation = Generation.objects.select_related("project").filter(id=generation_id).first()
+    if generation is None or generation.project is None or generation.project.category != Project.Category.PERSON:
+        return
+    references = [
+        descriptor
+        for descriptor in Photo.objects.filter(
+            project_id=generation.project_id, status=Photo.Status.READY, face_descriptor__isnull=False
+        ).values_list("face_descriptor", flat=True)
+        if descriptor
+    ]
+    for image in GeneratedImage.objects.filter(generation_id=generation.id, face_count__isnull=True):
+        with default_storage.open(image.file.name, "rb") as stored:
+            report = faces.describe_faces(imaging.analysis_image(stored))
+        distance = None
+        if report.descriptor is not None and references:
+            distance = round(
+                statistics.median(faces.descriptor_distance(report.descriptor, ref) for ref in references), 4
+            )
+        GeneratedImage.objects.filter(id=image.id).update(
+            face_count=report.count,
+            likeness_distance=distance,
+            likeness=likeness_from_distance(distance) if distance is not None else None,
+        )
+
+
+# Ending, canceling and cleaning up
+# ------------------------------------------------------------------------------
+
+
+def _end(generation_id: int, status: str, message: str) -> bool:
+    return bool(
+        Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE).update(
+            status=status, error=message, completed_at=timezone.now()
+        )
+    )
+
+
+def generation_fail(*, generation_id: int, message: str) -> None:
+    _end(generation_id, Generation.Status.FAILED, message)
+
+
+def generation_give_up(*, generation_id: int, message: str) -> None:
+    """The provider kept failing: keep what was stored (the job then succeeded in part), else fail."""
+    generation = Generation.objects.select_related("project").filter(id=generation_id).first()
+    if generation is None or not generation.is_active:
+        return
+    if generation.status == Generation.Status.RUNNING and _stored_indexes(generation_id):
+        _finish(generation, outputs=len(generation.output_urls) or generation.num_outputs, problems=[message])
+    else:
+        generation_fail(generation_id=generation_id, message=message)
+
+
+def generation_cancel(*, generation: Generation) -> Generation:
+    """Stop a job. Images already stored are kept."""
+    generation.refresh_from_db()
+    if generation.is_active:
+        if generation.provider_id and not generation.output_urls:
+            # Outside any transaction: a network call.
+            backend_for(generation.backend).cancel(provider_id=generation.provider_id)
+        _end(generation.id, Generation.Status.CANCELED, "You canceled this job.")
+        generation.refresh_from_db()
+    return generation
+
+
+def generation_reconcile(*, batch_size: int = 100) -> int:
+    """Re-drive jobs that should have moved on: lost messages, missed polls, unstored images."""
+    from generation.tasks import collect_images, run_generation, sync_generation
+
+    now = timezone.now()
+    stale = now - timedelta(minutes=2)
+    count = 0
+    running = Generation.objects.filter(status=Generation.Status.RUNNING)
+    # Queued but never picked up (a lost message), or started and never recorded (a crashed worker;
+    # synchronous providers get their whole timeout first).
+    lost = Generation.objects.filter(
+        Q(status=Generation.Status.QUEUED, created_at__lt=stale)
+        | Q(
+            status=Generation.Status.RUNNING,
+            provider_id__isnull=True,
+            started_at__lt=stale - timedelta(seconds=settings.HF_INFERENCE_TIMEOUT),
+        )
+    )
+    for generation_id in lost.values_list("id", flat=True)[:batch_size]:
+        run_generation.delay(generation_id)
+        count += 1
+    due_polls = running.filter(provider_id__isnull=False, output_urls=[], next_poll_at__lt=now - timedelta(seconds=10))
+    for generation_id in due_polls.values_list("id", flat=True)[:batch_size]:
+        sync_generation.delay(generation_id)
+        count += 1
+    due_collections = running.exclude(output_urls=[]).filter(next_poll_at__lt=now)
+    for generation_id in due_collections.values_list("id", flat=True)[:batch_size]:
+        Generation.objects.filter(id=generation_id).update(next_poll_at=now + timedelta(minutes=2))
+        collect_images.delay(generation_id)
+        count += 1
+    return count
+
+
+def generation_repoll(*, generation_id: int) -> bool:
+    """Re-drive one active job now (operators): submit, poll or store its images."""
+    from generation.tasks import collect_images, run_generation, sync_generation
+
+    generation = Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE).first()
+    if generation is None:
+        return False
+    if not generation.provider_id:
+        run_generation.delay_on_commit(generation.id)
+    elif generation.output_urls:
+        collect_images.delay_on_commit(generation.id)
+    else:
+        Generation.objects.filter(id=generation.id).update(next_poll_at=timezone.now())
+        sync_generation.delay_on_commit(generation.id)
+    return True
+
+
+def image_set_favourite(*, image: GeneratedImage, favourite: bool) -> GeneratedImage:
+    GeneratedImage.objects.filter(id=image.id).update(favourite=favourite)
+    image.favourite = favourite
+    return image
+
+
+def image_delete(*, image: GeneratedImage) -> None:
+    names = image.file_names()
+    with transaction.atomic():
+        image.delete()
+        storage_delete_files(names=names)
+
+
+def images_delete(*, user: User, image_ids: list[int]) -> int:
+    images = list(GeneratedImage.objects.filter(generation__user=user, id__in=image_ids))
+    names = [name for image in images for name in image.file_names()]
+    with transaction.atomic():
+        deleted = GeneratedImage.objects.filter(id__in=[image.id for image in images]).delete()[0]
+        storage_delete_files(names=names)
+    return deleted

@@ -1,0 +1,81 @@
+import time
+
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from django.db.models import F
+
+from core.exceptions import TransientProviderError
+
+PROVIDER_RETRY = {
+    "autoretry_for": (TransientProviderError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+class GenerationTask(DjangoTask):
+    """Records worker time per job; when retries run out on a transient provider error, ends the
+    job with a clear message (keeping any images already stored)."""
+
+    def __call__(self, *args, **kwargs):
+        from generation.models import Generation
+
+        started = time.perf_counter()
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            generation_id = args[0] if args else kwargs.get("generation_id")
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            Generation.objects.filter(id=generation_id).update(worker_ms=F("worker_ms") + elapsed_ms)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        generation_id = args[0] if args else kwargs.get("generation_id")
+        if isinstance(exc, TransientProviderError) and generation_id is not None:
+            from generation import services
+
+            services.generation_give_up(
+                generation_id=generation_id, message=f"The provider kept failing ({exc}). Try again later."
+            )
+
+
+@shared_task(
+    name="generation.run_generation", base=GenerationTask, soft_time_limit=600, time_limit=660, **PROVIDER_RETRY
+)
+def run_generation(generation_id: int, **kwargs) -> None:
+    from generation import services
+
+    services.generation_run(generation_id=generation_id)
+
+
+@shared_task(
+    name="generation.sync_generation", base=GenerationTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY
+)
+def sync_generation(generation_id: int, **kwargs) -> None:
+    from generation import services
+
+    services.generation_sync(generation_id=generation_id)
+
+
+@shared_task(
+    name="generation.collect_images", base=GenerationTask, soft_time_limit=300, time_limit=360, **PROVIDER_RETRY
+)
+def collect_images(generation_id: int, **kwargs) -> None:
+    from generation import services
+
+    services.generation_collect(generation_id=generation_id)
+
+
+@shared_task(name="generation.score_likeness", soft_time_limit=120, time_limit=150)
+def score_likeness(generation_id: int, **kwargs) -> None:
+    from generation import services
+
+    services.generation_score_likeness(generation_id=generation_id)
+
+
+@shared_task(name="generation.reconcile_jobs", soft_time_limit=60, time_limit=90)
+def reconcile_jobs(**kwargs) -> None:
+    from generation import services
+
+    services.generation_reconcile()

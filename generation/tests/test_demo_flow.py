@@ -1,0 +1,62 @@
+"""Demo mode end to end: a trained model's prompt becomes stored, marked, simulated images."""
+
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from generation import services
+from generation.models import GeneratedImage, Generation
+from generation.tests.factories import trained_model
+from projects.models import Project
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
+
+
+def test_a_prompt_becomes_four_stored_simulated_images(run_on_commit):
+    run = trained_model()
+    with run_on_commit():
+        generation = services.generation_create(
+            user=run.project.owner, training_run=run, prompt="on a marble counter", num_outputs=4, seed=7
+        )
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.SUCCEEDED, generation.error
+    assert generation.prompt == f"a photo of {run.trigger_word}, on a marble counter"
+    assert generation.simulated
+    images = list(generation.images.order_by("index"))
+    assert [image.index for image in images] == [0, 1, 2, 3]
+    with default_storage.open(images[0].file.name, "rb") as stored, Image.open(stored) as picture:
+        assert picture.format == "WEBP"
+        assert picture.size == (images[0].width, images[0].height)
+    assert generation.cost == services.generation_estimate(num_outputs=4)
+    assert generation.worker_ms > 0
+
+
+def test_running_every_step_again_stores_nothing_twice(run_on_commit):
+    run = trained_model()
+    with run_on_commit():
+        generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=2)
+    with run_on_commit():
+        services.generation_run(generation_id=generation.id)
+        services.generation_sync(generation_id=generation.id)
+        services.generation_collect(generation_id=generation.id)
+        services.generation_reconcile()
+    assert GeneratedImage.objects.filter(generation=generation).count() == 2
+    _, files = default_storage.listdir(f"users/{run.project.owner_id}/generations/{generation.id}")
+    assert len(files) == 4  # two images, two thumbnails
+
+
+def test_the_trigger_word_is_kept_when_the_prompt_has_it():
+    assert services.prompt_with_trigger(prompt="TOKQ  in  a park", trigger_word="TOKQ") == ("TOKQ in a park", False)
+    assert services.prompt_with_trigger(prompt="in a park", trigger_word="TOKQ") == ("a photo of TOKQ, in a park", True)
+    assert services.prompt_with_trigger(prompt="TOKQX in a park", trigger_word="TOKQ")[1] is True
+
+
+def test_a_person_model_scores_likeness_against_its_training_faces(run_on_commit):
+    run = trained_model(category=Project.Category.PERSON, photos=["grace_hopper.jpg"])
+    with run_on_commit():
+        generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=1)
+    image = generation.images.get()
+    # The simulator pastes a training photo into the picture: the same face, so a high score.
+    assert image.face_count == 1
+    assert image.likeness >= 80
+    assert image.likeness_flag == ""

@@ -1,0 +1,239 @@
+import zipfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.exceptions import ProviderError
+from generation import selectors, services
+from generation.forms import BASE_MODEL, GenerationForm
+from generation.models import Generation
+
+GALLERY_PAGE_SIZE = 24
+ZIP_MAX_IMAGES = 200
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _initial_from(request, models) -> dict:
+    """Form values from ?model=, ?from=<job> ("use these settings again") and ?template=."""
+    initial = {}
+    source_id = _int_or_none(request.GET.get("from"))
+    if source_id:
+        source = selectors.generation_get_for_user(user=request.user, generation_id=source_id)
+        initial = {
+            "model": str(source.training_run_id or BASE_MODEL),
+            "prompt": source.prompt,
+            "num_outputs": source.num_outputs,
+            "aspect_ratio": source.aspect_ratio,
+            "seed": source.seed,
+            "guidance": source.guidance,
+            "steps": source.steps,
+            "lora_scale": source.lora_scale,
+            "output_format": source.output_format,
+        }
+    elif request.GET.get("model"):
+        initial["model"] = request.GET["model"]
+    elif models:
+        initial["model"] = str(models[0].id)
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generation_new(request):
+    models = selectors.model_choices_for_user(user=request.user)
+    form = GenerationForm(request.POST or None, models=models, initial=_initial_from(request, models))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("model")
+        run = form.training_run()
+        try:
+            generation = services.generation_create(user=request.user, training_run=run, **data)
+        except services.GenerationNotAllowed as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            if run is not None and generation.prompt != " ".join(data["prompt"].split()):
+                messages.info(
+                    request, f"We added your trigger word “{run.trigger_word}”: the prompt is “{generation.prompt}”."
+                )
+            return redirect("generation:job", generation_id=generation.id)
+    selected = form["model"].value()
+    run = form.models.get(str(selected)) if selected else None
+    templates = [
+        {"key": key, "label": label, "prompt": text.format(trigger=run.trigger_word if run else "the subject")}
+        for key, label, text in services.prompt_templates(category=run.project.category if run else None)
+    ]
+    context = {
+        "form": form,
+        "models": models,
+        "templates": templates,
+        "trigger_words": {str(model.id): model.trigger_word for model in models},
+        "usage": services.generation_usage(user=request.user),
+        "price": services.generation_estimate(num_outputs=1),
+    }
+    return render(request, "generation/new.html", context)
+
+
+@login_required
+def generation_detail(request, generation_id):
+    generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+    images = [
+        {"image": image, "thumbnail_url": selectors.image_url(image=image, variant="thumbnail")}
+        for image in generation.images.all()
+    ]
+    return render(request, "generation/job.html", {"generation": generation, "images": images})
+
+
+@login_required
+@require_POST
+def generation_cancel(request, generation_id):
+    generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+    try:
+        generation = services.generation_cancel(generation=generation)
+    except ProviderError as error:
+        messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
+    else:
+        if generation.status == Generation.Status.CANCELED:
+            messages.success(request, "Generation canceled.")
+    return redirect("generation:job", generation_id=generation.id)
+
+
+@login_required
+def gallery(request):
+    run_id = _int_or_none(request.GET.get("model"))
+    project_id = _int_or_none(request.GET.get("project"))
+    favourites = request.GET.get("favourites") == "1"
+    sort = request.GET.get("sort") if request.GET.get("sort") in selectors.IMAGE_SORTS else "newest"
+    images = selectors.image_list_for_user(
+        user=request.user, run_id=run_id, project_id=project_id, favourites=favourites, sort=sort
+    )
+    page = Paginator(images, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    tiles = [
+        {
+            "image": image,
+            "thumbnail_url": selectors.image_url(image=image, variant="thumbnail"),
+            "file_url": selectors.image_url(image=image, variant="file"),
+        }
+        for image in page
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "tiles": tiles,
+        "models": selectors.model_choices_for_user(user=request.user),
+        "filters": {"model": run_id, "project": project_id, "favourites": favourites, "sort": sort},
+        "query": query.urlencode(),
+    }
+    return render(request, "generation/gallery.html", context)
+
+
+@login_required
+def image_detail(request, image_id):
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    context = {
+        "image": image,
+        "generation": image.generation,
+        "file_url": selectors.image_url(image=image, variant="file"),
+    }
+    return render(request, "generation/image.html", context)
+
+
+@login_required
+def image_download(request, image_id):
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    return FileResponse(
+        default_storage.open(image.file.name, "rb"), as_attachment=True, filename=selectors.download_name(image=image)
+    )
+
+
+@login_required
+@require_POST
+def image_favourite(request, image_id):
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    services.image_set_favourite(image=image, favourite=request.POST.get("favourite") == "1")
+    return redirect(request.POST.get("next") or reverse("generation:image", kwargs={"image_id": image.id}))
+
+
+@login_required
+@require_POST
+def image_delete(request, image_id):
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    services.image_delete(image=image)
+    messages.success(request, "Image deleted.")
+    return redirect("generation:gallery")
+
+
+class _ZipSink:
+    """A write-only file for zipfile that hands each written block to the response as it comes."""
+
+    def __init__(self):
+        self.blocks: list[bytes] = []
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.blocks.append(bytes(data))
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self):
+        pass
+
+    def take(self) -> bytes:
+        data, self.blocks = b"".join(self.blocks), []
+        return data
+
+
+def _zip_stream(images):
+    sink = _ZipSink()
+    # Stored, not deflated: the images are compressed already.
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for image in images:
+            with (
+                default_storage.open(image.file.name, "rb") as source,
+                archive.open(selectors.download_name(image=image), mode="w", force_zip64=True) as target,
+            ):
+                while chunk := source.read(256 * 1024):
+                    target.write(chunk)
+                    yield sink.take()
+    yield sink.take()
+
+
+@login_required
+@require_POST
+def images_action(request):
+    """The gallery's selection: download as a zip, or delete."""
+    ids = [image_id for image_id in map(_int_or_none, request.POST.getlist("images")) if image_id]
+    images = list(selectors.image_list_for_user(user=request.user).filter(id__in=ids[:ZIP_MAX_IMAGES]))
+    if not images:
+        messages.error(request, "Select at least one image first.")
+        return redirect(request.POST.get("next") or "generation:gallery")
+    if request.POST.get("action") == "delete":
+        deleted = services.images_delete(user=request.user, image_ids=[image.id for image in images])
+        messages.success(request, f"{deleted} image(s) deleted.")
+        return redirect(request.POST.get("next") or "generation:gallery")
+    response = StreamingHttpResponse(_zip_stream(images), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="photoagent-{len(images)}-images.zip"'
+    return response
+
+
+def lora_file(request, token):
+    """The LoRA of a trained model, for the provider, behind a signed URL that expires in an hour."""
+    run = services.lora_run_from_token(token=token)
+    if run is None:
+        raise Http404
+    return FileResponse(default_storage.open(run.lora_file.name, "rb"), filename="lora.safetensors")
