@@ -61,6 +61,13 @@ def image_get_for_user(*, user: User, image_id: int) -> GeneratedImage:
     )
 
 
+def image_get_for_viewer(*, user: User, image_id: int) -> GeneratedImage:
+    """The image for its owner, or for an operator allowed to see images in the admin; else 404."""
+    if user.is_staff and user.has_perm("generation.view_generatedimage"):
+        return get_object_or_404(GeneratedImage, id=image_id)
+    return image_get_for_user(user=user, image_id=image_id)
+
+
 def recent_images_for_project(*, project, limit: int = 8) -> list[GeneratedImage]:
     return list(
         GeneratedImage.objects.filter(generation__project=project)

@@ -222,13 +222,13 @@ class GeneratedImageDetailView(APIView):
 
 
 class GeneratedImageFileView(APIView):
-    """A generated image or its thumbnail, for its owner only (session or bearer token)."""
+    """A generated image or its thumbnail, for its owner (session or bearer token) and operators."""
 
     @extend_schema(exclude=True)
     def get(self, request, image_id: int, variant: str):
         if variant not in ("file", "thumbnail"):
             raise Http404
-        image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+        image = selectors.image_get_for_viewer(user=request.user, image_id=image_id)
         field = image.file if variant == "file" else image.thumbnail
         response = FileResponse(
             default_storage.open(field.name, "rb"),
