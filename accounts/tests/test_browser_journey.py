@@ -70,6 +70,7 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
 
     create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path)
     train_the_model_and_get_the_email(page, settings)
+    generate_four_images_open_one_and_download_it(page, settings)
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").first.wait_for()
@@ -129,3 +130,32 @@ def train_the_model_and_get_the_email(page, settings):
     assert any("is ready (demo)" in message.subject for message in mail.outbox)
     page.get_by_role("link", name="Models").click()
     assert page.get_by_role("link", name="Blue ceramic mug").is_visible()
+
+
+def generate_four_images_open_one_and_download_it(page, settings):
+    from PIL import Image
+
+    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_GENERATION_SECONDS = 0
+    page.locator("table").get_by_role("link", name="Generate").click()
+    page.get_by_role("button", name="Studio on white").click()
+    assert "a product photo of" in page.get_by_label("Prompt").input_value()
+    page.get_by_label("Images").select_option("4")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.locator(".badge-run-succeeded").wait_for()
+    assert page.locator(".image-tile").count() == 4
+    assert page.get_by_text("these images are simulated").is_visible()
+
+    page.get_by_role("link", name="Images").click()
+    assert page.locator("[data-lightbox]").count() == 4
+    page.locator("[data-lightbox]").first.click()
+    lightbox = page.locator("dialog[open]")
+    lightbox.locator("img").wait_for()
+    assert "a product photo of" in lightbox.locator(".prompt").inner_text()
+    with page.expect_download() as download_info:
+        lightbox.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith("-SIMULATED.webp")
+    with Image.open(download.path()) as image:
+        assert image.format == "WEBP"
+    lightbox.get_by_role("button", name="Close").click()

@@ -60,3 +60,40 @@ def test_a_person_model_scores_likeness_against_its_training_faces(run_on_commit
     assert image.face_count == 1
     assert image.likeness >= 80
     assert image.likeness_flag == ""
+
+
+def test_the_reconcile_finishes_jobs_whose_messages_were_lost(settings, run_on_commit):
+    """What happens after a worker restart: nothing waits for a message that is gone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.DEMO_GENERATION_SECONDS = 60
+    run = trained_model()
+    owner = run.project.owner
+    queued = services.generation_create(user=owner, training_run=run, prompt="never picked up", num_outputs=1)
+    with run_on_commit():
+        polled = services.generation_create(user=owner, training_run=run, prompt="poll lost", num_outputs=1)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Generation.objects.filter(id=queued.id).update(created_at=long_ago)
+    Generation.objects.filter(id=polled.id).update(next_poll_at=long_ago)
+    settings.DEMO_GENERATION_SECONDS = 0
+    with run_on_commit():
+        assert services.generation_reconcile() == 2
+    assert set(Generation.objects.values_list("status", flat=True)) == {Generation.Status.SUCCEEDED}
+    assert GeneratedImage.objects.count() == 2
+
+
+def test_a_job_canceled_while_running_keeps_nothing_running(settings, run_on_commit):
+    settings.DEMO_GENERATION_SECONDS = 60
+    run = trained_model()
+    with run_on_commit():
+        generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x")
+    services.generation_cancel(generation=generation)
+    settings.DEMO_GENERATION_SECONDS = 0
+    with run_on_commit():
+        services.generation_repoll(generation_id=generation.id)
+        services.generation_reconcile()
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.CANCELED
+    assert not generation.images.exists()
