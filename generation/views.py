@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
@@ -16,6 +17,14 @@ from generation.models import Generation
 
 GALLERY_PAGE_SIZE = 24
 ZIP_MAX_IMAGES = 200
+
+
+def _back_to(request, default: str) -> str:
+    """Where to return after a form: the page it came from, when that is one of ours."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 def _int_or_none(value) -> int | None:
@@ -163,7 +172,7 @@ def image_download(request, image_id):
 def image_favourite(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     services.image_set_favourite(image=image, favourite=request.POST.get("favourite") == "1")
-    return redirect(request.POST.get("next") or reverse("generation:image", kwargs={"image_id": image.id}))
+    return redirect(_back_to(request, reverse("generation:image", kwargs={"image_id": image.id})))
 
 
 @login_required
@@ -221,11 +230,11 @@ def images_action(request):
     images = list(selectors.image_list_for_user(user=request.user).filter(id__in=ids[:ZIP_MAX_IMAGES]))
     if not images:
         messages.error(request, "Select at least one image first.")
-        return redirect(request.POST.get("next") or "generation:gallery")
+        return redirect(_back_to(request, reverse("generation:gallery")))
     if request.POST.get("action") == "delete":
         deleted = services.images_delete(user=request.user, image_ids=[image.id for image in images])
         messages.success(request, f"{deleted} image(s) deleted.")
-        return redirect(request.POST.get("next") or "generation:gallery")
+        return redirect(_back_to(request, reverse("generation:gallery")))
     response = StreamingHttpResponse(_zip_stream(images), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="photoagent-{len(images)}-images.zip"'
     return response

@@ -211,3 +211,15 @@ def test_the_project_page_shows_its_models_recent_images(client, owner_with_imag
     page = client.get(f"/projects/{run.project_id}/").content.decode()
     assert "Recent images" in page
     assert page.count('/thumbnail/"') >= 3
+
+
+def test_forms_never_redirect_off_site(client, owner_with_images):
+    run, generation = owner_with_images
+    client.force_login(run.project.owner)
+    image = generation.images.first()
+    response = client.post(
+        f"/generation/images/{image.id}/favourite/", {"favourite": "1", "next": "https://evil.example/phish"}
+    )
+    assert response["Location"] == f"/generation/images/{image.id}/"
+    response = client.post("/generation/images/selection/", {"action": "zip", "next": "//evil.example/"})
+    assert response["Location"] == "/generation/"
