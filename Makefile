@@ -9,14 +9,15 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest contract
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue contract
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
 	@echo "make test       run the whole test suite"
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
-	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow)"
+	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
+	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -52,11 +53,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest
+bench: bench-ingest bench-queue
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+# Uses REDIS_URL, else redis://127.0.0.1:6379/14 (flushed), else starts redis-server on a free port.
+bench-queue: install
+	$(BIN)/python bench/queue.py
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install

@@ -83,7 +83,9 @@ class ReplicateGenerationBackend(GenerationBackend):
             raise OSError(f"Unexpected output address {url[:80]!r}.")
         try:
             with (
-                httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True) as http,
+                httpx.Client(
+                    timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, verify=replicate_api.ssl_context()
+                ) as http,
                 http.stream("GET", url) as response,
             ):
                 if response.status_code in (404, 410):
