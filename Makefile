@@ -61,7 +61,7 @@ bench-ingest: install
 
 # Uses REDIS_URL, else redis://127.0.0.1:6379/14 (flushed), else starts redis-server on a free port.
 bench-queue: install
-	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/generation_queue.py
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install

@@ -17,9 +17,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# Run as a script, this file's folder comes first on sys.path, where `queue.py` would shadow the
-# standard library's queue module (which kombu and the HTTP server import).
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 import io  # noqa: E402
