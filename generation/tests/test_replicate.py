@@ -436,6 +436,23 @@ def test_a_crash_after_the_provider_accepted_does_not_start_a_second_prediction(
     assert generation.status == Generation.Status.SUCCEEDED
 
 
+def test_a_crash_before_the_provider_accepted_submits_once_even_with_the_same_settings(replicate, run_on_commit):
+    # "Use these settings again": an earlier job has the same prompt and seed.
+    replicate.finish_predictions = True
+    run = trained_model(backend="replicate")
+    earlier = start(run_on_commit, run)
+    assert earlier.status == Generation.Status.SUCCEEDED
+    replicate.finish_predictions = False
+    generation = crashed_while_submitting(run, prompt=earlier.prompt, seed=earlier.seed)
+    assert generation.prompt == earlier.prompt
+    with run_on_commit():
+        services.generation_run(generation_id=generation.id)
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.RUNNING
+    assert len(replicate.prediction_creates()) == 2
+    assert generation.provider_id not in (None, earlier.provider_id)
+
+
 # Where the provider gets the LoRA
 # ------------------------------------------------------------------------------
 
