@@ -12,6 +12,7 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from core.exceptions import PermanentProviderError
 from generation import services
 from generation.models import GeneratedImage, Generation
 from generation.tasks import PROVIDER_RETRY
@@ -154,6 +155,21 @@ def test_a_job_past_its_deadline_is_canceled_at_the_provider_and_failed(replicat
     assert generation.status == Generation.Status.FAILED
     assert generation.error == "No result after 10 minutes, so we stopped the job."
     assert replicate.predictions[generation.provider_id]["status"] == "canceled"
+
+
+def test_a_job_past_its_deadline_ends_even_when_the_provider_cannot_cancel_it(replicate, run_on_commit):
+    # The provider no longer knows the prediction (say the API token now belongs to another
+    # account): polls and the cancel answer 404, and the job must still end at its deadline.
+    generation = start(run_on_commit)
+    replicate.fail_next(r"GET /v1/predictions/", 404, {"detail": "Not found.", "status": 404})
+    with pytest.raises(PermanentProviderError):
+        poll(generation, run_on_commit)
+    assert generation.status == Generation.Status.RUNNING
+    Generation.objects.filter(id=generation.id).update(started_at=timezone.now() - timedelta(minutes=13))
+    replicate.fail_next(r"POST /v1/predictions/.*/cancel", 404, {"detail": "Not found.", "status": 404})
+    generation = poll(generation, run_on_commit)
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error == "No result after 10 minutes, so we stopped the job."
 
 
 # Failures at the provider
