@@ -107,7 +107,6 @@ def test_a_refusal_after_the_first_image_keeps_it_with_a_note(inference, run_on_
     assert [image.index for image in generation.images.all()] == [0]
     assert generation.error.startswith("1 of 3 images stored: Hugging Face Hub answered 400")
     assert "seed out of range" in generation.error
-    assert generation.cost == Decimal("0.096")
     assert len(inference.requests) == 2  # stopped at the refusal
 
 
