@@ -1,4 +1,5 @@
-"""`make contract`: the training flow, with the real clients, checked against the official specs.
+"""`make contract`: the training and generation flows, with the real clients, checked against the
+official specs.
 
 Replicate traffic goes through Stoplight Prism in proxy mode (`prism proxy --errors`) with the
 official OpenAPI document, in front of our Replicate stand-in; every SendGrid request body is
@@ -15,6 +16,9 @@ import jsonschema
 import pytest
 from django.core import mail  # noqa: F401 - the locmem outbox is not used: SendGrid's stand-in is
 
+from generation import services as generation_services
+from generation.models import Generation
+from generation.tests.factories import trained_model
 from integrations.tests.test_sendgrid import MAIL_SEND_SCHEMA, SendGridStandIn
 from training import services
 from training.models import TrainingRun
@@ -74,11 +78,13 @@ def sendgrid(settings):
 def providers(prism, sendgrid, settings):
     standin, prism_url = prism
     settings.TRAINING_BACKEND = "training.backends.replicate.ReplicateTrainingBackend"
+    settings.GENERATION_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
+    settings.GENERATION_BASE_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
     settings.REPLICATE_API_TOKEN = "r8_standin"
     settings.REPLICATE_BASE_URL = prism_url
     settings.REPLICATE_OWNER = "acme"
     settings.REPLICATE_WEBHOOK_SECRET = ""
-    # A public HTTPS address, so training requests carry the webhook fields too.
+    # A public HTTPS address, so training and prediction requests carry the webhook fields too.
     settings.SITE_URL = "https://photoagent.example.com"
     return standin, sendgrid
 
@@ -126,3 +132,78 @@ def test_training_traffic_conforms_to_the_specs(providers, django_capture_on_com
         email_violations += [f"sendgrid: {error.message}" for error in errors]
     RESULT.write_text(json.dumps({"emails": len(sendgrid.requests), "email_violations": email_violations}))
     assert len(sendgrid.requests) == 2
+
+
+@pytest.mark.django_db
+def test_generation_traffic_conforms_to_the_spec(providers, django_capture_on_commit_callbacks):
+    """Predictions: create (Prefer: wait, Cancel-After, webhook), get, list and cancel, with
+    responses in every status and with removed data."""
+    from django.utils import timezone
+
+    standin, _ = providers
+
+    def on_commit():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    def poll(generation):
+        Generation.objects.filter(id=generation.id).update(next_poll_at=timezone.now())
+        with on_commit():
+            generation_services.generation_sync(generation_id=generation.id)
+        generation.refresh_from_db()
+        return generation
+
+    run = trained_model(backend="replicate")
+
+    def start(training_run, prompt):
+        with on_commit():
+            generation = generation_services.generation_create(
+                user=run.project.owner, training_run=training_run, prompt=prompt, num_outputs=2
+            )
+        generation.refresh_from_db()
+        return generation
+
+    # Finished within Prefer: wait; then a base-model job, also finished at once.
+    standin.finish_predictions = True
+    quick = start(run, "on a marble counter")
+    assert quick.status == Generation.Status.SUCCEEDED, quick.error
+    base = start(None, "a lighthouse at dusk")
+    assert base.status == Generation.Status.SUCCEEDED, base.error
+    standin.finish_predictions = False
+
+    # Polled: starting, processing, succeeded.
+    polled = start(run, "in a forest")
+    polled = poll(polled)
+    standin.advance_prediction(polled.provider_id, "processing", logs="0%|          | 0/28\n")
+    polled = poll(polled)
+    standin.advance_prediction(polled.provider_id, "succeeded")
+    polled = poll(polled)
+    assert polled.status == Generation.Status.SUCCEEDED, polled.error
+
+    # Failed and aborted at the provider, and outputs removed before we fetched them.
+    for status, error in (("failed", "ValueError: LoRA keys do not match"), ("aborted", None)):
+        ended = start(run, f"ends {status}")
+        standin.advance_prediction(ended.provider_id, status, error=error)
+        assert poll(ended).status == Generation.Status.FAILED
+    removed = start(run, "removed")
+    standin.advance_prediction(removed.provider_id, "succeeded")
+    standin.remove_outputs(removed.provider_id)
+    assert poll(removed).error == "The provider deleted the images before we could fetch them."
+
+    # Canceled by the user, and a crashed submission found again by listing predictions.
+    canceled = start(run, "canceled")
+    assert generation_services.generation_cancel(generation=canceled).status == Generation.Status.CANCELED
+    crashed = generation_services.generation_create(
+        user=run.project.owner, training_run=run, prompt="crashed", num_outputs=1
+    )
+    Generation.objects.filter(id=crashed.id).update(status=Generation.Status.RUNNING, started_at=timezone.now())
+    crashed.refresh_from_db()
+    backend = generation_services.backend_for("replicate")
+    accepted = backend.submit(generation=crashed, lora=generation_services.lora_source(run=run), webhook_url=None)
+    generation_services.generation_run(generation_id=crashed.id)
+    crashed.refresh_from_db()
+    assert crashed.provider_id == accepted.id
+
+    creates = standin.prediction_creates()
+    assert len(creates) == 8
+    assert all(call.headers["prefer"].startswith("wait=") and call.headers["cancel-after"] for call in creates)
+    assert all(call.body["webhook"].startswith("https://photoagent.example.com/") for call in creates[:-1])

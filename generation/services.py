@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
-from core.exceptions import PermanentProviderError
+from core.exceptions import PermanentProviderError, ProviderError
 from generation.backends.base import GenerationBackend, LoraSource, OutputGone, ProviderPrediction
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from projects import faces, imaging
@@ -372,7 +372,11 @@ def generation_sync(*, generation_id: int) -> None:
         minutes=settings.GENERATION_DEADLINE_MINUTES + 2
     )
     if now > deadline:
-        backend.cancel(provider_id=generation.provider_id)
+        try:
+            backend.cancel(provider_id=generation.provider_id)
+        except ProviderError as error:
+            # The job ends all the same: the deadline is the last safety net.
+            logger.warning("generation %s: cancel at the deadline failed: %s", generation.id, error)
         generation_fail(
             generation_id=generation.id,
             message=f"No result after {settings.GENERATION_DEADLINE_MINUTES} minutes, so we stopped the job.",

@@ -64,10 +64,18 @@ class ReplicateGenerationBackend(GenerationBackend):
         return _prediction(payload)
 
     def find_submitted(self, *, generation) -> ProviderPrediction | None:
-        # Every job sends an explicit seed, so prompt and seed together identify its prediction.
+        from generation.models import Generation
+
+        # Every job sends an explicit seed, so prompt and seed together identify its prediction,
+        # once the predictions other jobs recorded are left out: "use these settings again"
+        # repeats both.
         for payload in replicate_api.request_json("GET", "/v1/predictions").get("results", []):
             sent = payload.get("input") or {}
-            if sent.get("prompt") == generation.prompt and sent.get("seed") == generation.seed:
+            if (
+                sent.get("prompt") == generation.prompt
+                and sent.get("seed") == generation.seed
+                and not Generation.objects.filter(provider_id=payload["id"]).exclude(id=generation.id).exists()
+            ):
                 return self.fetch(provider_id=payload["id"])
         return None
 

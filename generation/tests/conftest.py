@@ -7,3 +7,12 @@ def instant_demo(settings):
     settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
     settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
     settings.DEMO_GENERATION_SECONDS = 0
+
+
+@pytest.fixture
+def worker_retries(monkeypatch):
+    """Eager tasks retry as a worker would, at once, instead of raising Retry to the caller; when
+    retries run out the task fails (and its on_failure runs)."""
+    from photoagent.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)

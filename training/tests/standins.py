@@ -9,11 +9,77 @@ import re
 import tarfile
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
+
+from PIL import Image
 
 from training.backends.demo import simulated_safetensors
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"stand-in webhook signing key!!").decode()
+# The version flux-dev-lora reports: a 64-hex id (the spec flags the real API's "hidden").
+FLUX_DEV_LORA_VERSION = "3801e1cc99d3a8cb01acfe564afc1ddec782e0f8248ab965906096f76c2bf3c4"
+# black-forest-labs/flux-dev-lora's input schema (cog-flux DevLoraPredictor), enough to refuse
+# what the real model would refuse with a 422.
+FLUX_DEV_LORA_INPUTS = {
+    "prompt": str,
+    "aspect_ratio": ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"),
+    "image": str,
+    "prompt_strength": (0, 1),
+    "num_outputs": (1, 4),
+    "num_inference_steps": (1, 50),
+    "guidance": (0, 10),
+    "seed": int,
+    "output_format": ("webp", "jpg", "png"),
+    "output_quality": (0, 100),
+    "disable_safety_checker": bool,
+    "go_fast": bool,
+    "lora_weights": str,
+    "lora_scale": (-1, 3),
+    "extra_lora": str,
+    "extra_lora_scale": (-1, 3),
+    "megapixels": ("1", "0.25"),
+    "hf_api_token": str,
+    "civitai_api_token": str,
+}
+PIL_FORMATS = {"webp": "WEBP", "jpg": "JPEG", "png": "PNG"}
+
+
+class Call(NamedTuple):
+    method: str
+    path: str
+    body: dict | None
+    headers: dict  # lower-case names
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def output_image(index: int, image_format: str = "webp", size: tuple[int, int] = (64, 64)) -> bytes:
+    """A small real image, a different colour per output."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40 + 50 * index, 120, 200 - 40 * index)).save(buffer, PIL_FORMATS[image_format])
+    return buffer.getvalue()
+
+
+def input_problems(data: dict) -> list[str]:
+    """What flux-dev-lora would refuse in this input, in Replicate's 422 wording."""
+    problems = [] if isinstance(data.get("prompt"), str) else ["input: prompt is required"]
+    for name, value in data.items():
+        rule = FLUX_DEV_LORA_INPUTS.get(name)
+        if rule is None:
+            problems.append(f"input: Additional property {name} is not allowed")
+        elif isinstance(rule, type):
+            if not isinstance(value, rule) or (rule is int and isinstance(value, bool)):
+                problems.append(f"input.{name}: Invalid type. Expected: {rule.__name__}")
+        elif isinstance(rule[0], str):
+            if value not in rule:
+                problems.append(f"input.{name}: {name} must be one of the following: {', '.join(rule)}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not rule[0] <= value <= rule[1]:
+            problems.append(f"input.{name}: Must be between {rule[0]} and {rule[1]}")
+    return problems
 
 
 def lora_tar(lora: bytes | None = None, name: str = "lora.safetensors") -> bytes:
@@ -38,15 +104,25 @@ def sign(body: bytes, *, webhook_id: str = "msg_1", timestamp: int | None = None
 
 
 class ReplicateStandIn(ThreadingHTTPServer):
-    """Trainings, models, files and the webhook secret; faults can be queued per route."""
+    """Trainings, predictions, models, files and the webhook secret; faults and slow answers can
+    be queued per route.
+
+    New predictions answer `starting` (the `Prefer: wait` time ran out), or `succeeded` with
+    their outputs when `finish_predictions` is set (the model finished within the wait). Output
+    files are real images served at /outputs/..., without credentials, as replicate.delivery does.
+    """
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.requests: list[tuple[str, str, dict | None]] = []
+        self.requests: list[Call] = []
         self.models: set[str] = set()
         self.trainings: dict[str, dict] = {}
         self.weights: dict[str, bytes] = {}
+        self.predictions: dict[str, dict] = {}
+        self.outputs: dict[str, bytes] = {}  # path under /outputs/ -> bytes
+        self.finish_predictions = False
         self.faults: list[tuple[str, int, dict]] = []  # (route pattern, status, body)
+        self.delays: list[tuple[str, float]] = []  # (route pattern, seconds before answering)
         self._counter = 0
 
     @property
@@ -55,6 +131,92 @@ class ReplicateStandIn(ThreadingHTTPServer):
 
     def fail_next(self, pattern: str, status: int, body: dict | None = None) -> None:
         self.faults.append((pattern, status, body or {"detail": f"stand-in fault {status}", "status": status}))
+
+    def slow_next(self, pattern: str, seconds: float) -> None:
+        """The next matching request is handled, but answered only after `seconds` (a timeout)."""
+        self.delays.append((pattern, seconds))
+
+    def handle_error(self, request, client_address):
+        pass  # a client that timed out and hung up is what a slow answer is for
+
+    # Predictions
+    # --------------------------------------------------------------------------
+
+    def create_prediction(self, model: str, body: dict) -> dict:
+        self._counter += 1
+        prediction_id = f"pr{self._counter}standin"
+        api = f"https://api.replicate.com/v1/predictions/{prediction_id}"
+        prediction = {
+            "id": prediction_id,
+            "model": model,
+            "version": FLUX_DEV_LORA_VERSION,
+            "input": body["input"],
+            "output": None,
+            "error": None,
+            "logs": "",
+            "data_removed": False,
+            "status": "starting",
+            "source": "api",
+            "created_at": now_iso(),
+            "urls": {"web": f"https://replicate.com/p/{prediction_id}", "get": api, "cancel": f"{api}/cancel"},
+        }
+        self.predictions[prediction_id] = prediction
+        if self.finish_predictions:
+            self.advance_prediction(prediction_id, "succeeded")
+        return prediction
+
+    def advance_prediction(
+        self,
+        prediction_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        logs: str = "",
+        outputs: int | None = None,
+        predict_time: float = 7.5,
+    ) -> dict:
+        """Move a prediction on; `succeeded` makes `outputs` images (default: num_outputs).
+
+        Returns a copy: the body of a webhook for this moment.
+        """
+        prediction = self.predictions[prediction_id]
+        prediction["status"] = status
+        prediction["logs"] = logs
+        if status != "aborted":  # aborted: ended before it started
+            prediction.setdefault("started_at", now_iso())
+        if status not in ("starting", "processing"):
+            prediction["completed_at"] = now_iso()
+            prediction["metrics"] = {"predict_time": predict_time, "total_time": predict_time + 0.5}
+        if error is not None:
+            prediction["error"] = error
+        if status == "succeeded":
+            sent = prediction["input"]
+            image_format = sent.get("output_format", "webp")
+            urls = []
+            for index in range(sent.get("num_outputs", 1) if outputs is None else outputs):
+                name = f"{prediction_id}/out-{index}.{image_format}"
+                self.outputs[name] = output_image(index, image_format)
+                urls.append(f"{self.url}/outputs/{name}")
+            prediction["output"] = urls
+        return json.loads(json.dumps(prediction))
+
+    def remove_outputs(self, prediction_id: str, *, only: list[int] | None = None) -> None:
+        """Replicate's clean-up an hour after the end: output null, data_removed, files gone.
+
+        With `only`, just those output files disappear and the prediction still lists them.
+        """
+        prediction = self.predictions[prediction_id]
+        for index, url in enumerate(prediction["output"] or []):
+            if only is None or index in only:
+                self.outputs.pop(url.split("/outputs/", 1)[1], None)
+        if only is None:
+            prediction.update(output=None, data_removed=True, input={})
+
+    def prediction_creates(self) -> list[Call]:
+        return self.created(r"^/v1/models/[^/]+/[^/]+/predictions$")
+
+    def output_downloads(self) -> list[Call]:
+        return [r for r in self.requests if r.method == "GET" and r.path.startswith("/outputs/")]
 
     def advance(
         self, training_id: str, status: str, *, logs: str = "", error: str | None = None, tar: bytes | None = None
@@ -92,6 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload=None, content_type="application/json", raw: bytes | None = None):
         data = raw if raw is not None else json.dumps(payload).encode()
+        time.sleep(getattr(self, "delay", 0.0))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -102,8 +265,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str):
         body = self._body()
         path = self.path.split("?", 1)[0]
-        self.server.requests.append((method, path, body))
-        if self.headers.get("Authorization") != "Bearer r8_standin" and not path.startswith("/weights/"):
+        self.server.requests.append(Call(method, path, body, {k.lower(): v for k, v in self.headers.items()}))
+        self.delay = 0.0
+        for index, (pattern, seconds) in enumerate(self.server.delays):
+            if re.search(pattern, f"{method} {path}"):
+                del self.server.delays[index]
+                self.delay = seconds
+                break
+        public = path.startswith(("/weights/", "/outputs/"))
+        if self.headers.get("Authorization") != "Bearer r8_standin" and not public:
             return self._send(
                 401, {"title": "Unauthenticated", "detail": "You did not pass a valid token", "status": 401}
             )
@@ -151,7 +321,43 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {"key": WEBHOOK_SECRET})
         if match := re.fullmatch(r"/weights/([\w-]+)\.tar", path):
             return self._send(200, raw=server.weights[match.group(1)], content_type="application/x-tar")
+        if match := re.fullmatch(r"/v1/predictions/([\w-]+)", path):
+            prediction = server.predictions.get(match.group(1))
+            return (
+                self._send(200, prediction) if prediction else self._send(404, {"detail": "Not found", "status": 404})
+            )
+        if path == "/v1/predictions":
+            newest_first = list(server.predictions.values())[::-1]
+            return self._send(200, {"next": None, "previous": None, "results": newest_first})
+        if match := re.fullmatch(r"/outputs/([\w-]+/out-\d+\.(webp|jpg|png))", path):
+            content = server.outputs.get(match.group(1))
+            if content is None:
+                return self._send(404, raw=b"Not found", content_type="text/plain")
+            return self._send(200, raw=content, content_type=f"image/{match.group(2).replace('jpg', 'jpeg')}")
         return self._send(404, {"detail": "Not found", "status": 404})
+
+    def _create_prediction(self, model: str, body):
+        problems = []
+        wait = self.headers.get("Prefer")
+        if wait is not None and not re.fullmatch(r"wait(=([1-9]|[1-5][0-9]|60))?", wait):
+            problems.append(f"Prefer: {wait!r} is not wait or wait=1..60")
+        deadline = self.headers.get("Cancel-After")
+        if deadline is not None and not re.fullmatch(r"\d+|(?=\d)(\d+h)?(\d+m)?(\d+s)?", deadline):
+            problems.append(f"Cancel-After: {deadline!r} is not a duration such as 30s, 5m or 1h30m")
+        if not isinstance(body, dict) or not isinstance(body.get("input"), dict):
+            problems.append("input is required")
+        else:
+            extra = set(body) - {"input", "webhook", "webhook_events_filter", "stream"}
+            problems += [f"Additional property {name} is not allowed" for name in sorted(extra)]
+            problems += input_problems(body["input"])
+            if "webhook" in body and not str(body["webhook"]).startswith("https://"):
+                problems.append("webhook must be an HTTPS URL")
+            if not set(body.get("webhook_events_filter", [])) <= {"start", "output", "logs", "completed"}:
+                problems.append("webhook_events_filter: unknown event")
+        if problems:
+            detail = "".join(f"- {problem}\n" for problem in problems)
+            return self._send(422, {"title": "Input validation failed", "detail": detail, "status": 422})
+        return self._send(201, self.server.create_prediction(model, body))
 
     def _post(self, path: str, body):
         server = self.server
@@ -204,6 +410,15 @@ class _Handler(BaseHTTPRequestHandler):
             training = server.trainings[match.group(1)]
             training["status"] = "canceled"
             return self._send(200, training)
+        if match := re.fullmatch(r"/v1/models/([^/]+/[^/]+)/predictions", path):
+            return self._create_prediction(match.group(1), body)
+        if match := re.fullmatch(r"/v1/predictions/([\w-]+)/cancel", path):
+            prediction = server.predictions.get(match.group(1))
+            if prediction is None:
+                return self._send(404, {"detail": "Not found", "status": 404})
+            if prediction["status"] in ("starting", "processing"):
+                server.advance_prediction(prediction["id"], "canceled")
+            return self._send(200, prediction)
         return self._send(404, {"detail": "Not found", "status": 404})
 
 
