@@ -456,13 +456,16 @@ def generation_collect(*, generation_id: int) -> None:
             problems.append(f"image {index + 1} was deleted by the provider before we could fetch it")
         except (OSError, ImageRejected) as error:
             problems.append(str(error))
-    _finish(generation, outputs=len(generation.output_urls), problems=problems)
+    _finish(generation, billed_images=len(generation.output_urls), problems=problems)
 
 
 def _render(generation: Generation, backend: GenerationBackend) -> None:
     problems = []
+    stored_before = _stored_indexes(generation.id)
+    made = len(stored_before)  # one call per image, each billed: count the ones the provider made
     try:
-        for index, rendered in backend.render(generation=generation, skip=_stored_indexes(generation.id)):
+        for index, rendered in backend.render(generation=generation, skip=stored_before):
+            made += 1
             if not Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).exists():
                 return  # canceled meanwhile
             try:
@@ -474,20 +477,23 @@ def _render(generation: Generation, backend: GenerationBackend) -> None:
             generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
             return
         problems.append(str(error))
-    _finish(generation, outputs=generation.num_outputs, problems=problems)
+    _finish(generation, billed_images=made, problems=problems)
 
 
-def _finish(generation: Generation, *, outputs: int, problems: list[str]) -> None:
+def _finish(generation: Generation, *, billed_images: int, problems: list[str]) -> None:
+    """End a job that got this far: succeeded with what was stored (and a note), else failed.
+
+    The cost counts every image the provider made (and bills), whether or not we could store it.
+    """
     from generation.tasks import score_likeness
 
     stored = GeneratedImage.objects.filter(generation_id=generation.id).count()
-    # The provider bills every image it made, fetched or not.
-    cost = generation_estimate(num_outputs=outputs)
+    cost = generation_estimate(num_outputs=billed_images)
     if stored == 0:
         Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(cost=cost)
         generation_fail(generation_id=generation.id, message="No image could be stored: " + "; ".join(problems))
         return
-    note = f"{stored} of {outputs} images stored: " + "; ".join(problems) if problems else ""
+    note = f"{stored} of {generation.num_outputs} images stored: " + "; ".join(problems) if problems else ""
     finished = Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
         status=Generation.Status.SUCCEEDED, cost=cost, error=note, completed_at=timezone.now()
     )
@@ -553,7 +559,11 @@ def generation_give_up(*, generation_id: int, message: str) -> None:
     if generation is None or not generation.is_active:
         return
     if generation.status == Generation.Status.RUNNING and _stored_indexes(generation_id):
-        _finish(generation, outputs=len(generation.output_urls) or generation.num_outputs, problems=[message])
+        _finish(
+            generation,
+            billed_images=len(generation.output_urls) or len(_stored_indexes(generation_id)),
+            problems=[message],
+        )
     else:
         generation_fail(generation_id=generation_id, message=message)
 

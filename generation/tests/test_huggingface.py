@@ -106,6 +106,7 @@ def test_a_refusal_after_the_first_image_keeps_it_with_a_note(inference, run_on_
     assert generation.status == Generation.Status.SUCCEEDED
     assert [image.index for image in generation.images.all()] == [0]
     assert generation.error.startswith("1 of 3 images stored: Hugging Face Hub answered 400")
+    assert generation.cost == services.generation_estimate(num_outputs=1)  # only the image made is billed
     assert "seed out of range" in generation.error
     assert len(inference.requests) == 2  # stopped at the refusal
 
