@@ -90,8 +90,14 @@ def project_update(*, project: Project, **fields) -> Project:
 
 
 def project_delete(*, project: Project) -> None:
-    """Delete the project, its photos and, once that is committed, every stored file."""
+    """Delete the project, its photos, models and images and, once that is committed, every stored file."""
+    from generation.models import GeneratedImage
+
     names = [name for photo in project.photos.all() for name in photo.file_names()]
+    for run in project.training_runs.all():
+        names += [field.name for field in (run.dataset, run.lora_file) if field]
+    for image in GeneratedImage.objects.filter(generation__project=project):
+        names += image.file_names()
     with transaction.atomic():
         project.delete()
         storage_delete_files(names=names)

@@ -97,3 +97,17 @@ def test_a_job_canceled_while_running_keeps_nothing_running(settings, run_on_com
     generation.refresh_from_db()
     assert generation.status == Generation.Status.CANCELED
     assert not generation.images.exists()
+
+
+def test_deleting_the_project_deletes_its_models_and_images_files(run_on_commit):
+    from projects.services import project_delete
+
+    run = trained_model()
+    with run_on_commit():
+        generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=2)
+    names = [name for image in generation.images.all() for name in image.file_names()] + [run.lora_file.name]
+    assert all(default_storage.exists(name) for name in names)
+    with run_on_commit():
+        project_delete(project=run.project)
+    assert not Generation.objects.exists()
+    assert not any(default_storage.exists(name) for name in names)
