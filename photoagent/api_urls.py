@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("training.api.urls")),
     path("", include("generation.api.urls")),
+    path("", include("library.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("training/", include("training.urls")),
     path("generation/", include("generation.urls")),
+    path("library/", include("library.urls")),
     path("api/v1/", include("photoagent.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -255,6 +255,14 @@ def photo_process(*, photo_id: int) -> None:
         storage_delete_files(names=[name for name in names.values() if name not in kept])
         return
     project_refresh_status(project_id=photo.project_id)
+    _add_to_library(photo_id)
+
+
+def _add_to_library(photo_id: int) -> None:
+    """The photo library describes and indexes every ready photo (again when its description changes)."""
+    from library.tasks import add_photo
+
+    add_photo.delay_on_commit(photo_id)
 
 
 def _find_near_duplicate(*, photo: Photo, phash: str) -> Photo | None:
@@ -290,6 +298,7 @@ def photo_update_description(*, photo: Photo, description: str) -> Photo:
     photo.full_clean(validate_unique=False, exclude=["original"])
     photo.save(update_fields=["description"])
     project_refresh_status(project_id=photo.project_id)
+    _add_to_library(photo.id)
     return photo
 
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "projects",
     "training",
     "generation",
+    "library",
 ]
 
 MIDDLEWARE = [
@@ -180,10 +181,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A worker started without -Q consumes all three; production runs one worker pool per queue.
-CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("generation"))
+CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("generation"), Queue("library"))
 CELERY_TASK_ROUTES = {
     "training.*": {"queue": "training"},
     "generation.*": {"queue": "generation"},
+    "library.*": {"queue": "library"},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -373,6 +375,20 @@ GENERATION_POLL_SECONDS = env.float("GENERATION_POLL_SECONDS", default=2.0)
 GENERATION_MAX_IMAGE_BYTES = env.int("GENERATION_MAX_IMAGE_BYTES", default=25 * 1024 * 1024)
 # How long a simulated (demo) generation takes.
 DEMO_GENERATION_SECONDS = env.float("DEMO_GENERATION_SECONDS", default=3.0)
+
+# PHOTO LIBRARY
+# ------------------------------------------------------------------------------
+# How photos and images are described: "local" (offline: the user's words, colours, EXIF, faces)
+# or a Hugging Face vision-language model through InferenceClient.chat_completion.
+LIBRARY_ANALYSIS_BACKEND = env.str("LIBRARY_ANALYSIS_BACKEND", default="library.backends.local.LocalAnalysisBackend")
+HF_VLM_MODEL = env.str("HF_VLM_MODEL", default="Qwen/Qwen2.5-VL-7B-Instruct")
+# An OpenAI-compatible base URL (e.g. a dedicated endpoint); empty uses the Hugging Face router.
+HF_VLM_BASE_URL = env.str("HF_VLM_BASE_URL", default="")
+HF_VLM_TIMEOUT = env.float("HF_VLM_TIMEOUT", default=60.0)
+# Results under this cosine similarity are cut off; items this similar are proposed as an album.
+LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.2)
+LIBRARY_ALBUM_THRESHOLD = env.float("LIBRARY_ALBUM_THRESHOLD", default=0.6)
+LIBRARY_ALBUM_MIN_ITEMS = env.int("LIBRARY_ALBUM_MIN_ITEMS", default=3)
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""What can be read off an image locally: colours, EXIF facts, hashes, sharpness, faces.
+
+Used by every analysis backend; the local backend also builds its words from these facts.
+"""
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import imagehash
+from django.utils import timezone
+from PIL import ExifTags, Image, ImageOps
+
+from projects import imaging
+
+# Named colours for tags and the aesthetic description (sRGB).
+COLOUR_NAMES = {
+    "black": (20, 20, 20),
+    "white": (240, 240, 240),
+    "grey": (128, 128, 128),
+    "red": (200, 40, 40),
+    "orange": (235, 140, 40),
+    "yellow": (235, 210, 60),
+    "green": (60, 150, 70),
+    "teal": (40, 140, 140),
+    "blue": (50, 90, 200),
+    "navy": (30, 40, 90),
+    "purple": (130, 60, 160),
+    "pink": (235, 140, 180),
+    "brown": (120, 80, 50),
+    "beige": (215, 195, 160),
+}
+STOPWORDS = set(
+    "a an the and or of on in at to with for by from is are was were be this that these those it its as into "
+    "over under near my our your their his her photo picture image shot view".split()
+)
+WORD = re.compile(r"[a-z][a-z'-]{2,}")
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    width: int
+    height: int
+    colours: list[str]
+    sha256: str
+    phash: str
+    sharpness: float
+    camera: str = ""
+    taken_at: datetime | None = None
+
+
+def colour_name(hex_colour: str) -> str:
+    rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return min(COLOUR_NAMES, key=lambda name: sum((a - b) ** 2 for a, b in zip(COLOUR_NAMES[name], rgb, strict=True)))
+
+
+def dominant_colours(image: Image.Image, count: int = 4) -> list[str]:
+    small = image.convert("RGB").resize((64, 64))
+    palette = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    colours = palette.getpalette()[: count * 3]
+    by_share = sorted(palette.getcolors(), reverse=True)
+    return ["#{:02x}{:02x}{:02x}".format(*colours[index * 3 : index * 3 + 3]) for _, index in by_share if index < count]
+
+
+def _exif(image: Image.Image) -> tuple[str, datetime | None]:
+    exif = image.getexif()
+    make = str(exif.get(ExifTags.Base.Make, "")).strip("\x00 ")
+    model = str(exif.get(ExifTags.Base.Model, "")).strip("\x00 ")
+    camera = model if make and model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+    raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
+    taken_at = None
+    if raw:
+        try:
+            # EXIF times carry no zone: read them as the site's local time.
+            taken_at = timezone.make_aware(
+                datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")  # noqa: DTZ007
+            )
+        except ValueError:
+            taken_at = None
+    return camera[:100], taken_at
+
+
+def image_facts(content: bytes) -> tuple[ImageFacts, Image.Image]:
+    """The facts, and an upright RGB copy (long side at most 1024) for the backends."""
+    with Image.open(io.BytesIO(content)) as original:
+        camera, taken_at = _exif(original)
+        original.draft("RGB", (1024, 1024))
+        upright = ImageOps.exif_transpose(original).convert("RGB")
+    upright.thumbnail((1024, 1024))
+    facts = ImageFacts(
+        width=upright.width,
+        height=upright.height,
+        colours=dominant_colours(upright),
+        sha256=hashlib.sha256(content).hexdigest(),
+        phash=str(imagehash.phash(upright)),
+        sharpness=imaging.blur_score(upright),
+        camera=camera,
+        taken_at=taken_at,
+    )
+    return facts, upright
+
+
+def keywords(text: str, limit: int = 12) -> list[str]:
+    """Distinct content words of a text, in order of first use."""
+    seen: list[str] = []
+    for word in WORD.findall(text.lower()):
+        word = word.strip("'-")
+        if word not in STOPWORDS and word not in seen:
+            seen.append(word)
+    return seen[:limit]

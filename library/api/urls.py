@@ -1,0 +1,9 @@
+from django.urls import path
+
+from library.api import views
+
+urlpatterns = [
+    path("library/search/", views.LibrarySearchView.as_view(), name="library-search"),
+    path("library/items/<int:item_id>/", views.LibraryItemDetailView.as_view(), name="library-item"),
+    path("library/items/<int:item_id>/similar/", views.LibrarySimilarView.as_view(), name="library-similar"),
+]

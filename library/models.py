@@ -1,0 +1,152 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class LibraryItem(models.Model):
+    """A photo or a generated image in the user's searchable library, with what analysis found."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", "Uploaded photo"
+        GENERATED = "generated", "Generated image"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for analysis"
+        DONE = "done", "Analysed"
+        FAILED = "failed", "Analysis failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library_items")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    photo = models.OneToOneField(
+        "projects.Photo", null=True, blank=True, on_delete=models.CASCADE, related_name="library_item"
+    )
+    generated_image = models.OneToOneField(
+        "generation.GeneratedImage", null=True, blank=True, on_delete=models.CASCADE, related_name="library_item"
+    )
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="library_items"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    backend = models.CharField(max_length=32, blank=True)
+    caption = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    # Subject, composition, style, mood and colours, written as a prompt for something similar.
+    aesthetic = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    colours = models.JSONField(default=list, blank=True, help_text="Dominant colours, as #rrggbb.")
+    camera = models.CharField(max_length=100, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    face_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    phash = models.CharField(max_length=16, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    sharpness = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    # float32 x 384, L2-normalised (library/embeddings.py), of the caption, description and tags.
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(help_text="When the photo was uploaded or the image generated.")
+    analysed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="photo", photo__isnull=False, generated_image__isnull=True)
+                    | models.Q(kind="generated", photo__isnull=True, generated_image__isnull=False)
+                ),
+                name="libraryitem_one_source",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="libraryitem_user_recent_idx")]
+
+    def __str__(self):
+        return self.caption or f"{self.get_kind_display()} #{self.id}"
+
+    @property
+    def favourite(self) -> bool:
+        return bool(self.generated_image_id and self.generated_image.favourite)
+
+    def search_text(self) -> str:
+        """What the embedding is made of."""
+        parts = [self.caption, self.description, ", ".join(self.tags)]
+        return ". ".join(part for part in parts if part)
+
+
+class Album(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
+    name = models.CharField(max_length=120)
+    items = models.ManyToManyField(LibraryItem, through="AlbumItem", related_name="albums")
+    cover = models.ForeignKey(LibraryItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.name
+
+
+class AlbumItem(models.Model):
+    album = models.ForeignKey(Album, on_delete=models.CASCADE)
+    item = models.ForeignKey(LibraryItem, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["album", "item"], name="albumitem_once")]
+
+
+class AlbumSuggestion(models.Model):
+    """A proposed album from clustering the user's items; accepted, edited or dismissed by them."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="album_suggestions")
+    title = models.CharField(max_length=120)
+    items = models.ManyToManyField(LibraryItem, related_name="+")
+    # Same items, same key: a dismissed suggestion is not proposed again.
+    key = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    album = models.ForeignKey(Album, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="albumsuggestion_once")]
+
+
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShareLink(models.Model):
+    """Read-only, no-login access to one generated image or one album; revocable, may expire."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    generated_image = models.ForeignKey(
+        "generation.GeneratedImage", null=True, blank=True, on_delete=models.CASCADE, related_name="share_links"
+    )
+    album = models.ForeignKey(Album, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(generated_image__isnull=False, album__isnull=True)
+                    | models.Q(generated_image__isnull=True, album__isnull=False)
+                ),
+                name="sharelink_one_target",
+            ),
+        ]

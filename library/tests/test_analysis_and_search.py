@@ -1,0 +1,69 @@
+"""Local analysis of real photos, the per-user index, search with reasons, and similar items."""
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from generation import services as generation_services
+from library import services
+from library.models import LibraryItem
+from projects import services as project_services
+from projects.tests.factories import PHOTOS, ProjectFactory, upload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
+
+
+def add_photo(project, name, description, run_on_commit):
+    with run_on_commit():
+        photo = project_services.photo_upload(
+            project=project, files=[upload((PHOTOS / name).read_bytes(), name)]
+        ).accepted[0]
+    with run_on_commit():
+        project_services.photo_update_description(photo=photo, description=description)
+    return LibraryItem.objects.get(photo=photo)
+
+
+def test_photos_and_generated_images_are_analysed_and_found_by_meaning(run_on_commit):
+    project = ProjectFactory(name="Morning coffee")
+    coffee = add_photo(project, "coffee.jpg", "a cup of espresso with latte art on a saucer", run_on_commit)
+    astronaut = add_photo(project, "astronaut.jpg", "an astronaut in a white spacesuit with the flag", run_on_commit)
+    with run_on_commit():
+        generation = generation_services.generation_create(
+            user=project.owner, training_run=None, prompt="a red barn in a snowy field at dusk", num_outputs=1
+        )
+    barn = LibraryItem.objects.get(generated_image__generation=generation)
+
+    for item in (coffee, astronaut, barn):
+        item.refresh_from_db()
+        assert item.status == LibraryItem.Status.DONE, item.error
+        assert item.embedding is not None
+        assert item.colours
+    assert "espresso" in coffee.tags
+    assert "photo" in coffee.tags
+    assert "generated" in barn.tags
+
+    hits = services.library_search(user=project.owner, query="hot drink in a mug")
+    assert hits[0].item == coffee
+    hits = services.library_search(user=project.owner, query="space exploration flag")
+    assert hits[0].item == astronaut
+    assert "flag" in hits[0].matched
+    hits = services.library_search(user=project.owner, query="farm building in winter")
+    assert hits[0].item == barn
+    generated_only = services.library_search(user=project.owner, query="espresso", kind="generated")
+    assert coffee not in [hit.item for hit in generated_only]
+
+
+def test_search_never_returns_another_users_items(run_on_commit):
+    mine = ProjectFactory()
+    add_photo(mine, "coffee.jpg", "espresso cup", run_on_commit)
+    stranger = UserFactory()
+    assert services.library_search(user=stranger, query="espresso cup") == []
+
+
+def test_a_changed_description_is_analysed_again_and_searchable(run_on_commit):
+    project = ProjectFactory()
+    item = add_photo(project, "coffee.jpg", "a cup on a table", run_on_commit)
+    assert services.library_search(user=project.owner, query="espresso")[0].item == item  # cup ~ espresso
+    with run_on_commit():
+        project_services.photo_update_description(photo=item.photo, description="a glass of orange juice")
+    item.refresh_from_db()
+    assert "orange" in item.tags
