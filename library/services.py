@@ -169,6 +169,23 @@ def item_analyse(*, item_id: int) -> None:
     LibraryItem.objects.filter(id=item.id).update(**fields)
 
 
+def library_reconcile(*, batch_size: int = 200) -> int:
+    """Re-queue analyses whose messages were lost (a worker restart): items pending for 10 minutes."""
+    from datetime import timedelta
+
+    from library.tasks import analyse_item
+
+    stale = timezone.now() - timedelta(minutes=10)
+    ids = list(
+        LibraryItem.objects.filter(status=LibraryItem.Status.PENDING, created_at__lt=stale)
+        .order_by("id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    for item_id in ids:
+        analyse_item.delay(item_id)
+    return len(ids)
+
+
 def item_analyse_failed(*, item_id: int, message: str) -> None:
     LibraryItem.objects.filter(id=item_id).exclude(status=LibraryItem.Status.DONE).update(
         status=LibraryItem.Status.FAILED, error=message[:300]

@@ -31,3 +31,10 @@ def add_generated_image(image_id: int, **kwargs) -> None:
     from library import services
 
     services.item_add_generated(image_id=image_id)
+
+
+@shared_task(name="library.reconcile_items", soft_time_limit=60, time_limit=90)
+def reconcile_items(**kwargs) -> None:
+    from library import services
+
+    services.library_reconcile()

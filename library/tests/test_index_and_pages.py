@@ -93,3 +93,22 @@ def test_the_api_searches_only_your_items(run_on_commit):
     stranger.force_authenticate(UserFactory())
     assert stranger.get("/api/v1/library/search/", {"q": "old analog camera"}).json() == []
     assert stranger.get(f"/api/v1/library/items/{item.id}/").status_code == 404
+
+
+def test_analysis_runs_on_its_own_queue_and_lost_analyses_are_requeued(run_on_commit):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from photoagent.celery import app as celery_app
+
+    assert celery_app.amqp.router.route({}, "library.analyse_item")["queue"].name == "library"
+    user = UserFactory()
+    item = generate(user, "a paper boat on a puddle", run_on_commit)
+    LibraryItem.objects.filter(id=item.id).update(
+        status=LibraryItem.Status.PENDING, embedding=None, created_at=timezone.now() - timedelta(hours=1)
+    )
+    assert services.library_reconcile() == 1
+    item.refresh_from_db()
+    assert item.status == LibraryItem.Status.DONE
+    assert services.library_reconcile() == 0

@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generation.reconcile_jobs",
         "schedule": 15.0,
     },
+    "library-reconcile": {
+        "task": "library.reconcile_items",
+        "schedule": 300.0,
+    },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
         "schedule": crontab(minute=17, hour=3),
