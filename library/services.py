@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from core.exceptions import PermanentProviderError
 from generation.models import GeneratedImage
 from library import analysis, embeddings, index
 from library.backends.base import AnalysisBackend, AnalysisFailed, Context
@@ -138,7 +139,8 @@ def item_analyse(*, item_id: int) -> None:
     backend = backend_for()
     try:
         described = backend.analyse(image=image, context=context)
-    except AnalysisFailed as failure:
+    except (AnalysisFailed, PermanentProviderError) as failure:
+        # Asking again will not help: store the reason. Transient errors go up to the task's retries.
         LibraryItem.objects.filter(id=item.id).update(
             status=LibraryItem.Status.FAILED, error=str(failure)[:300], backend=backend.name
         )
