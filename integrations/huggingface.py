@@ -1,7 +1,9 @@
-"""The Hugging Face Hub: the only module that imports huggingface_hub (publishing LoRAs, and
-base-model images from Inference)."""
+"""The Hugging Face Hub: the only module that imports huggingface_hub (publishing LoRAs,
+base-model images from Inference, and image descriptions from a vision-language model)."""
 
+import base64
 import io
+import json
 
 import httpx2
 from django.conf import settings
@@ -80,3 +82,77 @@ def text_to_image(
     pil_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[image_format]
     image.convert("RGB").save(buffer, pil_format, quality=90)
     return buffer.getvalue()
+
+
+# Describing images with a vision-language model (the photo library)
+# ------------------------------------------------------------------------------
+
+
+def _vlm_client() -> InferenceClient:
+    """An OpenAI-compatible base URL when one is set (a dedicated endpoint, or the tests' stand-in);
+    otherwise the model id through the Hugging Face router, which picks a provider server-side
+    (huggingface_hub 2.x: provider "auto" + a chat task posts to router.huggingface.co/v1/chat/completions
+    with no Hub lookup)."""
+    token = settings.HF_TOKEN or None
+    if settings.HF_VLM_BASE_URL:
+        return InferenceClient(base_url=settings.HF_VLM_BASE_URL, api_key=token, timeout=settings.HF_VLM_TIMEOUT)
+    return InferenceClient(model=settings.HF_VLM_MODEL, provider="auto", api_key=token, timeout=settings.HF_VLM_TIMEOUT)
+
+
+def _vlm_error(exc: HfHubHTTPError) -> Exception:
+    status = exc.response.status_code if exc.response is not None else None
+    error_class = TransientProviderError if status in TRANSIENT_STATUSES else PermanentProviderError
+    detail = " ".join(str(exc).split())
+    return error_class(f"The vision model answered {status}: {detail}"[:500], status_code=status)
+
+
+def describe_image(*, jpeg: bytes, instructions: str, schema: dict | None = None, max_tokens: int = 800) -> str:
+    """Ask the vision-language model (settings.HF_VLM_MODEL) about one JPEG; returns its text answer.
+
+    The image goes inline as a data URL. With `schema`, the answer is constrained to JSON of that
+    shape where the server supports it (the client sends it as `json_schema` to the router and as a
+    TGI-style `json_object` grammar to a base URL); the caller still checks what comes back.
+    An answer with no text returns "" (the caller decides whether to ask again).
+    Raises TransientProviderError (429, 5xx, timeouts, no connection) or PermanentProviderError.
+    """
+    data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": data_url}},
+                {"type": "text", "text": instructions},
+            ],
+        }
+    ]
+    response_format = (
+        {"type": "json_schema", "json_schema": {"name": "image_description", "schema": schema, "strict": True}}
+        if schema
+        else None
+    )
+    try:
+        reply = _vlm_client().chat_completion(
+            messages=messages,
+            model=settings.HF_VLM_MODEL,
+            max_tokens=max_tokens,
+            temperature=0.2,
+            response_format=response_format,
+        )
+    except InferenceTimeoutError as exc:
+        raise TransientProviderError(f"The vision model did not answer within {settings.HF_VLM_TIMEOUT:g} s") from exc
+    except HfHubHTTPError as exc:
+        raise _vlm_error(exc) from exc
+    except httpx2.TransportError as exc:
+        raise TransientProviderError(f"The vision model is unreachable: {exc}") from exc
+    except (
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ):  # a 200 whose body is not JSON (a proxy's page, a cut-off answer)
+        return ""
+    except ValueError as exc:  # no token, or a token the router cannot use: settings, not the image
+        raise PermanentProviderError(f"The vision model is not usable with these settings: {exc}") from exc
+    try:
+        content = reply.choices[0].message.content
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return ""
+    return content if isinstance(content, str) else ""

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from core.exceptions import PermanentProviderError
 from generation.models import GeneratedImage
 from library import analysis, embeddings, index
 from library.backends.base import AnalysisBackend, AnalysisFailed, Context
@@ -138,7 +139,8 @@ def item_analyse(*, item_id: int) -> None:
     backend = backend_for()
     try:
         described = backend.analyse(image=image, context=context)
-    except AnalysisFailed as failure:
+    except (AnalysisFailed, PermanentProviderError) as failure:
+        # Asking again will not help: store the reason. Transient errors go up to the task's retries.
         LibraryItem.objects.filter(id=item.id).update(
             status=LibraryItem.Status.FAILED, error=str(failure)[:300], backend=backend.name
         )
@@ -167,6 +169,24 @@ def item_analyse(*, item_id: int) -> None:
     fields["embedding"] = embeddings.to_bytes(embeddings.embed([item.search_text()])[0])
     fields["embedded_at"] = timezone.now()
     LibraryItem.objects.filter(id=item.id).update(**fields)
+    if item.kind == LibraryItem.Kind.PHOTO and backend.name != "local":
+        _offer_caption(photo=item.photo, caption=described.caption)
+
+
+def _offer_caption(*, photo: Photo, caption: str) -> None:
+    """A model's caption is offered as the training photo's description, with the project's trigger
+    word in it; the user's own description is left alone (they accept, edit or ignore it)."""
+    from training.dataset import caption_for
+
+    caption = " ".join(caption.split())
+    if not caption:
+        return
+    trigger_word = photo.project.trigger_word
+    if trigger_word not in caption and caption[:1].isupper() and not caption[1:2].isupper():
+        caption = caption[0].lower() + caption[1:]  # it follows "a photo of <trigger word>, "
+    offered = caption_for(description=caption, trigger_word=trigger_word)
+    limit = Photo._meta.get_field("description").max_length
+    Photo.objects.filter(id=photo.id).update(ai_caption=offered[:limit])
 
 
 def library_reconcile(*, batch_size: int = 200) -> int:

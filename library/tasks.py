@@ -1,10 +1,29 @@
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from core.exceptions import TransientProviderError
 
 
+class AnalysisTask(DjangoTask):
+    """When retries run out on a transient provider error (or anything else stops the analysis),
+    the item is stored as failed with the reason instead of staying pending."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        item_id = args[0] if args else kwargs.get("item_id")
+        if item_id is None:
+            return
+        from library import services
+
+        if isinstance(exc, TransientProviderError):
+            message = f"The analysis provider kept failing: {exc}"
+        else:
+            message = f"The analysis stopped unexpectedly ({type(exc).__name__})."
+        services.item_analyse_failed(item_id=item_id, message=message)
+
+
 @shared_task(
     name="library.analyse_item",
+    base=AnalysisTask,
     soft_time_limit=120,
     time_limit=150,
     autoretry_for=(TransientProviderError,),
