@@ -17,7 +17,7 @@ def test_tasks_are_routed_to_their_queues():
     assert router.route({}, "training.submit_training")["queue"].name == "training"
     assert router.route({}, "generation.run_generation")["queue"].name == "generation"
     assert router.route({}, "accounts.send_verification_email")["queue"].name == "default"
-    assert {queue.name for queue in celery_app.conf.task_queues} == {"default", "training", "generation"}
+    assert {queue.name for queue in celery_app.conf.task_queues} == {"default", "training", "generation", "library"}
 
 
 def test_every_beat_entry_names_a_registered_task():

@@ -28,9 +28,13 @@ def test_a_job_is_polled_and_stored_by_a_worker_of_the_generation_queue(settings
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     celery_app.control.purge()
     worker = start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["generation"])
-    with worker:
-        generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=2)
-        assert wait_for(lambda: Generation.objects.get(id=generation.id).is_terminal, seconds=30)
+    try:
+        with worker:
+            generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=2)
+            assert wait_for(lambda: Generation.objects.get(id=generation.id).is_terminal, seconds=30)
+    finally:
+        # The worker narrowed the app's queue selection; later workers in this process consume all.
+        celery_app.amqp.queues._consume_from = None
     generation.refresh_from_db()
     assert generation.status == Generation.Status.SUCCEEDED, generation.error
     assert generation.polls >= 1  # it was running when submitted, so the worker polled it
