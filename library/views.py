@@ -72,4 +72,32 @@ def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     similar = [_tile(hit.item, hit.score) for hit in services.library_similar(item=item, limit=12)]
     context = {"item": item, "full_url": selectors.item_full_url(item=item), "similar": similar}
+    context["inspiration"] = inspiration_form(user=request.user, item=item)
     return render(request, "library/item.html", context)
+
+
+# Inspiration: "Make more like this"
+# ------------------------------------------------------------------------------
+
+
+def inspiration_form(*, user, item: LibraryItem) -> dict:
+    """The item's look as an editable prompt, and the user's models (newest first, then the base model).
+
+    It is submitted (GET) to the generation form, which opens with the prompt and model filled in,
+    so it works the same on every generation backend.
+    """
+    from django.conf import settings
+
+    from generation import selectors as generation_selectors
+    from generation.forms import GenerationForm
+
+    models = generation_selectors.model_choices_for_user(user=user)
+    choices = GenerationForm(models=models).fields["model"].choices
+    return {
+        "prompt": (item.aesthetic or item.caption)[: settings.GENERATION_PROMPT_MAX_CHARS],
+        "described": bool(item.aesthetic),
+        "choices": choices,
+        "selected": choices[0][0],
+        "has_models": bool(models),
+        "max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
+    }
