@@ -1,5 +1,6 @@
 import zipfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -35,7 +36,7 @@ def _int_or_none(value) -> int | None:
 
 
 def _initial_from(request, models) -> dict:
-    """Form values from ?model=, ?from=<job> ("use these settings again") and ?template=."""
+    """Form values from ?model=, ?prompt=, ?from=<job> ("use these settings again") and ?template=."""
     initial = {}
     source_id = _int_or_none(request.GET.get("from"))
     if source_id:
@@ -55,6 +56,10 @@ def _initial_from(request, models) -> dict:
         initial["model"] = request.GET["model"]
     elif models:
         initial["model"] = str(models[0].id)
+    # "Make more like this" in the library: a prompt to start from, cut to what the form accepts.
+    prompt = request.GET.get("prompt", "").strip()
+    if prompt and not source_id:
+        initial["prompt"] = prompt[: settings.GENERATION_PROMPT_MAX_CHARS]
     return initial
 
 

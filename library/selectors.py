@@ -56,3 +56,101 @@ def item_full_url(*, item: LibraryItem) -> str:
     if item.kind == LibraryItem.Kind.PHOTO:
         return photo_url(photo=item.photo, variant="training")
     return image_url(image=item.generated_image, variant="file")
+
+
+# Sharing
+# ------------------------------------------------------------------------------
+
+SHARE_VARIANTS = ("thumbnail", "full")
+_IMAGE_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+
+
+def share_list_for_user(*, user: User):
+    """The user's share links, newest first, with what the list page shows (no query per link)."""
+    from django.db.models import Count
+
+    from library.models import ShareLink
+
+    return (
+        ShareLink.objects.filter(user=user)
+        .select_related("generated_image__generation", "album")
+        .annotate(album_size=Count("album__albumitem"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def share_get_for_user(*, user: User, share_id: int):
+    from library.models import ShareLink
+
+    return get_object_or_404(ShareLink.objects.select_related("generated_image", "album"), user=user, id=share_id)
+
+
+def share_album_for_user(*, user: User, album_id: int):
+    from library.models import Album
+
+    return get_object_or_404(Album, user=user, id=album_id)
+
+
+def share_state(*, share) -> str:
+    from django.utils import timezone
+
+    if share.revoked_at is not None:
+        return "revoked"
+    if share.expires_at is not None and share.expires_at <= timezone.now():
+        return "expired"
+    return "active"
+
+
+def share_url(*, share) -> str:
+    from django.urls import reverse
+
+    return reverse("share:page", kwargs={"token": share.token})
+
+
+def share_file_url(*, share, object_id: int, variant: str) -> str:
+    from django.urls import reverse
+
+    return reverse("share:file", kwargs={"token": share.token, "object_id": object_id, "variant": variant})
+
+
+def share_album_items(*, share) -> list[LibraryItem]:
+    """The shared album's items, in the order they were added; only ever the link owner's own."""
+    if share.album_id is None:
+        return []
+    return list(
+        LibraryItem.objects.filter(albumitem__album_id=share.album_id, user_id=share.user_id)
+        .select_related("photo", "generated_image__generation")
+        .defer("embedding", "description")
+        .order_by("albumitem__added_at", "id")
+    )
+
+
+def share_file(*, share, object_id: int, variant: str):
+    """(stored file, content type) of something the link shares, or None.
+
+    An image link serves only its image (`object_id` is the image's id); an album link serves only
+    the items in that album (`object_id` is the item's id). Photos are served as their processed
+    copies, which carry no EXIF or location data; never as the uploaded original.
+    """
+    if variant not in SHARE_VARIANTS:
+        return None
+    if share.generated_image_id is not None:
+        if object_id != share.generated_image_id:
+            return None
+        image = share.generated_image
+    else:
+        item = (
+            LibraryItem.objects.filter(id=object_id, albumitem__album_id=share.album_id, user_id=share.user_id)
+            .select_related("photo", "generated_image")
+            .defer("embedding")
+            .first()
+        )
+        if item is None:
+            return None
+        if item.kind == LibraryItem.Kind.PHOTO:
+            field = item.photo.thumbnail if variant == "thumbnail" else item.photo.training_image
+            return (field, "image/webp" if variant == "thumbnail" else "image/jpeg") if field else None
+        image = item.generated_image
+    if variant == "thumbnail":
+        return (image.thumbnail, "image/webp") if image.thumbnail else None
+    return (image.file, _IMAGE_TYPES.get(image.format, "image/webp")) if image.file else None

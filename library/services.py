@@ -274,3 +274,77 @@ def library_vectors(*, user: User) -> tuple[list[int], np.ndarray]:
     if not rows:
         return [], np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
     return [row[0] for row in rows], np.stack([embeddings.from_bytes(row[1]) for row in rows])
+
+
+# Sharing
+# ------------------------------------------------------------------------------
+
+SHARE_MAX_DAYS = 365
+
+
+class ShareNotAllowed(Exception):
+    """Why a share link cannot be made or changed; the message is for the user."""
+
+
+def share_create(
+    *,
+    user: User,
+    generated_image: GeneratedImage | None = None,
+    album=None,
+    expires_in_days: int | None = None,
+):
+    """A new read-only link to one of the user's generated images or albums; it may expire."""
+    from datetime import timedelta
+
+    from library.models import ShareLink
+
+    if (generated_image is None) == (album is None):
+        raise ShareNotAllowed("Share one image or one album.")
+    if generated_image is not None and generated_image.generation.user_id != user.id:
+        raise ShareNotAllowed("You can only share your own images.")
+    if album is not None and album.user_id != user.id:
+        raise ShareNotAllowed("You can only share your own albums.")
+    expires_at = None
+    if expires_in_days is not None:
+        if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int):
+            raise ShareNotAllowed("The expiry is a number of days.")
+        if not 1 <= expires_in_days <= SHARE_MAX_DAYS:
+            raise ShareNotAllowed(f"A link can expire in 1 to {SHARE_MAX_DAYS} days, or never.")
+        expires_at = timezone.now() + timedelta(days=expires_in_days)
+    return ShareLink.objects.create(user=user, generated_image=generated_image, album=album, expires_at=expires_at)
+
+
+def share_revoke(*, user: User, share):
+    """Turn the link off for good. Revoking it again changes nothing."""
+    from library.models import ShareLink
+
+    if share.user_id != user.id:
+        raise ShareNotAllowed("You can only revoke your own links.")
+    if share.revoked_at is None:
+        ShareLink.objects.filter(id=share.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        share.refresh_from_db(fields=["revoked_at"])
+    return share
+
+
+def share_resolve(*, token: str):
+    """The live link with this token, or None when it is unknown, revoked or expired."""
+    from django.db.models import Q
+
+    from library.models import ShareLink
+
+    if not token or len(token) > 64:
+        return None
+    return (
+        ShareLink.objects.select_related("generated_image__generation", "album")
+        .filter(token=token, revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+
+
+def share_record_view(*, share) -> None:
+    from django.db.models import F
+
+    from library.models import ShareLink
+
+    ShareLink.objects.filter(id=share.id).update(views=F("views") + 1)

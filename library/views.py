@@ -1,8 +1,11 @@
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from library import selectors, services
 from library.models import LibraryItem
@@ -72,4 +75,156 @@ def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     similar = [_tile(hit.item, hit.score) for hit in services.library_similar(item=item, limit=12)]
     context = {"item": item, "full_url": selectors.item_full_url(item=item), "similar": similar}
+    context["inspiration"] = inspiration_form(user=request.user, item=item)
     return render(request, "library/item.html", context)
+
+
+# Inspiration: "Make more like this"
+# ------------------------------------------------------------------------------
+
+
+def inspiration_form(*, user, item: LibraryItem) -> dict:
+    """The item's look as an editable prompt, and the user's models (newest first, then the base model).
+
+    It is submitted (GET) to the generation form, which opens with the prompt and model filled in,
+    so it works the same on every generation backend.
+    """
+    from django.conf import settings
+
+    from generation import selectors as generation_selectors
+    from generation.forms import GenerationForm
+
+    models = generation_selectors.model_choices_for_user(user=user)
+    choices = GenerationForm(models=models).fields["model"].choices
+    return {
+        "prompt": (item.aesthetic or item.caption)[: settings.GENERATION_PROMPT_MAX_CHARS],
+        "described": bool(item.aesthetic),
+        "choices": choices,
+        "selected": choices[0][0],
+        "has_models": bool(models),
+        "max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
+    }
+
+
+# Sharing: the owner's links, and the public, read-only pages behind them
+# ------------------------------------------------------------------------------
+
+
+def _share_row(request, share) -> dict:
+    from generation.selectors import image_url
+
+    return {
+        "share": share,
+        "state": selectors.share_state(share=share),
+        "url": request.build_absolute_uri(selectors.share_url(share=share)),
+        "thumbnail_url": image_url(image=share.generated_image, variant="thumbnail")
+        if share.generated_image_id
+        else "",
+    }
+
+
+@login_required
+def share_list(request):
+    shares = [_share_row(request, share) for share in selectors.share_list_for_user(user=request.user)]
+    return render(request, "library/shares.html", {"shares": shares})
+
+
+@login_required
+@require_POST
+def share_new(request):
+    """The "Share" button of an image or album page: make a link, then show it in the list."""
+    from generation import selectors as generation_selectors
+
+    image_id = _int(request.POST.get("generated_image"))
+    album_id = _int(request.POST.get("album"))
+    raw_days = request.POST.get("expires_in_days", "").strip()
+    days = _int(raw_days) if raw_days else None
+    back = (
+        reverse("generation:image", kwargs={"image_id": image_id})
+        if image_id and not album_id
+        else reverse("library:shares")
+    )
+    if raw_days and days is None:
+        messages.error(request, "The expiry is a number of days.")
+        return redirect(back)
+    if bool(image_id) == bool(album_id):
+        messages.error(request, "Share one image or one album.")
+        return redirect(back)
+    image = generation_selectors.image_get_for_user(user=request.user, image_id=image_id) if image_id else None
+    album = selectors.share_album_for_user(user=request.user, album_id=album_id) if album_id else None
+    try:
+        share = services.share_create(user=request.user, generated_image=image, album=album, expires_in_days=days)
+    except services.ShareNotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return redirect(back)
+    until = f"until {share.expires_at:%Y-%m-%d %H:%M} UTC" if share.expires_at else "until you revoke it"
+    messages.success(request, f"Link made: anyone who has it can view this {'album' if album else 'image'} {until}.")
+    return redirect(f"{reverse('library:shares')}#share-{share.id}")
+
+
+@login_required
+@require_POST
+def share_revoke(request, share_id):
+    share = selectors.share_get_for_user(user=request.user, share_id=share_id)
+    services.share_revoke(user=request.user, share=share)
+    messages.success(request, "Link revoked: it no longer opens anything.")
+    return redirect("library:shares")
+
+
+def _public(response):
+    """What every response behind a share link carries: not indexed, and the token never leaks on."""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _share_missing(request):
+    return _public(render(request, "library/share_missing.html", status=404))
+
+
+@require_GET
+def shared_page(request, token):
+    """A shared image or album, read-only and without login. Nothing else of the owner's is linked."""
+    share = services.share_resolve(token=token)
+    if share is None:
+        return _share_missing(request)
+    if request.user.id != share.user_id:
+        services.share_record_view(share=share)
+    if share.generated_image_id:
+        image = share.generated_image
+        context = {
+            "image": image,
+            "full_url": selectors.share_file_url(share=share, object_id=image.id, variant="full"),
+        }
+    else:
+        context = {
+            "album": share.album,
+            "tiles": [
+                {
+                    "item": item,
+                    "thumbnail_url": selectors.share_file_url(share=share, object_id=item.id, variant="thumbnail"),
+                    "full_url": selectors.share_file_url(share=share, object_id=item.id, variant="full"),
+                }
+                for item in selectors.share_album_items(share=share)
+            ],
+        }
+    context["share"] = share
+    response = render(request, "library/shared.html", context)
+    response["Cache-Control"] = "no-store"
+    return _public(response)
+
+
+@require_GET
+def shared_file(request, token, object_id, variant):
+    """A file of the shared image or album, checked against the link; anything else is a 404."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse
+
+    share = services.share_resolve(token=token)
+    found = selectors.share_file(share=share, object_id=object_id, variant=variant) if share else None
+    if found is None:
+        return _share_missing(request)
+    field, content_type = found
+    response = FileResponse(default_storage.open(field.name, "rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=300"
+    return _public(response)

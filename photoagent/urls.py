@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core import views as core_views
+from library.urls import share_public_urls
 
 admin.site.site_header = "PhotoAgent operations"
 admin.site.site_title = "PhotoAgent admin"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("generation/", include("generation.urls")),
     path("library/", include("library.urls")),
+    path("s/", include(share_public_urls)),
     path("api/v1/", include("photoagent.api_urls")),
     path("admin/", admin.site.urls),
 ]
