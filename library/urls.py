@@ -8,3 +8,13 @@ urlpatterns = [
     path("", views.library_home, name="home"),
     path("items/<int:item_id>/", views.item_detail, name="item"),
 ]
+
+urlpatterns += [
+    path("albums/", views.album_list, name="albums"),
+    path("albums/<int:album_id>/", views.album_detail, name="album"),
+    path("albums/<int:album_id>/rename/", views.album_rename, name="album_rename"),
+    path("albums/<int:album_id>/cover/", views.album_cover, name="album_cover"),
+    path("albums/<int:album_id>/remove/", views.album_remove, name="album_remove"),
+    path("albums/<int:album_id>/delete/", views.album_delete, name="album_delete"),
+    path("items/<int:item_id>/add-to-album/", views.item_add_to_album, name="item_add_to_album"),
+]

@@ -7,3 +7,15 @@ urlpatterns = [
     path("library/items/<int:item_id>/", views.LibraryItemDetailView.as_view(), name="library-item"),
     path("library/items/<int:item_id>/similar/", views.LibrarySimilarView.as_view(), name="library-similar"),
 ]
+
+# Albums
+urlpatterns += [
+    path("library/albums/", views.AlbumListCreateView.as_view(), name="library-albums"),
+    path("library/albums/<int:album_id>/", views.AlbumDetailView.as_view(), name="library-album"),
+    path("library/albums/<int:album_id>/items/", views.AlbumItemsView.as_view(), name="library-album-items"),
+    path(
+        "library/albums/<int:album_id>/items/remove/",
+        views.AlbumItemsRemoveView.as_view(),
+        name="library-album-items-remove",
+    ),
+]
