@@ -58,7 +58,7 @@ def item_full_url(*, item: LibraryItem) -> str:
     return image_url(image=item.generated_image, variant="file")
 
 
-# Albums
+# Albums and suggestions
 # ------------------------------------------------------------------------------
 # Imports stay inside the functions below so this section merges cleanly with the rest of the file.
 
@@ -112,3 +112,23 @@ def album_choices_for_user(*, user: User):
     from library.models import Album
 
     return Album.objects.filter(user=user).only("id", "name")
+
+
+def album_suggestion_list_for_user(*, user: User):
+    """Open proposals, biggest first (they are made in that order), with their items."""
+    from django.db.models import Prefetch
+
+    from library.models import AlbumSuggestion
+
+    items = LibraryItem.objects.select_related("photo", "generated_image").defer("embedding").order_by("id")
+    return (
+        AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED)
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("id")
+    )
+
+
+def album_suggestion_get_for_user(*, user: User, suggestion_id: int):
+    from library.models import AlbumSuggestion
+
+    return get_object_or_404(AlbumSuggestion.objects.select_related("user"), user=user, id=suggestion_id)

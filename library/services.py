@@ -336,3 +336,172 @@ def album_set_cover(*, album, item_id: int | None):
 def album_delete(*, album) -> None:
     """Delete the album only: its items stay in the library."""
     album.delete()
+
+
+# Suggested albums
+# ------------------------------------------------------------------------------
+
+# Tags that say what kind of file an item is rather than what it shows: no use in a title.
+_GENERIC_TAGS = {
+    "photo",
+    "generated",
+    "landscape",
+    "portrait",
+    "square",
+    "people",
+    "person",
+    "product",
+    *analysis.COLOUR_NAMES,
+}
+
+
+def _neighbours(vectors: np.ndarray, threshold: float, block: int = 1024) -> list[np.ndarray]:
+    """For each row, the other rows at least `threshold` similar (cosine: the rows are unit vectors)."""
+    found = []
+    for start in range(0, len(vectors), block):
+        similar = vectors[start : start + block] @ vectors.T >= threshold
+        for offset, row in enumerate(similar):
+            row[start + offset] = False
+            found.append(np.flatnonzero(row))
+    return found
+
+
+def album_clusters(*, ids: list[int], vectors: np.ndarray, threshold: float, min_items: int) -> list[list[int]]:
+    """Groups of item ids, the same for the same input.
+
+    Greedy: the item with the most unclaimed neighbours (the lowest id on a tie) seeds a cluster
+    of itself and those neighbours; repeat until no seed has enough. Every member is at least
+    `threshold` similar to its seed, so clusters do not chain across unrelated items.
+    """
+    if len(ids) < max(min_items, 2):
+        return []
+    order = np.argsort(np.asarray(ids), kind="stable")
+    ids = [ids[position] for position in order]
+    neighbours = _neighbours(np.asarray(vectors, dtype=np.float32)[order], threshold)
+    degree = np.array([len(found) for found in neighbours])
+    free = np.ones(len(ids), dtype=bool)
+    clusters = []
+    while True:
+        candidates = np.where(free, degree, -1)
+        seed = int(np.argmax(candidates))  # the first, so the lowest id, of the best connected
+        if candidates[seed] + 1 < min_items:
+            return clusters
+        members = [seed, *(int(other) for other in neighbours[seed] if free[other])]
+        for member in members:
+            free[member] = False
+            degree[neighbours[member]] -= 1
+        clusters.append(sorted(ids[member] for member in members))
+
+
+def album_suggestion_key(item_ids) -> str:
+    import hashlib
+
+    return hashlib.sha256(",".join(str(item_id) for item_id in sorted(item_ids)).encode()).hexdigest()
+
+
+def _date_span(moments: list) -> str:
+    from django.utils.dateformat import format as date_format
+
+    first, last = (timezone.localtime(moment) for moment in (min(moments), max(moments)))
+    if first.date() == last.date():
+        return date_format(first, "j M Y")
+    if (first.year, first.month) == (last.year, last.month):
+        return date_format(first, "M Y")
+    if first.year == last.year:
+        return f"{date_format(first, 'M')}–{date_format(last, 'M Y')}"
+    return f"{date_format(first, 'M Y')} – {date_format(last, 'M Y')}"
+
+
+def album_suggestion_title(*, items: list[LibraryItem]) -> str:
+    """The words at least half of the items share (earlier tags first on a tie), and their dates."""
+    counts: dict[str, int] = {}
+    positions: dict[str, int] = {}
+    for item in items:
+        for position, tag in enumerate(dict.fromkeys(item.tags or [])):
+            if tag.lower() in _GENERIC_TAGS:
+                continue
+            counts[tag] = counts.get(tag, 0) + 1
+            positions[tag] = positions.get(tag, 0) + position
+    ranked = sorted(counts, key=lambda tag: (-counts[tag], positions[tag] / counts[tag], tag))
+    shared = [tag for tag in ranked if counts[tag] * 2 >= len(items)][:3] or ranked[:1]
+    if shared:
+        words = ", ".join(shared)
+        words = words[0].upper() + words[1:]
+    else:
+        projects = {item.project.name for item in items if item.project_id}
+        words = projects.pop() if len(projects) == 1 else "Similar pictures"
+    span = _date_span([item.taken_at or item.created_at for item in items])
+    return f"{words[: ALBUM_NAME_MAX - len(span) - 3]} · {span}"
+
+
+def album_suggestions_refresh(*, user: User) -> list:
+    """Cluster the user's items into proposed albums; returns the proposals now open.
+
+    A proposal is keyed by its items, so one that was accepted or dismissed is never proposed
+    again; open proposals that the clustering no longer yields are withdrawn.
+    """
+    from library.models import AlbumSuggestion
+
+    ids, vectors = library_vectors(user=user)
+    clusters = album_clusters(
+        ids=ids,
+        vectors=vectors,
+        threshold=settings.LIBRARY_ALBUM_THRESHOLD,
+        min_items=settings.LIBRARY_ALBUM_MIN_ITEMS,
+    )
+    keyed = {album_suggestion_key(cluster): cluster for cluster in clusters}
+    closed = set(
+        AlbumSuggestion.objects.filter(user=user)
+        .exclude(status=AlbumSuggestion.Status.PROPOSED)
+        .values_list("key", flat=True)
+    )
+    keyed = {key: cluster for key, cluster in keyed.items() if key not in closed}
+    items = (
+        LibraryItem.objects.select_related("project")
+        .defer("embedding")
+        .in_bulk([item_id for cluster in keyed.values() for item_id in cluster])
+    )
+    with transaction.atomic():
+        withdrawn = AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED)
+        withdrawn.exclude(key__in=list(keyed)).delete()
+        # Largest first, so the list (in id order) starts with the biggest proposals.
+        for key, cluster in sorted(keyed.items(), key=lambda pair: (-len(pair[1]), pair[1])):
+            title = album_suggestion_title(items=[items[item_id] for item_id in cluster])
+            suggestion, created = AlbumSuggestion.objects.get_or_create(user=user, key=key, defaults={"title": title})
+            if created:
+                suggestion.items.set(cluster)
+            elif suggestion.status == AlbumSuggestion.Status.PROPOSED and suggestion.title != title:
+                # The same items, described again since: the title follows their new tags.
+                AlbumSuggestion.objects.filter(id=suggestion.id).update(title=title)
+    return list(AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED).order_by("id"))
+
+
+def album_suggestion_accept(*, suggestion, title: str | None = None):
+    """Make the proposal an album, under its proposed title or the one the user edited."""
+    from library.models import AlbumSuggestion
+
+    name = _album_name(suggestion.title if title is None else title)
+    with transaction.atomic():
+        claimed = AlbumSuggestion.objects.filter(id=suggestion.id, status=AlbumSuggestion.Status.PROPOSED).update(
+            status=AlbumSuggestion.Status.ACCEPTED, title=name
+        )
+        if not claimed:
+            raise AlbumError("This suggestion was already accepted or dismissed.")
+        album = album_create(user=suggestion.user, name=name)
+        item_ids = list(suggestion.items.filter(user_id=suggestion.user_id).values_list("id", flat=True))
+        if item_ids:
+            album_add_items(album=album, item_ids=item_ids)
+        AlbumSuggestion.objects.filter(id=suggestion.id).update(album=album)
+    suggestion.refresh_from_db()
+    return album
+
+
+def album_suggestion_dismiss(*, suggestion) -> None:
+    from library.models import AlbumSuggestion
+
+    claimed = AlbumSuggestion.objects.filter(id=suggestion.id, status=AlbumSuggestion.Status.PROPOSED).update(
+        status=AlbumSuggestion.Status.DISMISSED
+    )
+    if not claimed:
+        raise AlbumError("This suggestion was already accepted or dismissed.")
+    suggestion.refresh_from_db()

@@ -17,4 +17,8 @@ urlpatterns += [
     path("albums/<int:album_id>/remove/", views.album_remove, name="album_remove"),
     path("albums/<int:album_id>/delete/", views.album_delete, name="album_delete"),
     path("items/<int:item_id>/add-to-album/", views.item_add_to_album, name="item_add_to_album"),
+    path("suggestions/", views.suggestion_list, name="suggestions"),
+    path("suggestions/refresh/", views.suggestion_refresh, name="suggestions_refresh"),
+    path("suggestions/<int:suggestion_id>/accept/", views.suggestion_accept, name="suggestion_accept"),
+    path("suggestions/<int:suggestion_id>/dismiss/", views.suggestion_dismiss, name="suggestion_dismiss"),
 ]

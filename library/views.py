@@ -79,7 +79,7 @@ def item_detail(request, item_id):
     return render(request, "library/item.html", context)
 
 
-# Albums
+# Albums and suggested albums
 # ------------------------------------------------------------------------------
 
 ALBUMS_PAGE_SIZE = 48
@@ -203,3 +203,49 @@ def item_add_to_album(request, item_id):
         else:
             messages.info(request, f"Already in “{album.name}”.")
     return redirect("library:item", item_id=item.id)
+
+
+@login_required
+def suggestion_list(request):
+    suggestions = [
+        {"suggestion": suggestion, "tiles": [_tile(item) for item in suggestion.items.all()]}
+        for suggestion in selectors.album_suggestion_list_for_user(user=request.user)
+    ]
+    return render(request, "library/suggestions.html", {"suggestions": suggestions})
+
+
+@login_required
+@require_POST
+def suggestion_refresh(request):
+    found = len(services.album_suggestions_refresh(user=request.user))
+    if found:
+        messages.success(request, f"{found} suggested album{pluralize(found)} to look at.")
+    else:
+        messages.info(request, "No new groups of similar items found.")
+    return redirect("library:suggestions")
+
+
+@login_required
+@require_POST
+def suggestion_accept(request, suggestion_id):
+    suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+    try:
+        album = services.album_suggestion_accept(suggestion=suggestion, title=request.POST.get("title"))
+    except services.AlbumError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("library:suggestions")
+    messages.success(request, f"Album “{album.name}” created.")
+    return redirect("library:album", album_id=album.id)
+
+
+@login_required
+@require_POST
+def suggestion_dismiss(request, suggestion_id):
+    suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+    try:
+        services.album_suggestion_dismiss(suggestion=suggestion)
+    except services.AlbumError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Suggestion dismissed; it will not be proposed again.")
+    return redirect("library:suggestions")

@@ -8,7 +8,7 @@ urlpatterns = [
     path("library/items/<int:item_id>/similar/", views.LibrarySimilarView.as_view(), name="library-similar"),
 ]
 
-# Albums
+# Albums and suggested albums
 urlpatterns += [
     path("library/albums/", views.AlbumListCreateView.as_view(), name="library-albums"),
     path("library/albums/<int:album_id>/", views.AlbumDetailView.as_view(), name="library-album"),
@@ -17,5 +17,21 @@ urlpatterns += [
         "library/albums/<int:album_id>/items/remove/",
         views.AlbumItemsRemoveView.as_view(),
         name="library-album-items-remove",
+    ),
+    path("library/album-suggestions/", views.AlbumSuggestionListView.as_view(), name="library-album-suggestions"),
+    path(
+        "library/album-suggestions/refresh/",
+        views.AlbumSuggestionRefreshView.as_view(),
+        name="library-album-suggestions-refresh",
+    ),
+    path(
+        "library/album-suggestions/<int:suggestion_id>/accept/",
+        views.AlbumSuggestionAcceptView.as_view(),
+        name="library-album-suggestion-accept",
+    ),
+    path(
+        "library/album-suggestions/<int:suggestion_id>/dismiss/",
+        views.AlbumSuggestionDismissView.as_view(),
+        name="library-album-suggestion-dismiss",
     ),
 ]

@@ -97,7 +97,7 @@ class LibrarySimilarView(APIView):
         return Response(HitSerializer(hits, many=True, context={"request": request}).data)
 
 
-# Albums
+# Albums and suggested albums
 # ------------------------------------------------------------------------------
 
 
@@ -150,6 +150,24 @@ class AlbumItemsSerializer(serializers.Serializer):
 class AlbumItemsChangedSerializer(serializers.Serializer):
     changed = serializers.IntegerField(help_text="How many items were added (new ones only) or removed.")
     album = AlbumSerializer()
+
+
+class AlbumSuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    key = serializers.CharField(read_only=True, help_text="Stable for the same items.")
+    album = serializers.IntegerField(source="album_id", read_only=True, allow_null=True)
+    items = LibraryItemSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AlbumSuggestionAcceptSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        max_length=services.ALBUM_NAME_MAX,
+        required=False,
+        help_text="The album's name; the proposed title if left out.",
+    )
 
 
 def _album_refused(refusal: Exception, field: str = "non_field_errors") -> ValidationError:
@@ -252,3 +270,54 @@ class AlbumItemsRemoveView(APIView):
         data.is_valid(raise_exception=True)
         removed = services.album_remove_items(album=album, item_ids=data.validated_data["items"])
         return Response({"changed": removed, "album": _album_data(request, album.id)})
+
+
+class AlbumSuggestionListView(ListAPIView):
+    serializer_class = AlbumSuggestionSerializer
+
+    def get_queryset(self):
+        return selectors.album_suggestion_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="Open album suggestions, biggest first, with their items")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AlbumSuggestionRefreshView(APIView):
+    @extend_schema(
+        request=None,
+        responses=AlbumSuggestionSerializer(many=True),
+        summary="Group your items into album suggestions (accepted or dismissed ones never come back)",
+    )
+    def post(self, request):
+        services.album_suggestions_refresh(user=request.user)
+        suggestions = selectors.album_suggestion_list_for_user(user=request.user)
+        return Response(AlbumSuggestionSerializer(suggestions, many=True, context={"request": request}).data)
+
+
+class AlbumSuggestionAcceptView(APIView):
+    @extend_schema(
+        request=AlbumSuggestionAcceptSerializer,
+        responses={201: AlbumSerializer},
+        summary="Accept a suggestion: create its album, under an edited title if given",
+    )
+    def post(self, request, suggestion_id: int):
+        suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+        data = AlbumSuggestionAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            album = services.album_suggestion_accept(suggestion=suggestion, title=data.validated_data.get("title"))
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(_album_data(request, album.id), status=status.HTTP_201_CREATED)
+
+
+class AlbumSuggestionDismissView(APIView):
+    @extend_schema(request=None, responses={204: None}, summary="Dismiss a suggestion; it is not proposed again")
+    def post(self, request, suggestion_id: int):
+        suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+        try:
+            services.album_suggestion_dismiss(suggestion=suggestion)
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(status=status.HTTP_204_NO_CONTENT)
