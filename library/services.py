@@ -505,3 +505,150 @@ def album_suggestion_dismiss(*, suggestion) -> None:
     if not claimed:
         raise AlbumError("This suggestion was already accepted or dismissed.")
     suggestion.refresh_from_db()
+
+
+# Duplicates
+# ------------------------------------------------------------------------------
+
+
+class DuplicateError(Exception):
+    """A keep-the-best request we refuse, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    items: list[LibraryItem]  # best first: the sharpest, then the largest, then the oldest
+    # Near groups show each distinct file once; these are the byte-identical copies of each.
+    copies: dict[int, list[LibraryItem]]
+
+    @property
+    def best(self) -> LibraryItem:
+        return self.items[0]
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    exact: list[DuplicateGroup]  # byte-identical files
+    near: list[DuplicateGroup]  # different files that look the same (perceptual hash)
+
+
+def item_source_size(item: LibraryItem) -> tuple[int, int]:
+    """The stored file's own size (the item's is of a copy at most 1024 px)."""
+    source = item.photo if item.kind == LibraryItem.Kind.PHOTO else item.generated_image
+    return (source.width, source.height) if source and source.width else (item.width, item.height)
+
+
+def _best_first(item: LibraryItem) -> tuple:
+    """The sharpest, then the largest, then the oldest.
+
+    Sharpness is measured on a copy at most ANALYSIS_LONG_SIDE px long, so it compares fairly only
+    between images at least that big: a smaller one (a downscaled copy scores sharper) ranks after.
+    """
+    from projects.imaging import ANALYSIS_LONG_SIDE
+
+    width, height = item_source_size(item)
+    measured_at = min(max(width, height), ANALYSIS_LONG_SIDE)
+    return (-measured_at, -(item.sharpness or 0.0), -(width * height), item.id)
+
+
+def _near_pairs(phashes: list[str], distance: int) -> list[tuple[int, int]]:
+    """Index pairs whose perceptual hashes differ in at most `distance` bits."""
+    from projects.imaging import phash_distance
+
+    values = np.array([int(value, 16) for value in phashes], dtype=np.uint64)
+    pairs = []
+    for row in range(len(values) - 1):
+        differing = np.bitwise_count(values[row + 1 :] ^ values[row])
+        for offset in np.flatnonzero(differing <= distance):
+            other = row + 1 + int(offset)
+            # The vectorised count only short-lists; the projects' own measure decides.
+            if phash_distance(phashes[row], phashes[other]) <= distance:
+                pairs.append((row, other))
+    return pairs
+
+
+def duplicate_groups(*, user: User) -> Duplicates:
+    """Exact and near duplicates among the user's analysed items, as separate lists of groups.
+
+    Exact: the same sha256. Near: different files at most PHOTO_NEAR_DUPLICATE_DISTANCE bits of
+    perceptual hash apart, each file shown once (by its best copy), so the two lists never offer
+    the same choice twice.
+    """
+    from library import selectors
+
+    items = sorted(
+        selectors.item_list_for_user(user=user).exclude(sha256="").exclude(phash=""), key=lambda item: item.id
+    )
+    by_file: dict[str, list[LibraryItem]] = {}
+    for item in items:
+        by_file.setdefault(item.sha256, []).append(item)
+    exact, files, copies = [], [], {}
+    for same in by_file.values():
+        same.sort(key=_best_first)
+        files.append(same[0])
+        if len(same) > 1:
+            exact.append(DuplicateGroup(items=same, copies={}))
+            copies[same[0].id] = same[1:]
+    parent = list(range(len(files)))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for first, second in _near_pairs([item.phash for item in files], settings.PHOTO_NEAR_DUPLICATE_DISTANCE):
+        first, second = root(first), root(second)
+        parent[max(first, second)] = min(first, second)
+    components: dict[int, list[LibraryItem]] = {}
+    for position, item in enumerate(files):
+        components.setdefault(root(position), []).append(item)
+    near = [
+        DuplicateGroup(
+            items=sorted(group, key=_best_first),
+            copies={item.id: copies[item.id] for item in group if item.id in copies},
+        )
+        for group in components.values()
+        if len(group) > 1
+    ]
+
+    def newest_first(group: DuplicateGroup) -> int:
+        return -max(item.id for item in group.items)
+
+    return Duplicates(exact=sorted(exact, key=newest_first), near=sorted(near, key=newest_first))
+
+
+def _delete_source(item: LibraryItem) -> None:
+    """Delete the photo or generated image (and its files); the library item goes with it."""
+    from generation import services as generation_services
+    from projects import services as project_services
+
+    if item.kind == LibraryItem.Kind.PHOTO:
+        project_services.photo_delete(photo=item.photo)
+    else:
+        generation_services.image_delete(image=item.generated_image)
+
+
+def duplicates_keep_best(*, user: User, item_ids) -> list[int]:
+    """Keep the best of a group of duplicates and delete the others' photos or images.
+
+    The ids must still be duplicates of one another (all in one current group); in a near group
+    the byte-identical copies of each deleted file go too. Returns the deleted items' ids.
+    """
+    try:
+        ids = {int(item_id) for item_id in item_ids}
+    except (TypeError, ValueError) as error:
+        raise DuplicateError("Items are given by their numeric ids.") from error
+    if len(ids) < 2:
+        raise DuplicateError("Pick a group of at least two duplicates.")
+    found = duplicate_groups(user=user)
+    for group in [*found.exact, *found.near]:
+        members = {item.id: item for item in group.items}
+        if ids <= set(members):
+            chosen = sorted((members[item_id] for item_id in ids), key=_best_first)
+            doomed = [copy for item in chosen[1:] for copy in [item, *group.copies.get(item.id, [])]]
+            with transaction.atomic():
+                for item in doomed:
+                    _delete_source(item)
+            return [item.id for item in doomed]
+    raise DuplicateError("These are no longer duplicates of one another; look at the list again.")

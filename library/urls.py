@@ -9,6 +9,7 @@ urlpatterns = [
     path("items/<int:item_id>/", views.item_detail, name="item"),
 ]
 
+# Albums, suggested albums and duplicates
 urlpatterns += [
     path("albums/", views.album_list, name="albums"),
     path("albums/<int:album_id>/", views.album_detail, name="album"),
@@ -21,4 +22,6 @@ urlpatterns += [
     path("suggestions/refresh/", views.suggestion_refresh, name="suggestions_refresh"),
     path("suggestions/<int:suggestion_id>/accept/", views.suggestion_accept, name="suggestion_accept"),
     path("suggestions/<int:suggestion_id>/dismiss/", views.suggestion_dismiss, name="suggestion_dismiss"),
+    path("duplicates/", views.duplicates, name="duplicates"),
+    path("duplicates/keep-best/", views.duplicates_keep_best, name="duplicates_keep_best"),
 ]

@@ -79,7 +79,7 @@ def item_detail(request, item_id):
     return render(request, "library/item.html", context)
 
 
-# Albums and suggested albums
+# Albums, suggested albums and duplicates
 # ------------------------------------------------------------------------------
 
 ALBUMS_PAGE_SIZE = 48
@@ -249,3 +249,42 @@ def suggestion_dismiss(request, suggestion_id):
     else:
         messages.success(request, "Suggestion dismissed; it will not be proposed again.")
     return redirect("library:suggestions")
+
+
+def _duplicate_entry(group) -> dict:
+    copies = {item.id: len(group.copies.get(item.id, [])) for item in group.items}
+    return {
+        "tiles": [
+            {
+                **_tile(item),
+                "best": item == group.best,
+                "copies": copies[item.id],
+                "size": "×".join(map(str, services.item_source_size(item))),
+            }
+            for item in group.items
+        ],
+        # What "keep the best" deletes: the others and, in a near group, their identical copies.
+        "deletes": sum(1 + copies[item.id] for item in group.items[1:]),
+    }
+
+
+@login_required
+def duplicates(request):
+    found = services.duplicate_groups(user=request.user)
+    context = {
+        "exact": [_duplicate_entry(group) for group in found.exact],
+        "near": [_duplicate_entry(group) for group in found.near],
+    }
+    return render(request, "library/duplicates.html", context)
+
+
+@login_required
+@require_POST
+def duplicates_keep_best(request):
+    try:
+        deleted = services.duplicates_keep_best(user=request.user, item_ids=_ids(request.POST.getlist("items")))
+    except services.DuplicateError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Kept the best; {len(deleted)} duplicate{pluralize(len(deleted))} deleted.")
+    return redirect("library:duplicates")
