@@ -108,12 +108,6 @@ def album_items(*, album):
     )
 
 
-def album_choices_for_user(*, user: User):
-    from library.models import Album
-
-    return Album.objects.filter(user=user).only("id", "name")
-
-
 def album_suggestion_list_for_user(*, user: User):
     """Open proposals, biggest first (they are made in that order), with their items."""
     from django.db.models import Prefetch
