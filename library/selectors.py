@@ -154,3 +154,73 @@ def share_file(*, share, object_id: int, variant: str):
     if variant == "thumbnail":
         return (image.thumbnail, "image/webp") if image.thumbnail else None
     return (image.file, _IMAGE_TYPES.get(image.format, "image/webp")) if image.file else None
+
+
+# Albums and suggestions
+# ------------------------------------------------------------------------------
+# Imports stay inside the functions below so this section merges cleanly with the rest of the file.
+
+
+def album_list_for_user(*, user: User):
+    """The user's albums, newest first, with their item count and the cover to show."""
+    from django.db.models import Count, OuterRef, Subquery
+
+    from library.models import Album, AlbumItem
+
+    first_added = AlbumItem.objects.filter(album=OuterRef("pk")).order_by("added_at", "id").values("item_id")[:1]
+    return (
+        Album.objects.filter(user=user)
+        .select_related("cover__photo", "cover__generated_image")
+        .defer("cover__embedding")
+        .annotate(item_count=Count("albumitem"), first_item_id=Subquery(first_added))
+        .order_by("-created_at", "-id")  # aggregation drops Meta.ordering
+    )
+
+
+def album_attach_covers(*, albums) -> list:
+    """Set `display_cover` on each album: its chosen cover, else its first item, else None (one query)."""
+    albums = list(albums)
+    missing = {album.first_item_id for album in albums if album.cover_id is None and album.first_item_id}
+    fallback = (
+        LibraryItem.objects.select_related("photo", "generated_image").defer("embedding").in_bulk(list(missing))
+        if missing
+        else {}
+    )
+    for album in albums:
+        album.display_cover = album.cover if album.cover_id else fallback.get(album.first_item_id)
+    return albums
+
+
+def album_get_for_user(*, user: User, album_id: int):
+    from library.models import Album
+
+    return get_object_or_404(Album.objects.select_related("user"), user=user, id=album_id)
+
+
+def album_items(*, album):
+    """The album's items in the order they were added."""
+    return (
+        item_list_for_user(user=album.user)
+        .filter(albumitem__album=album)
+        .order_by("albumitem__added_at", "albumitem__id")
+    )
+
+
+def album_suggestion_list_for_user(*, user: User):
+    """Open proposals, biggest first (they are made in that order), with their items."""
+    from django.db.models import Prefetch
+
+    from library.models import AlbumSuggestion
+
+    items = LibraryItem.objects.select_related("photo", "generated_image").defer("embedding").order_by("id")
+    return (
+        AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED)
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("id")
+    )
+
+
+def album_suggestion_get_for_user(*, user: User, suggestion_id: int):
+    from library.models import AlbumSuggestion
+
+    return get_object_or_404(AlbumSuggestion.objects.select_related("user"), user=user, id=suggestion_id)

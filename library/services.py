@@ -348,3 +348,418 @@ def share_record_view(*, share) -> None:
     from library.models import ShareLink
 
     ShareLink.objects.filter(id=share.id).update(views=F("views") + 1)
+
+
+# Albums
+# ------------------------------------------------------------------------------
+# Imports stay inside the functions below so this section merges cleanly with the rest of the file.
+
+
+class AlbumError(Exception):
+    """An album request we refuse, with a message for the user."""
+
+
+ALBUM_NAME_MAX = 120
+# Ids accepted in one add or remove; a bigger selection is refused rather than half done.
+ALBUM_ITEMS_PER_CHANGE = 500
+
+
+def _album_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise AlbumError("Give the album a name.")
+    if len(name) > ALBUM_NAME_MAX:
+        raise AlbumError(f"Album names are at most {ALBUM_NAME_MAX} characters.")
+    return name
+
+
+def _album_item_ids(item_ids) -> list[int]:
+    try:
+        ids = sorted({int(item_id) for item_id in item_ids})
+    except (TypeError, ValueError) as error:
+        raise AlbumError("Items are given by their numeric ids.") from error
+    if len(ids) > ALBUM_ITEMS_PER_CHANGE:
+        raise AlbumError(f"Pick at most {ALBUM_ITEMS_PER_CHANGE} items at a time.")
+    return ids
+
+
+def album_create(*, user: User, name: str, item_ids=()):
+    from library.models import Album
+
+    name = _album_name(name)
+    with transaction.atomic():
+        album = Album.objects.create(user=user, name=name)
+        if item_ids:
+            album_add_items(album=album, item_ids=item_ids)
+    return album
+
+
+def album_rename(*, album, name: str):
+    album.name = _album_name(name)
+    album.save(update_fields=["name"])
+    return album
+
+
+def album_add_items(*, album, item_ids) -> int:
+    """Add the owner's own items; any other id refuses the whole change. Returns how many were new."""
+    from library.models import AlbumItem
+
+    ids = _album_item_ids(item_ids)
+    if not ids:
+        raise AlbumError("Pick at least one item to add.")
+    owned = set(LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).values_list("id", flat=True))
+    if owned != set(ids):
+        raise AlbumError("Only items in your own library can be added to your albums.")
+    with transaction.atomic():
+        present = set(AlbumItem.objects.filter(album=album, item_id__in=ids).values_list("item_id", flat=True))
+        # Adding an item twice is a no-op, also when two requests race.
+        AlbumItem.objects.bulk_create(
+            [AlbumItem(album=album, item_id=item_id) for item_id in ids if item_id not in present],
+            ignore_conflicts=True,
+        )
+    return len(set(ids) - present)
+
+
+def album_remove_items(*, album, item_ids) -> int:
+    """Take items out of the album (they stay in the library). Returns how many were removed."""
+    from library.models import Album, AlbumItem
+
+    ids = _album_item_ids(item_ids)
+    with transaction.atomic():
+        removed = AlbumItem.objects.filter(album=album, item_id__in=ids).delete()[0]
+        if album.cover_id in ids:
+            album.cover = None
+            Album.objects.filter(id=album.id).update(cover=None)
+    return removed
+
+
+def album_set_cover(*, album, item_id: int | None):
+    """Use one of the album's items as its cover; None goes back to the first item added."""
+    from library.models import AlbumItem
+
+    if item_id is not None and not AlbumItem.objects.filter(album=album, item_id=item_id).exists():
+        raise AlbumError("Pick one of this album's items as its cover.")
+    album.cover_id = item_id
+    album.save(update_fields=["cover"])
+    return album
+
+
+def album_delete(*, album) -> None:
+    """Delete the album only: its items stay in the library."""
+    album.delete()
+
+
+# Suggested albums
+# ------------------------------------------------------------------------------
+
+# Tags that say what kind of file an item is rather than what it shows: no use in a title.
+_GENERIC_TAGS = {
+    "photo",
+    "generated",
+    "landscape",
+    "portrait",
+    "square",
+    "people",
+    "person",
+    "product",
+    *analysis.COLOUR_NAMES,
+}
+
+
+def _neighbours(vectors: np.ndarray, threshold: float, block: int = 1024) -> list[np.ndarray]:
+    """For each row, the other rows at least `threshold` similar (cosine: the rows are unit vectors)."""
+    found = []
+    for start in range(0, len(vectors), block):
+        similar = vectors[start : start + block] @ vectors.T >= threshold
+        for offset, row in enumerate(similar):
+            row[start + offset] = False
+            found.append(np.flatnonzero(row))
+    return found
+
+
+def album_clusters(*, ids: list[int], vectors: np.ndarray, threshold: float, min_items: int) -> list[list[int]]:
+    """Groups of item ids, the same for the same input.
+
+    Greedy: the item with the most unclaimed neighbours (the lowest id on a tie) seeds a cluster
+    of itself and those neighbours; repeat until no seed has enough. Every member is at least
+    `threshold` similar to its seed, so clusters do not chain across unrelated items.
+    """
+    if len(ids) < max(min_items, 2):
+        return []
+    order = np.argsort(np.asarray(ids), kind="stable")
+    ids = [ids[position] for position in order]
+    neighbours = _neighbours(np.asarray(vectors, dtype=np.float32)[order], threshold)
+    degree = np.array([len(found) for found in neighbours])
+    free = np.ones(len(ids), dtype=bool)
+    clusters = []
+    while True:
+        candidates = np.where(free, degree, -1)
+        seed = int(np.argmax(candidates))  # the first, so the lowest id, of the best connected
+        if candidates[seed] + 1 < min_items:
+            return clusters
+        members = [seed, *(int(other) for other in neighbours[seed] if free[other])]
+        for member in members:
+            free[member] = False
+            degree[neighbours[member]] -= 1
+        clusters.append(sorted(ids[member] for member in members))
+
+
+def album_suggestion_key(item_ids) -> str:
+    import hashlib
+
+    return hashlib.sha256(",".join(str(item_id) for item_id in sorted(item_ids)).encode()).hexdigest()
+
+
+def _date_span(moments: list) -> str:
+    from django.utils.dateformat import format as date_format
+
+    first, last = (timezone.localtime(moment) for moment in (min(moments), max(moments)))
+    if first.date() == last.date():
+        return date_format(first, "j M Y")
+    if (first.year, first.month) == (last.year, last.month):
+        return date_format(first, "M Y")
+    if first.year == last.year:
+        return f"{date_format(first, 'M')}–{date_format(last, 'M Y')}"
+    return f"{date_format(first, 'M Y')} – {date_format(last, 'M Y')}"
+
+
+def album_suggestion_title(*, items: list[LibraryItem]) -> str:
+    """The words at least half of the items share (earlier tags first on a tie), and their dates."""
+    counts: dict[str, int] = {}
+    positions: dict[str, int] = {}
+    for item in items:
+        for position, tag in enumerate(dict.fromkeys(item.tags or [])):
+            if tag.lower() in _GENERIC_TAGS:
+                continue
+            counts[tag] = counts.get(tag, 0) + 1
+            positions[tag] = positions.get(tag, 0) + position
+    ranked = sorted(counts, key=lambda tag: (-counts[tag], positions[tag] / counts[tag], tag))
+    shared = [tag for tag in ranked if counts[tag] * 2 >= len(items)][:3] or ranked[:1]
+    if shared:
+        words = ", ".join(shared)
+        words = words[0].upper() + words[1:]
+    else:
+        projects = {item.project.name for item in items if item.project_id}
+        words = projects.pop() if len(projects) == 1 else "Similar pictures"
+    span = _date_span([item.taken_at or item.created_at for item in items])
+    return f"{words[: ALBUM_NAME_MAX - len(span) - 3]} · {span}"
+
+
+def album_suggestions_refresh(*, user: User) -> list:
+    """Cluster the user's items into proposed albums; returns the proposals now open.
+
+    A proposal is keyed by its items, so one that was accepted or dismissed is never proposed
+    again; open proposals that the clustering no longer yields are withdrawn.
+    """
+    from library.models import AlbumSuggestion
+
+    ids, vectors = library_vectors(user=user)
+    clusters = album_clusters(
+        ids=ids,
+        vectors=vectors,
+        threshold=settings.LIBRARY_ALBUM_THRESHOLD,
+        min_items=settings.LIBRARY_ALBUM_MIN_ITEMS,
+    )
+    keyed = {album_suggestion_key(cluster): cluster for cluster in clusters}
+    closed = set(
+        AlbumSuggestion.objects.filter(user=user)
+        .exclude(status=AlbumSuggestion.Status.PROPOSED)
+        .values_list("key", flat=True)
+    )
+    keyed = {key: cluster for key, cluster in keyed.items() if key not in closed}
+    items = (
+        LibraryItem.objects.select_related("project")
+        .defer("embedding")
+        .in_bulk([item_id for cluster in keyed.values() for item_id in cluster])
+    )
+    with transaction.atomic():
+        withdrawn = AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED)
+        withdrawn.exclude(key__in=list(keyed)).delete()
+        # Largest first, so the list (in id order) starts with the biggest proposals.
+        for key, cluster in sorted(keyed.items(), key=lambda pair: (-len(pair[1]), pair[1])):
+            title = album_suggestion_title(items=[items[item_id] for item_id in cluster])
+            suggestion, created = AlbumSuggestion.objects.get_or_create(user=user, key=key, defaults={"title": title})
+            if created:
+                suggestion.items.set(cluster)
+            elif suggestion.status == AlbumSuggestion.Status.PROPOSED and suggestion.title != title:
+                # The same items, described again since: the title follows their new tags.
+                AlbumSuggestion.objects.filter(id=suggestion.id).update(title=title)
+    return list(AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED).order_by("id"))
+
+
+def album_suggestion_accept(*, suggestion, title: str | None = None):
+    """Make the proposal an album, under its proposed title or the one the user edited."""
+    from library.models import AlbumSuggestion
+
+    name = _album_name(suggestion.title if title is None else title)
+    with transaction.atomic():
+        claimed = AlbumSuggestion.objects.filter(id=suggestion.id, status=AlbumSuggestion.Status.PROPOSED).update(
+            status=AlbumSuggestion.Status.ACCEPTED, title=name
+        )
+        if not claimed:
+            raise AlbumError("This suggestion was already accepted or dismissed.")
+        album = album_create(user=suggestion.user, name=name)
+        item_ids = list(suggestion.items.filter(user_id=suggestion.user_id).values_list("id", flat=True))
+        if item_ids:
+            album_add_items(album=album, item_ids=item_ids)
+        AlbumSuggestion.objects.filter(id=suggestion.id).update(album=album)
+    suggestion.refresh_from_db()
+    return album
+
+
+def album_suggestion_dismiss(*, suggestion) -> None:
+    from library.models import AlbumSuggestion
+
+    claimed = AlbumSuggestion.objects.filter(id=suggestion.id, status=AlbumSuggestion.Status.PROPOSED).update(
+        status=AlbumSuggestion.Status.DISMISSED
+    )
+    if not claimed:
+        raise AlbumError("This suggestion was already accepted or dismissed.")
+    suggestion.refresh_from_db()
+
+
+# Duplicates
+# ------------------------------------------------------------------------------
+
+
+class DuplicateError(Exception):
+    """A keep-the-best request we refuse, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    items: list[LibraryItem]  # best first: the sharpest, then the largest, then the oldest
+    # Near groups show each distinct file once; these are the byte-identical copies of each.
+    copies: dict[int, list[LibraryItem]]
+
+    @property
+    def best(self) -> LibraryItem:
+        return self.items[0]
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    exact: list[DuplicateGroup]  # byte-identical files
+    near: list[DuplicateGroup]  # different files that look the same (perceptual hash)
+
+
+def item_source_size(item: LibraryItem) -> tuple[int, int]:
+    """The stored file's own size (the item's is of a copy at most 1024 px)."""
+    source = item.photo if item.kind == LibraryItem.Kind.PHOTO else item.generated_image
+    return (source.width, source.height) if source and source.width else (item.width, item.height)
+
+
+def _best_first(item: LibraryItem) -> tuple:
+    """The sharpest, then the largest, then the oldest.
+
+    Sharpness is measured on a copy at most ANALYSIS_LONG_SIDE px long, so it compares fairly only
+    between images at least that big: a smaller one (a downscaled copy scores sharper) ranks after.
+    """
+    from projects.imaging import ANALYSIS_LONG_SIDE
+
+    width, height = item_source_size(item)
+    measured_at = min(max(width, height), ANALYSIS_LONG_SIDE)
+    return (-measured_at, -(item.sharpness or 0.0), -(width * height), item.id)
+
+
+def _near_pairs(phashes: list[str], distance: int) -> list[tuple[int, int]]:
+    """Index pairs whose perceptual hashes differ in at most `distance` bits."""
+    from projects.imaging import phash_distance
+
+    values = np.array([int(value, 16) for value in phashes], dtype=np.uint64)
+    pairs = []
+    for row in range(len(values) - 1):
+        differing = np.bitwise_count(values[row + 1 :] ^ values[row])
+        for offset in np.flatnonzero(differing <= distance):
+            other = row + 1 + int(offset)
+            # The vectorised count only short-lists; the projects' own measure decides.
+            if phash_distance(phashes[row], phashes[other]) <= distance:
+                pairs.append((row, other))
+    return pairs
+
+
+def duplicate_groups(*, user: User) -> Duplicates:
+    """Exact and near duplicates among the user's analysed items, as separate lists of groups.
+
+    Exact: the same sha256. Near: different files at most PHOTO_NEAR_DUPLICATE_DISTANCE bits of
+    perceptual hash apart, each file shown once (by its best copy), so the two lists never offer
+    the same choice twice.
+    """
+    from library import selectors
+
+    items = sorted(
+        selectors.item_list_for_user(user=user).exclude(sha256="").exclude(phash=""), key=lambda item: item.id
+    )
+    by_file: dict[str, list[LibraryItem]] = {}
+    for item in items:
+        by_file.setdefault(item.sha256, []).append(item)
+    exact, files, copies = [], [], {}
+    for same in by_file.values():
+        same.sort(key=_best_first)
+        files.append(same[0])
+        if len(same) > 1:
+            exact.append(DuplicateGroup(items=same, copies={}))
+            copies[same[0].id] = same[1:]
+    parent = list(range(len(files)))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for first, second in _near_pairs([item.phash for item in files], settings.PHOTO_NEAR_DUPLICATE_DISTANCE):
+        first, second = root(first), root(second)
+        parent[max(first, second)] = min(first, second)
+    components: dict[int, list[LibraryItem]] = {}
+    for position, item in enumerate(files):
+        components.setdefault(root(position), []).append(item)
+    near = [
+        DuplicateGroup(
+            items=sorted(group, key=_best_first),
+            copies={item.id: copies[item.id] for item in group if item.id in copies},
+        )
+        for group in components.values()
+        if len(group) > 1
+    ]
+
+    def newest_first(group: DuplicateGroup) -> int:
+        return -max(item.id for item in group.items)
+
+    return Duplicates(exact=sorted(exact, key=newest_first), near=sorted(near, key=newest_first))
+
+
+def _delete_source(item: LibraryItem) -> None:
+    """Delete the photo or generated image (and its files); the library item goes with it."""
+    from generation import services as generation_services
+    from projects import services as project_services
+
+    if item.kind == LibraryItem.Kind.PHOTO:
+        project_services.photo_delete(photo=item.photo)
+    else:
+        generation_services.image_delete(image=item.generated_image)
+
+
+def duplicates_keep_best(*, user: User, item_ids) -> list[int]:
+    """Keep the best of a group of duplicates and delete the others' photos or images.
+
+    The ids must still be duplicates of one another (all in one current group); in a near group
+    the byte-identical copies of each deleted file go too. Returns the deleted items' ids.
+    """
+    try:
+        ids = {int(item_id) for item_id in item_ids}
+    except (TypeError, ValueError) as error:
+        raise DuplicateError("Items are given by their numeric ids.") from error
+    if len(ids) < 2:
+        raise DuplicateError("Pick a group of at least two duplicates.")
+    found = duplicate_groups(user=user)
+    for group in [*found.exact, *found.near]:
+        members = {item.id: item for item in group.items}
+        if ids <= set(members):
+            chosen = sorted((members[item_id] for item_id in ids), key=_best_first)
+            doomed = [copy for item in chosen[1:] for copy in [item, *group.copies.get(item.id, [])]]
+            with transaction.atomic():
+                for item in doomed:
+                    _delete_source(item)
+            return [item.id for item in doomed]
+    raise DuplicateError("These are no longer duplicates of one another; look at the list again.")

@@ -27,3 +27,19 @@ share_public_urls = (
     ],
     "share",
 )
+# Albums, suggested albums and duplicates
+urlpatterns += [
+    path("albums/", views.album_list, name="albums"),
+    path("albums/<int:album_id>/", views.album_detail, name="album"),
+    path("albums/<int:album_id>/rename/", views.album_rename, name="album_rename"),
+    path("albums/<int:album_id>/cover/", views.album_cover, name="album_cover"),
+    path("albums/<int:album_id>/remove/", views.album_remove, name="album_remove"),
+    path("albums/<int:album_id>/delete/", views.album_delete, name="album_delete"),
+    path("items/<int:item_id>/add-to-album/", views.item_add_to_album, name="item_add_to_album"),
+    path("suggestions/", views.suggestion_list, name="suggestions"),
+    path("suggestions/refresh/", views.suggestion_refresh, name="suggestions_refresh"),
+    path("suggestions/<int:suggestion_id>/accept/", views.suggestion_accept, name="suggestion_accept"),
+    path("suggestions/<int:suggestion_id>/dismiss/", views.suggestion_dismiss, name="suggestion_dismiss"),
+    path("duplicates/", views.duplicates, name="duplicates"),
+    path("duplicates/keep-best/", views.duplicates_keep_best, name="duplicates_keep_best"),
+]

@@ -14,3 +14,31 @@ urlpatterns += [
     path("library/shares/<int:share_id>/", views.ShareDetailView.as_view(), name="library-share-detail"),
     path("library/shares/<int:share_id>/revoke/", views.ShareRevokeView.as_view(), name="library-share-revoke"),
 ]
+
+# Albums and suggested albums
+urlpatterns += [
+    path("library/albums/", views.AlbumListCreateView.as_view(), name="library-albums"),
+    path("library/albums/<int:album_id>/", views.AlbumDetailView.as_view(), name="library-album"),
+    path("library/albums/<int:album_id>/items/", views.AlbumItemsView.as_view(), name="library-album-items"),
+    path(
+        "library/albums/<int:album_id>/items/remove/",
+        views.AlbumItemsRemoveView.as_view(),
+        name="library-album-items-remove",
+    ),
+    path("library/album-suggestions/", views.AlbumSuggestionListView.as_view(), name="library-album-suggestions"),
+    path(
+        "library/album-suggestions/refresh/",
+        views.AlbumSuggestionRefreshView.as_view(),
+        name="library-album-suggestions-refresh",
+    ),
+    path(
+        "library/album-suggestions/<int:suggestion_id>/accept/",
+        views.AlbumSuggestionAcceptView.as_view(),
+        name="library-album-suggestion-accept",
+    ),
+    path(
+        "library/album-suggestions/<int:suggestion_id>/dismiss/",
+        views.AlbumSuggestionDismissView.as_view(),
+        name="library-album-suggestion-dismiss",
+    ),
+]

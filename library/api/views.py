@@ -1,5 +1,6 @@
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -200,3 +201,229 @@ class ShareRevokeView(APIView):
         share = selectors.share_get_for_user(user=request.user, share_id=share_id)
         share = services.share_revoke(user=request.user, share=share)
         return Response(ShareSerializer(share, context={"request": request}).data)
+
+
+# Albums and suggested albums
+# ------------------------------------------------------------------------------
+
+
+class AlbumSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    cover = serializers.IntegerField(
+        source="cover_id", read_only=True, allow_null=True, help_text="The chosen cover item, if any."
+    )
+    cover_thumbnail_url = serializers.SerializerMethodField(
+        help_text="The chosen cover, else the first item added; empty for an empty album."
+    )
+    item_count = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_cover_thumbnail_url(self, album) -> str:
+        if not album.display_cover:
+            return ""
+        url = selectors.item_thumbnail_url(item=album.display_cover)
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+
+class AlbumCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=services.ALBUM_NAME_MAX)
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=services.ALBUM_ITEMS_PER_CHANGE,
+        help_text="Library item ids to put in the album.",
+    )
+
+
+class AlbumUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=services.ALBUM_NAME_MAX, required=False)
+    cover = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="One of the album's items; null for the default."
+    )
+
+
+class AlbumItemsSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=services.ALBUM_ITEMS_PER_CHANGE,
+        help_text="Library item ids.",
+    )
+
+
+class AlbumItemsChangedSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="How many items were added (new ones only) or removed.")
+    album = AlbumSerializer()
+
+
+class AlbumSuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    key = serializers.CharField(read_only=True, help_text="Stable for the same items.")
+    album = serializers.IntegerField(source="album_id", read_only=True, allow_null=True)
+    items = LibraryItemSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AlbumSuggestionAcceptSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        max_length=services.ALBUM_NAME_MAX,
+        required=False,
+        help_text="The album's name; the proposed title if left out.",
+    )
+
+
+def _album_refused(refusal: Exception, field: str = "non_field_errors") -> ValidationError:
+    return ValidationError({field: [str(refusal)]})
+
+
+def _album_data(request, album_id: int) -> dict:
+    """The album as the list shows it (item count, cover), for any response about one album."""
+    albums = selectors.album_attach_covers(albums=selectors.album_list_for_user(user=request.user).filter(id=album_id))
+    return AlbumSerializer(albums[0], context={"request": request}).data
+
+
+class AlbumListCreateView(ListAPIView):
+    serializer_class = AlbumSerializer
+
+    def get_queryset(self):
+        return selectors.album_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="Your albums, newest first, with item counts and covers")
+    def get(self, request, *args, **kwargs):
+        page = selectors.album_attach_covers(albums=self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(AlbumSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=AlbumCreateSerializer, responses={201: AlbumSerializer}, summary="Create an album")
+    def post(self, request):
+        data = AlbumCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            album = services.album_create(
+                user=request.user, name=data.validated_data["name"], item_ids=data.validated_data.get("items", [])
+            )
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(_album_data(request, album.id), status=status.HTTP_201_CREATED)
+
+
+class AlbumDetailView(APIView):
+    @extend_schema(responses=AlbumSerializer, summary="One album")
+    def get(self, request, album_id: int):
+        album = selectors.album_get_for_user(user=request.user, album_id=album_id)
+        return Response(_album_data(request, album.id))
+
+    @extend_schema(request=AlbumUpdateSerializer, responses=AlbumSerializer, summary="Rename an album or set its cover")
+    def patch(self, request, album_id: int):
+        album = selectors.album_get_for_user(user=request.user, album_id=album_id)
+        data = AlbumUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                if "name" in data.validated_data:
+                    services.album_rename(album=album, name=data.validated_data["name"])
+                if "cover" in data.validated_data:
+                    services.album_set_cover(album=album, item_id=data.validated_data["cover"])
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(_album_data(request, album.id))
+
+    @extend_schema(responses={204: None}, summary="Delete an album (its items stay in the library)")
+    def delete(self, request, album_id: int):
+        services.album_delete(album=selectors.album_get_for_user(user=request.user, album_id=album_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlbumItemsView(ListAPIView):
+    serializer_class = LibraryItemSerializer
+
+    def get_queryset(self):
+        album = selectors.album_get_for_user(user=self.request.user, album_id=self.kwargs["album_id"])
+        return selectors.album_items(album=album)
+
+    @extend_schema(summary="An album's items, in the order they were added")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=AlbumItemsSerializer,
+        responses=AlbumItemsChangedSerializer,
+        summary="Add library items to an album (adding one twice changes nothing)",
+    )
+    def post(self, request, album_id: int):
+        album = selectors.album_get_for_user(user=request.user, album_id=album_id)
+        data = AlbumItemsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            added = services.album_add_items(album=album, item_ids=data.validated_data["items"])
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal, "items") from refusal
+        return Response({"changed": added, "album": _album_data(request, album.id)})
+
+
+class AlbumItemsRemoveView(APIView):
+    @extend_schema(
+        request=AlbumItemsSerializer,
+        responses=AlbumItemsChangedSerializer,
+        summary="Take items out of an album (they stay in the library)",
+    )
+    def post(self, request, album_id: int):
+        album = selectors.album_get_for_user(user=request.user, album_id=album_id)
+        data = AlbumItemsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        removed = services.album_remove_items(album=album, item_ids=data.validated_data["items"])
+        return Response({"changed": removed, "album": _album_data(request, album.id)})
+
+
+class AlbumSuggestionListView(ListAPIView):
+    serializer_class = AlbumSuggestionSerializer
+
+    def get_queryset(self):
+        return selectors.album_suggestion_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="Open album suggestions, biggest first, with their items")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AlbumSuggestionRefreshView(APIView):
+    @extend_schema(
+        request=None,
+        responses=AlbumSuggestionSerializer(many=True),
+        summary="Group your items into album suggestions (accepted or dismissed ones never come back)",
+    )
+    def post(self, request):
+        services.album_suggestions_refresh(user=request.user)
+        suggestions = selectors.album_suggestion_list_for_user(user=request.user)
+        return Response(AlbumSuggestionSerializer(suggestions, many=True, context={"request": request}).data)
+
+
+class AlbumSuggestionAcceptView(APIView):
+    @extend_schema(
+        request=AlbumSuggestionAcceptSerializer,
+        responses={201: AlbumSerializer},
+        summary="Accept a suggestion: create its album, under an edited title if given",
+    )
+    def post(self, request, suggestion_id: int):
+        suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+        data = AlbumSuggestionAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            album = services.album_suggestion_accept(suggestion=suggestion, title=data.validated_data.get("title"))
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(_album_data(request, album.id), status=status.HTTP_201_CREATED)
+
+
+class AlbumSuggestionDismissView(APIView):
+    @extend_schema(request=None, responses={204: None}, summary="Dismiss a suggestion; it is not proposed again")
+    def post(self, request, suggestion_id: int):
+        suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
+        try:
+            services.album_suggestion_dismiss(suggestion=suggestion)
+        except services.AlbumError as refusal:
+            raise _album_refused(refusal) from refusal
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,317 @@
+"""Manual albums (pages, API, ownership) and suggested albums from clustering the user's items."""
+
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from generation import services as generation_services
+from library import services
+from library.models import Album, AlbumSuggestion, LibraryItem
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
+
+BARNS = [
+    "a red barn in a snowy field at dusk",
+    "a red barn in a snowy field at night",
+    "a red barn in a snowy meadow at dusk",
+    "an old red barn in a snowy field at sunset",
+]
+UNRELATED = ["a cup of espresso with latte art", "an astronaut in a white spacesuit with the flag"]
+
+
+def generated(user, prompt, run_on_commit, num_outputs=1) -> list[LibraryItem]:
+    """Generated images of the prompt, analysed and in the user's library."""
+    with run_on_commit():
+        generation = generation_services.generation_create(
+            user=user, training_run=None, prompt=prompt, num_outputs=num_outputs
+        )
+    return list(LibraryItem.objects.filter(generated_image__generation=generation).order_by("id"))
+
+
+def api_for(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.fixture
+def owner():
+    return UserFactory()
+
+
+@pytest.fixture
+def items(owner, run_on_commit):
+    return generated(owner, "a lighthouse on a cliff", run_on_commit, num_outputs=3)
+
+
+# Manual albums
+# ------------------------------------------------------------------------------
+
+
+def test_create_add_rename_cover_remove_and_delete_through_the_pages(client, owner, items):
+    first, second, third = items
+    client.force_login(owner)
+
+    refused = client.post("/library/albums/", {"name": "   "})
+    assert refused.status_code == 400
+    assert "Give the album a name." in refused.content.decode()
+    response = client.post("/library/albums/", {"name": "  Coast   trip "})
+    album = Album.objects.get(user=owner)
+    assert album.name == "Coast trip"
+    assert response.url == f"/library/albums/{album.id}/"
+
+    # From the item page: into the album, twice (a no-op), and into a new album by name.
+    page = client.get(f"/library/items/{first.id}/").content.decode()
+    assert "Coast trip" in page
+    assert f'action="/library/items/{first.id}/add-to-album/"' in page
+    for item in items:
+        client.post(f"/library/items/{item.id}/add-to-album/", {"album": album.id})
+    again = client.post(f"/library/items/{first.id}/add-to-album/", {"album": album.id}, follow=True)
+    assert "Already in “Coast trip”." in messages_of(again)
+    assert list(album.items.order_by("id")) == items
+    client.post(f"/library/items/{first.id}/add-to-album/", {"album": "", "name": "Lighthouses"})
+    assert list(Album.objects.get(name="Lighthouses").items.all()) == [first]
+    assert "Lighthouses" in client.get(f"/library/items/{first.id}/").content.decode()
+
+    client.post(f"/library/albums/{album.id}/rename/", {"name": "Coast"})
+    client.post(f"/library/albums/{album.id}/cover/", {"item": second.id})
+    album.refresh_from_db()
+    assert (album.name, album.cover) == ("Coast", second)
+    page = client.get(f"/library/albums/{album.id}/").content.decode()
+    assert page.count('name="items"') == 3
+    listing = client.get("/library/albums/").content.decode()
+    assert f"/generation/images/{second.generated_image_id}/thumbnail/" in listing
+    assert "3 items" in listing
+
+    client.post(f"/library/albums/{album.id}/remove/", {"items": [second.id, third.id]})
+    album.refresh_from_db()
+    assert list(album.items.all()) == [first]
+    assert album.cover is None  # the cover left the album; the first item added shows instead
+    assert (
+        f"/generation/images/{first.generated_image_id}/thumbnail/" in client.get("/library/albums/").content.decode()
+    )
+
+    response = client.post(f"/library/albums/{album.id}/delete/")
+    assert response.url == "/library/albums/"
+    assert not Album.objects.filter(id=album.id).exists()
+    assert LibraryItem.objects.filter(id__in=[item.id for item in items]).count() == 3
+
+
+def test_bad_album_input_gets_a_message_not_an_error(client, owner, items):
+    album = services.album_create(user=owner, name="Coast", item_ids=[items[0].id])
+    client.force_login(owner)
+    cases = [
+        (f"/library/albums/{album.id}/rename/", {"name": "x" * 121}, "Album names are at most 120 characters."),
+        (f"/library/albums/{album.id}/cover/", {"item": "nope"}, "Pick one of this album's items as its cover."),
+        (f"/library/albums/{album.id}/cover/", {"item": items[1].id}, "Pick one of this album's items as its cover."),
+        (f"/library/albums/{album.id}/remove/", {}, "Select the items to remove first."),
+        (f"/library/items/{items[1].id}/add-to-album/", {"name": ""}, "Give the album a name."),
+    ]
+    for url, data, message in cases:
+        response = client.post(url, data, follow=True)
+        assert response.status_code == 200
+        assert message in messages_of(response), url
+    album.refresh_from_db()
+    assert (album.name, album.cover_id, album.items.count()) == ("Coast", None, 1)
+    assert client.get(f"/library/albums/{album.id}/rename/").status_code == 405
+
+
+def test_albums_and_items_are_their_owners_only(client, owner, items, run_on_commit):
+    album = services.album_create(user=owner, name="Mine", item_ids=[items[0].id])
+    stranger = UserFactory()
+    theirs = generated(stranger, "a sailing boat", run_on_commit)[0]
+
+    with pytest.raises(services.AlbumError, match="Only items in your own library"):
+        services.album_add_items(album=album, item_ids=[items[1].id, theirs.id])
+    assert album.items.count() == 1  # nothing of a refused change is kept
+
+    client.force_login(stranger)
+    assert client.get(f"/library/albums/{album.id}/").status_code == 404
+    for action in ("rename", "cover", "remove", "delete"):
+        assert (
+            client.post(f"/library/albums/{album.id}/{action}/", {"name": "x", "item": items[0].id}).status_code == 404
+        )
+    assert client.post(f"/library/items/{theirs.id}/add-to-album/", {"album": album.id}).status_code == 404
+    assert client.post(f"/library/items/{items[1].id}/add-to-album/", {"album": album.id}).status_code == 404
+    assert "Mine" not in client.get("/library/albums/").content.decode()
+    album.refresh_from_db()
+    assert (album.name, album.items.count()) == ("Mine", 1)
+
+    api = api_for(stranger)
+    assert api.get(f"/api/v1/library/albums/{album.id}/").status_code == 404
+    assert api.patch(f"/api/v1/library/albums/{album.id}/", {"name": "x"}, format="json").status_code == 404
+    assert api.delete(f"/api/v1/library/albums/{album.id}/").status_code == 404
+    assert api.get(f"/api/v1/library/albums/{album.id}/items/").status_code == 404
+    assert (
+        api.post(f"/api/v1/library/albums/{album.id}/items/", {"items": [theirs.id]}, format="json").status_code == 404
+    )
+    assert api.get("/api/v1/library/albums/").json()["count"] == 0
+    refused = api.post("/api/v1/library/albums/", {"name": "Stolen", "items": [items[0].id]}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {
+        "non_field_errors": ["Only items in your own library can be added to your albums."]
+    }
+    assert not Album.objects.filter(user=stranger).exists()
+
+
+def test_the_album_api(owner, items):
+    first, second, third = items
+    api = api_for(owner)
+    created = api.post("/api/v1/library/albums/", {"name": "Coast", "items": [first.id, second.id]}, format="json")
+    assert created.status_code == 201, created.json()
+    album = created.json()
+    assert (album["name"], album["item_count"], album["cover"]) == ("Coast", 2, None)
+    assert album["cover_thumbnail_url"] == f"http://testserver/generation/images/{first.generated_image_id}/thumbnail/"
+
+    added = api.post(f"/api/v1/library/albums/{album['id']}/items/", {"items": [second.id, third.id]}, format="json")
+    assert (added.json()["changed"], added.json()["album"]["item_count"]) == (1, 3)
+    listed = api.get(f"/api/v1/library/albums/{album['id']}/items/").json()
+    assert [item["id"] for item in listed["results"]] == [first.id, second.id, third.id]
+
+    patched = api.patch(f"/api/v1/library/albums/{album['id']}/", {"name": "Shore", "cover": third.id}, format="json")
+    assert (patched.json()["name"], patched.json()["cover"]) == ("Shore", third.id)
+    assert api.get("/api/v1/library/albums/").json()["results"][0]["cover"] == third.id
+
+    removed = api.post(f"/api/v1/library/albums/{album['id']}/items/remove/", {"items": [third.id]}, format="json")
+    assert removed.json()["changed"] == 1
+    assert removed.json()["album"]["cover"] is None
+
+    for body, field in (({"items": []}, "items"), ({"items": ["x"]}, "items"), ({}, "items")):
+        response = api.post(f"/api/v1/library/albums/{album['id']}/items/", body, format="json")
+        assert response.status_code == 400
+        assert field in response.json()["error"]["details"]
+    refused = api.patch(f"/api/v1/library/albums/{album['id']}/", {"name": "  ", "cover": third.id}, format="json")
+    assert refused.status_code == 400
+    assert api.get(f"/api/v1/library/albums/{album['id']}/").json()["name"] == "Shore"  # all or nothing
+    refused = api.patch(f"/api/v1/library/albums/{album['id']}/", {"cover": third.id}, format="json")
+    assert refused.json()["error"]["details"] == {"non_field_errors": ["Pick one of this album's items as its cover."]}
+    assert api.post("/api/v1/library/albums/", {"name": ""}, format="json").status_code == 400
+
+    assert api.delete(f"/api/v1/library/albums/{album['id']}/").status_code == 204
+    assert api.get(f"/api/v1/library/albums/{album['id']}/").status_code == 404
+    assert LibraryItem.objects.filter(user=owner).count() == 3
+
+
+def test_the_albums_page_keeps_a_constant_query_count(client, owner, items, django_assert_num_queries):
+    client.force_login(owner)
+    services.album_create(user=owner, name="One", item_ids=[items[0].id])
+    with django_assert_num_queries(5):  # session, user, count, albums, fallback covers
+        page = client.get("/library/albums/").content.decode()
+    assert page.count('class="card project-card album-card"') == 1
+    covered = services.album_create(user=owner, name="Two", item_ids=[items[1].id, items[2].id])
+    services.album_set_cover(album=covered, item_id=items[2].id)
+    services.album_create(user=owner, name="Empty")
+    services.album_create(user=owner, name="Three", item_ids=[item.id for item in items])
+    with django_assert_num_queries(5):
+        page = client.get("/library/albums/").content.decode()
+    assert page.count('class="card project-card album-card"') == 4
+    assert page.count("/thumbnail/") == 3
+
+
+# Suggested albums
+# ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def barns_and_others(owner, run_on_commit):
+    barns = [item for prompt in BARNS for item in generated(owner, prompt, run_on_commit)]
+    others = [item for prompt in UNRELATED for item in generated(owner, prompt, run_on_commit)]
+    return barns, others
+
+
+def test_related_items_are_suggested_as_one_album_the_same_every_time(owner, barns_and_others):
+    barns, others = barns_and_others
+    proposed = services.album_suggestions_refresh(user=owner)
+    assert len(proposed) == 1
+    suggestion = proposed[0]
+    assert sorted(item.id for item in suggestion.items.all()) == [item.id for item in barns]
+    assert suggestion.title.startswith("Barn, snowy, field · ")
+    assert suggestion.key == services.album_suggestion_key([item.id for item in barns])
+
+    again = services.album_suggestions_refresh(user=owner)
+    assert [(s.id, s.key, s.title) for s in again] == [(suggestion.id, suggestion.key, suggestion.title)]
+    assert AlbumSuggestion.objects.filter(user=owner).count() == 1
+    # Unrelated users' libraries are clustered apart.
+    assert services.album_suggestions_refresh(user=UserFactory()) == []
+
+
+def test_clustering_is_deterministic_whatever_the_input_order():
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(4, 384))
+    vectors = np.concatenate([centre + rng.normal(scale=0.35, size=(6, 384)) for centre in centres])
+    vectors = np.concatenate([vectors, rng.normal(size=(10, 384))])  # loners
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    ids = list(range(100, 100 + len(vectors)))
+    clusters = services.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=3)
+    assert sorted(clusters) == [list(range(100 + 6 * group, 106 + 6 * group)) for group in range(4)]
+    order = rng.permutation(len(ids))
+    shuffled = services.album_clusters(ids=[ids[i] for i in order], vectors=vectors[order], threshold=0.6, min_items=3)
+    assert shuffled == clusters
+    assert services.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=7) == []
+
+
+def test_a_dismissed_suggestion_is_not_proposed_again(client, owner, barns_and_others):
+    client.force_login(owner)
+    response = client.post("/library/suggestions/refresh/", follow=True)
+    assert "1 suggested album to look at." in messages_of(response)
+    suggestion = AlbumSuggestion.objects.get(user=owner)
+    page = response.content.decode()
+    assert suggestion.title in page
+    assert page.count("/thumbnail/") == len(BARNS)
+
+    response = client.post(f"/library/suggestions/{suggestion.id}/dismiss/", follow=True)
+    assert "Suggestion dismissed; it will not be proposed again." in messages_of(response)
+    response = client.post("/library/suggestions/refresh/", follow=True)
+    assert "No new groups of similar items found." in messages_of(response)
+    suggestion.refresh_from_db()
+    assert suggestion.status == AlbumSuggestion.Status.DISMISSED
+    assert AlbumSuggestion.objects.filter(user=owner).count() == 1
+    again = client.post(f"/library/suggestions/{suggestion.id}/accept/", follow=True)
+    assert "This suggestion was already accepted or dismissed." in messages_of(again)
+    assert not Album.objects.exists()
+
+
+def test_accepting_a_suggestion_with_an_edited_title_makes_the_album(client, owner, barns_and_others):
+    barns, _ = barns_and_others
+    suggestion = services.album_suggestions_refresh(user=owner)[0]
+    client.force_login(owner)
+    refused = client.post(f"/library/suggestions/{suggestion.id}/accept/", {"title": " "}, follow=True)
+    assert "Give the album a name." in messages_of(refused)
+    response = client.post(f"/library/suggestions/{suggestion.id}/accept/", {"title": "Winter barns"})
+    album = Album.objects.get(user=owner)
+    assert response.url == f"/library/albums/{album.id}/"
+    assert album.name == "Winter barns"
+    assert sorted(album.items.values_list("id", flat=True)) == [item.id for item in barns]
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.album, suggestion.title) == ("accepted", album, "Winter barns")
+    assert services.album_suggestions_refresh(user=owner) == []  # accepted: not proposed again
+
+
+def test_the_suggestion_api_is_owner_scoped(owner, barns_and_others):
+    barns, _ = barns_and_others
+    api = api_for(owner)
+    proposed = api.post("/api/v1/library/album-suggestions/refresh/").json()
+    assert len(proposed) == 1
+    assert [item["id"] for item in proposed[0]["items"]] == [item.id for item in barns]
+    listed = api.get("/api/v1/library/album-suggestions/").json()
+    assert listed["count"] == 1
+    suggestion_id = listed["results"][0]["id"]
+
+    stranger = api_for(UserFactory())
+    assert stranger.get("/api/v1/library/album-suggestions/").json()["count"] == 0
+    assert stranger.post(f"/api/v1/library/album-suggestions/{suggestion_id}/accept/").status_code == 404
+    assert stranger.post(f"/api/v1/library/album-suggestions/{suggestion_id}/dismiss/").status_code == 404
+
+    accepted = api.post(f"/api/v1/library/album-suggestions/{suggestion_id}/accept/", {}, format="json")
+    assert accepted.status_code == 201
+    assert accepted.json()["name"] == proposed[0]["title"]
+    assert accepted.json()["item_count"] == len(barns)
+    twice = api.post(f"/api/v1/library/album-suggestions/{suggestion_id}/dismiss/")
+    assert twice.status_code == 400
+    assert "already accepted or dismissed" in twice.json()["error"]["details"]["non_field_errors"][0]
+    assert api.get("/api/v1/library/album-suggestions/").json()["count"] == 0

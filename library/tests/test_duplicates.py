@@ -1,0 +1,159 @@
+"""Exact and near duplicates, kept apart and best first; "keep the best" deletes the others' sources."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image, ImageFilter
+
+from accounts.tests.factories import UserFactory
+from generation import services as generation_services
+from generation.models import GeneratedImage
+from library import services
+from library.models import LibraryItem
+from projects import services as project_services
+from projects.models import Photo
+from projects.tests.factories import PHOTOS, ProjectFactory, encode, upload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
+
+ASTRONAUT = (PHOTOS / "astronaut.jpg").read_bytes()
+
+
+def astronaut(change) -> bytes:
+    """Another file of the same picture."""
+    return encode(change(Image.open(io.BytesIO(ASTRONAUT)).convert("RGB")), quality=60)
+
+
+def add_photo(project, content: bytes, run_on_commit, name="photo.jpg") -> LibraryItem:
+    with run_on_commit():
+        result = project_services.photo_upload(project=project, files=[upload(content, name)])
+    assert result.accepted, result.rejected
+    item = LibraryItem.objects.get(photo=result.accepted[0])
+    assert item.status == LibraryItem.Status.DONE, item.error
+    return item
+
+
+def ids(group) -> list[int]:
+    return [item.id for item in group.items]
+
+
+@pytest.fixture
+def owner():
+    return UserFactory()
+
+
+@pytest.fixture
+def library(owner, run_on_commit):
+    """The same photo in two projects, a smaller recompressed copy in a third, and an unrelated photo."""
+    first = add_photo(ProjectFactory(owner=owner), ASTRONAUT, run_on_commit, "astronaut.jpg")
+    second = add_photo(ProjectFactory(owner=owner), ASTRONAUT, run_on_commit, "astronaut.jpg")
+    small = add_photo(
+        ProjectFactory(owner=owner), astronaut(lambda image: image.resize((400, 400))), run_on_commit, "small.jpg"
+    )
+    other = add_photo(ProjectFactory(owner=owner), (PHOTOS / "coffee.jpg").read_bytes(), run_on_commit, "coffee.jpg")
+    return first, second, small, other
+
+
+def test_exact_and_near_duplicates_are_kept_apart_best_first(client, owner, library):
+    first, second, small, other = library
+    found = services.duplicate_groups(user=owner)
+    # The same file twice: the older copy first (they are equally sharp and large).
+    assert [ids(group) for group in found.exact] == [[first.id, second.id]]
+    # The smaller copy is another file: near, after the full-size original (shown once, with its twin).
+    assert [ids(group) for group in found.near] == [[first.id, small.id]]
+    assert found.near[0].copies == {first.id: [second]}
+    assert other.id not in {item.id for group in [*found.exact, *found.near] for item in group.items}
+    assert services.duplicate_groups(user=UserFactory()).exact == []
+
+    client.force_login(owner)
+    page = client.get("/library/duplicates/").content.decode()
+    exact, near = page.split('id="near"')
+    assert exact.count("/thumbnail/") == 2
+    assert near.count("/thumbnail/") == 2
+    assert page.count(">best<") == 2
+    assert "512×512 px" in near
+    assert "400×400 px" in near
+    assert "+1 identical copy" in near
+    assert 'data-confirm="Keep the best and delete 1 other for good?"' in exact
+    assert 'data-confirm="Keep the best and delete 1 other for good?"' in near
+    assert "/library/duplicates/" in client.get("/library/").content.decode()
+
+
+def test_keep_the_best_deletes_the_others_and_their_files(client, owner, library, run_on_commit):
+    first, second, small, other = library
+    files = {item.id: Photo.objects.get(id=item.photo_id).file_names() for item in library}
+    assert all(default_storage.exists(name) for names in files.values() for name in names)
+    client.force_login(owner)
+
+    with run_on_commit():
+        response = client.post("/library/duplicates/keep-best/", {"items": [first.id, second.id]}, follow=True)
+    assert "Kept the best; 1 duplicate deleted." in [str(message) for message in response.context["messages"]]
+    assert not Photo.objects.filter(id=second.photo_id).exists()
+    assert not LibraryItem.objects.filter(id=second.id).exists()
+    assert not any(default_storage.exists(name) for name in files[second.id])
+    found = services.duplicate_groups(user=owner)
+    assert found.exact == []
+    assert [ids(group) for group in found.near] == [[first.id, small.id]]
+
+    with run_on_commit():
+        client.post("/library/duplicates/keep-best/", {"items": [small.id, first.id]})
+    assert set(LibraryItem.objects.filter(user=owner).values_list("id", flat=True)) == {first.id, other.id}
+    assert not any(default_storage.exists(name) for name in files[small.id])
+    assert all(default_storage.exists(name) for name in files[first.id] + files[other.id])
+    assert services.duplicate_groups(user=owner).near == []
+
+
+def test_a_sharper_copy_is_the_best_and_the_others_go_with_their_identical_twins(owner, library, run_on_commit):
+    first, second, small, _ = library
+    sharper = add_photo(
+        ProjectFactory(owner=owner), astronaut(lambda image: image.filter(ImageFilter.SHARPEN)), run_on_commit
+    )
+    assert sharper.sharpness > first.sharpness
+    near = services.duplicate_groups(user=owner).near
+    assert [ids(group) for group in near] == [[sharper.id, first.id, small.id]]
+
+    with run_on_commit():
+        deleted = services.duplicates_keep_best(user=owner, item_ids=ids(near[0]))
+    assert sorted(deleted) == sorted([first.id, second.id, small.id])
+    assert not Photo.objects.filter(id__in=[first.photo_id, second.photo_id, small.photo_id]).exists()
+    assert LibraryItem.objects.filter(id=sharper.id).exists()
+
+
+def test_generated_duplicates_are_deleted_from_the_gallery(owner, run_on_commit):
+    images = []
+    for _ in range(2):  # the same prompt and seed draw the same file
+        with run_on_commit():
+            generation = generation_services.generation_create(
+                user=owner, training_run=None, prompt="a lighthouse on a cliff", num_outputs=1, seed=11
+            )
+        images.append(generation.images.get())
+    keep, drop = (LibraryItem.objects.get(generated_image=image) for image in images)
+    names = drop.generated_image.file_names()
+    group = services.duplicate_groups(user=owner).exact[0]
+    assert ids(group) == [keep.id, drop.id]
+
+    with run_on_commit():
+        assert services.duplicates_keep_best(user=owner, item_ids=ids(group)) == [drop.id]
+    assert list(GeneratedImage.objects.filter(generation__user=owner)) == [keep.generated_image]
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_keep_the_best_refuses_anything_but_a_current_group(client, owner, library):
+    first, second, small, other = library
+    stranger = UserFactory()
+    for user, item_ids, message in [
+        (owner, [first.id], "Pick a group of at least two duplicates."),
+        (owner, [first.id, other.id], "These are no longer duplicates of one another; look at the list again."),
+        (owner, [second.id, small.id], "These are no longer duplicates of one another; look at the list again."),
+        (stranger, [first.id, second.id], "These are no longer duplicates of one another; look at the list again."),
+        (owner, ["x", first.id], "Items are given by their numeric ids."),
+    ]:
+        with pytest.raises(services.DuplicateError, match=message):
+            services.duplicates_keep_best(user=user, item_ids=item_ids)
+    client.force_login(stranger)
+    response = client.post("/library/duplicates/keep-best/", {"items": [first.id, second.id]}, follow=True)
+    assert response.status_code == 200
+    assert "look at the list again" in str(list(response.context["messages"])[0])
+    assert "No exact duplicates." in response.content.decode()
+    assert LibraryItem.objects.filter(user=owner).count() == 4
