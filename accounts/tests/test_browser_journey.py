@@ -71,6 +71,9 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
     create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path)
     train_the_model_and_get_the_email(page, settings)
     generate_four_images_open_one_and_download_it(page, settings)
+    search_the_library_find_similar_and_make_more_like_this(page)
+    accept_a_suggested_album(page)
+    share_an_image_and_open_the_link_logged_out(page, live_server)
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").first.wait_for()
@@ -159,3 +162,50 @@ def generate_four_images_open_one_and_download_it(page, settings):
     with Image.open(download.path()) as image:
         assert image.format == "WEBP"
     lightbox.get_by_role("button", name="Close").click()
+
+
+def search_the_library_find_similar_and_make_more_like_this(page):
+    page.get_by_role("link", name="Library").click()
+    page.get_by_label("Search").fill("a mug on a wooden table")
+    page.get_by_role("button", name="Search").click()
+    assert page.get_by_text("matched:").first.is_visible()
+    page.locator(".image-tile a").first.click()
+    page.locator("#similar .image-tile").first.wait_for()
+    page.locator("#similar .image-tile a").first.click()
+    page.get_by_role("heading", name="Make more like this").wait_for()
+    page.get_by_label("Prompt").fill("the mug on a picnic blanket in a sunny park")
+    page.get_by_role("button", name="Open in the generation form").click()
+    assert "picnic blanket" in page.get_by_label("Prompt", exact=True).input_value()
+    page.get_by_label("Images").select_option("1")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.locator(".badge-run-succeeded").wait_for()
+    assert "picnic blanket" in page.locator(".prompt").inner_text()
+
+
+def accept_a_suggested_album(page):
+    page.get_by_role("link", name="Library").click()
+    page.get_by_role("link", name="Suggested albums").click()
+    page.get_by_role("button", name="Find suggestions").click()
+    page.get_by_label("Title").first.fill("Mug shoot")
+    page.get_by_role("button", name="Create album").first.click()
+    page.get_by_role("heading", name="Mug shoot").wait_for()
+    assert page.locator(".image-tile").count() >= 3
+
+
+def share_an_image_and_open_the_link_logged_out(page, live_server):
+    page.get_by_role("link", name="Images").click()
+    page.locator("[data-lightbox]").first.click()
+    page.locator("dialog[open]").get_by_role("link", name="Details").click()
+    page.get_by_role("button", name="Share").click()
+    link = page.locator("input[aria-label='Share link']").first.input_value()
+    assert "/s/" in link
+    stranger = page.context.browser.new_context()
+    try:
+        shared = stranger.new_page()
+        shared.goto(link)
+        image = shared.locator("img").first
+        image.wait_for()
+        assert shared.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
+        assert shared.get_by_role("link", name="Log out").count() == 0
+    finally:
+        stranger.close()
