@@ -133,8 +133,19 @@ def item_analyse(*, item_id: int) -> None:
     name, context = _source(item)
     with default_storage.open(name, "rb") as stored:
         facts, image = analysis.image_facts(stored.read())
+    faces = context.faces
+    if faces is None:
+        # Person projects count faces at upload; for everything else the library counts them.
+        from projects import faces as face_detection
+
+        faces = face_detection.describe_faces(image).count
     context = Context(
-        **{**context.__dict__, "colours": tuple(facts.colours), "orientation": _orientation(facts.width, facts.height)}
+        **{
+            **context.__dict__,
+            "colours": tuple(facts.colours),
+            "orientation": _orientation(facts.width, facts.height),
+            "faces": faces,
+        }
     )
     backend = backend_for()
     try:

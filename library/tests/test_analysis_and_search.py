@@ -68,3 +68,14 @@ def test_a_changed_description_is_analysed_again_and_searchable(run_on_commit):
     item.refresh_from_db()
     assert "orange" in item.tags
     assert services.library_search(user=project.owner, query="a glass of fresh juice")[0].score > 0.5
+
+
+def test_faces_are_counted_for_every_item(run_on_commit):
+    project = ProjectFactory()  # a product project: uploads do not count faces
+    person = add_photo(project, "grace_hopper.jpg", "a portrait in uniform", run_on_commit)
+    cup = add_photo(project, "coffee.jpg", "a cup", run_on_commit)
+    person.refresh_from_db()
+    cup.refresh_from_db()
+    assert person.face_count == 1
+    assert "people" in person.tags
+    assert cup.face_count == 0
