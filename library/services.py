@@ -39,24 +39,29 @@ def _enqueue(item_id: int) -> None:
     analyse_item.delay_on_commit(item_id)
 
 
+def _item_for(*, source: dict, defaults: dict) -> tuple[LibraryItem, bool]:
+    """The library item of a photo or image, created once even when two tasks race."""
+    try:
+        with transaction.atomic():
+            return LibraryItem.objects.get_or_create(**source, defaults=defaults)
+    except IntegrityError:
+        return LibraryItem.objects.get(**source), False
+
+
 def item_add_photo(*, photo_id: int) -> LibraryItem | None:
     """Put a processed photo in its owner's library and queue its analysis (again, if it is there)."""
     photo = Photo.objects.select_related("project").filter(id=photo_id, status=Photo.Status.READY).first()
     if photo is None:
         return None
-    try:
-        with transaction.atomic():
-            item, created = LibraryItem.objects.get_or_create(
-                photo=photo,
-                defaults={
-                    "user_id": photo.project.owner_id,
-                    "kind": LibraryItem.Kind.PHOTO,
-                    "project": photo.project,
-                    "created_at": photo.created_at,
-                },
-            )
-    except IntegrityError:
-        item = LibraryItem.objects.get(photo=photo)
+    item, _ = _item_for(
+        source={"photo": photo},
+        defaults={
+            "user_id": photo.project.owner_id,
+            "kind": LibraryItem.Kind.PHOTO,
+            "project": photo.project,
+            "created_at": photo.created_at,
+        },
+    )
     # A known photo is analysed again: this runs when its description changes.
     _enqueue(item.id)
     return item
@@ -66,19 +71,15 @@ def item_add_generated(*, image_id: int) -> LibraryItem | None:
     image = GeneratedImage.objects.select_related("generation").filter(id=image_id).first()
     if image is None:
         return None
-    try:
-        with transaction.atomic():
-            item, created = LibraryItem.objects.get_or_create(
-                generated_image=image,
-                defaults={
-                    "user_id": image.generation.user_id,
-                    "kind": LibraryItem.Kind.GENERATED,
-                    "project_id": image.generation.project_id,
-                    "created_at": image.created_at,
-                },
-            )
-    except IntegrityError:
-        return LibraryItem.objects.get(generated_image=image)
+    item, created = _item_for(
+        source={"generated_image": image},
+        defaults={
+            "user_id": image.generation.user_id,
+            "kind": LibraryItem.Kind.GENERATED,
+            "project_id": image.generation.project_id,
+            "created_at": image.created_at,
+        },
+    )
     if created:
         _enqueue(item.id)
     return item
