@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue contract
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
@@ -17,7 +17,8 @@ help:
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
-	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis)"
+	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
+	@echo "                bench-search: 1,000 text queries over a 100,000-item library index)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
@@ -54,7 +55,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest bench-queue
+bench: bench-ingest bench-queue bench-search
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
@@ -63,6 +64,10 @@ bench-ingest: install
 # Uses REDIS_URL, else redis://127.0.0.1:6379/14 (flushed), else starts redis-server on a free port.
 bench-queue: install
 	$(BIN)/python bench/generation_queue.py
+
+# The first run embeds 4,000 item texts (about a minute) and caches them under var/bench/search.
+bench-search: install
+	$(BIN)/python bench/search.py
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install

@@ -15,6 +15,12 @@ import numpy as np
 
 from library.embeddings import DIMENSIONS
 
+# One thread, as for the embedding model: web and worker processes share two cores, and a one-query
+# flat search is bound by memory bandwidth, so a second OpenMP thread gains nothing on a quiet
+# machine and, when the other core is busy, makes each search wait for it (make bench-search with a
+# busy core, one run: p50 31 ms, p95 43 ms with two threads; 15 ms and 25 ms with one).
+faiss.omp_set_num_threads(1)
+
 _indexes: dict[int, "UserIndex"] = {}
 _lock = threading.Lock()
 
