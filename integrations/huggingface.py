@@ -131,13 +131,23 @@ def describe_image(*, jpeg: bytes, instructions: str, schema: dict | None = None
         else None
     )
     try:
-        reply = _vlm_client().chat_completion(
-            messages=messages,
-            model=settings.HF_VLM_MODEL,
-            max_tokens=max_tokens,
-            temperature=0.2,
-            response_format=response_format,
-        )
+        try:
+            reply = _vlm_client().chat_completion(
+                messages=messages,
+                model=settings.HF_VLM_MODEL,
+                max_tokens=max_tokens,
+                temperature=0.2,
+                response_format=response_format,
+            )
+        except HfHubHTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if response_format is None or status not in (400, 422):
+                raise
+            # Some providers refuse structured output for vision models: ask in plain text instead
+            # (the instructions already describe the JSON; the caller parses defensively).
+            reply = _vlm_client().chat_completion(
+                messages=messages, model=settings.HF_VLM_MODEL, max_tokens=max_tokens, temperature=0.2
+            )
     except InferenceTimeoutError as exc:
         raise TransientProviderError(f"The vision model did not answer within {settings.HF_VLM_TIMEOUT:g} s") from exc
     except HfHubHTTPError as exc:

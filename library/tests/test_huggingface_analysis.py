@@ -257,7 +257,9 @@ def test_timeouts_running_out_fail_the_item(vlm, run_on_commit, worker_retries, 
 def test_a_refusal_fails_the_item_at_once_with_the_reason(vlm, run_on_commit, settings, status, token, reason):
     settings.HF_TOKEN = token
     if status:
-        vlm.fail_next(status, {"error": {"message": "Input validation error: image too large"}})
+        # Refused with structured output, then refused again as a plain request.
+        for _ in range(2):
+            vlm.fail_next(status, {"error": {"message": "Input validation error: image too large"}})
     item = add_photo(run_on_commit)
 
     assert item.status == LibraryItem.Status.FAILED
@@ -265,10 +267,21 @@ def test_a_refusal_fails_the_item_at_once_with_the_reason(vlm, run_on_commit, se
     assert reason in item.error
     if status:
         assert "image too large" in item.error
-    assert len(vlm.requests) == 1  # not retried
+    assert len(vlm.requests) == (2 if status else 1)  # not retried beyond the plain request
+
+
+def test_a_provider_refusing_structured_output_is_asked_in_plain_text(vlm, run_on_commit):
+    vlm.fail_next(400, {"error": {"message": "response_format is not supported for this model"}})
+    item = add_photo(run_on_commit)
+
+    assert item.status == LibraryItem.Status.DONE, item.error
+    assert len(vlm.requests) == 2
+    assert "response_format" in vlm.requests[0].json
+    assert vlm.requests[1].json.get("response_format") is None
 
 
 def test_a_failed_item_is_analysed_again_when_asked(vlm, run_on_commit):
+    vlm.fail_next(400)
     vlm.fail_next(400)
     item = add_photo(run_on_commit)
     assert item.status == LibraryItem.Status.FAILED
