@@ -53,10 +53,12 @@ class LibraryItem(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Never both sources, and never the other kind's. (Not "never none": on MySQL Django
+            # clears the source column of a cascaded row before deleting it.)
             models.CheckConstraint(
                 condition=(
-                    models.Q(kind="photo", photo__isnull=False, generated_image__isnull=True)
-                    | models.Q(kind="generated", photo__isnull=True, generated_image__isnull=False)
+                    models.Q(kind="photo", generated_image__isnull=True)
+                    | models.Q(kind="generated", photo__isnull=True)
                 ),
                 name="libraryitem_one_source",
             ),
@@ -142,11 +144,9 @@ class ShareLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Never both (see LibraryItem: cascaded rows may have their column cleared first).
             models.CheckConstraint(
-                condition=(
-                    models.Q(generated_image__isnull=False, album__isnull=True)
-                    | models.Q(generated_image__isnull=True, album__isnull=False)
-                ),
+                condition=models.Q(generated_image__isnull=True) | models.Q(album__isnull=True),
                 name="sharelink_one_target",
             ),
         ]
