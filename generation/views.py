@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
+from core.parsing import int_or_none
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
@@ -28,17 +29,10 @@ def _back_to(request, default: str) -> str:
     return default
 
 
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _initial_from(request, models) -> dict:
     """Form values from ?model=, ?prompt=, ?from=<job> ("use these settings again") and ?template=."""
     initial = {}
-    source_id = _int_or_none(request.GET.get("from"))
+    source_id = int_or_none(request.GET.get("from"))
     if source_id:
         source = selectors.generation_get_for_user(user=request.user, generation_id=source_id)
         initial = {
@@ -125,8 +119,8 @@ def generation_cancel(request, generation_id):
 
 @login_required
 def gallery(request):
-    run_id = _int_or_none(request.GET.get("model"))
-    project_id = _int_or_none(request.GET.get("project"))
+    run_id = int_or_none(request.GET.get("model"))
+    project_id = int_or_none(request.GET.get("project"))
     favourites = request.GET.get("favourites") == "1"
     sort = request.GET.get("sort") if request.GET.get("sort") in selectors.IMAGE_SORTS else "newest"
     images = selectors.image_list_for_user(
@@ -231,7 +225,7 @@ def _zip_stream(images):
 @require_POST
 def images_action(request):
     """The gallery's selection: download as a zip, or delete."""
-    ids = [image_id for image_id in map(_int_or_none, request.POST.getlist("images")) if image_id]
+    ids = [image_id for image_id in map(int_or_none, request.POST.getlist("images")) if image_id]
     images = list(selectors.image_list_for_user(user=request.user).filter(id__in=ids[:ZIP_MAX_IMAGES]))
     if not images:
         messages.error(request, "Select at least one image first.")

@@ -9,6 +9,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.parsing import int_or_none
 from library import selectors, services
 from library.models import LibraryItem
 from projects import selectors as project_selectors
@@ -23,17 +24,10 @@ def _date(value) -> date | None:
         return None
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def search_filters(params) -> dict:
     """Filters from a query string; bad values are ignored rather than refused."""
     return {
-        "project_id": _int(params.get("project")),
+        "project_id": int_or_none(params.get("project")),
         "kind": params.get("kind") if params.get("kind") in LibraryItem.Kind.values else None,
         "since": _date(params.get("since")),
         "until": _date(params.get("until")),
@@ -137,10 +131,10 @@ def share_new(request):
     """The "Share" button of an image or album page: make a link, then show it in the list."""
     from generation import selectors as generation_selectors
 
-    image_id = _int(request.POST.get("generated_image"))
-    album_id = _int(request.POST.get("album"))
+    image_id = int_or_none(request.POST.get("generated_image"))
+    album_id = int_or_none(request.POST.get("album"))
     raw_days = request.POST.get("expires_in_days", "").strip()
-    days = _int(raw_days) if raw_days else None
+    days = int_or_none(raw_days) if raw_days else None
     back = (
         reverse("generation:image", kwargs={"image_id": image_id})
         if image_id and not album_id
@@ -239,7 +233,7 @@ ALBUMS_PAGE_SIZE = 48
 
 
 def _ids(values) -> list[int]:
-    return [value for value in map(_int, values) if value is not None]
+    return [value for value in map(int_or_none, values) if value is not None]
 
 
 def _cover_url(album) -> str:
@@ -301,7 +295,7 @@ def album_rename(request, album_id):
 @login_required
 @require_POST
 def album_cover(request, album_id):
-    item_id = _int(request.POST.get("item"))
+    item_id = int_or_none(request.POST.get("item"))
 
     def change(album):
         if item_id is None:
@@ -340,7 +334,7 @@ def album_delete(request, album_id):
 def item_add_to_album(request, item_id):
     """From the item page: into one of the user's albums, or a new one by name."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    album_id = _int(request.POST.get("album"))
+    album_id = int_or_none(request.POST.get("album"))
     try:
         if album_id:
             album = selectors.album_get_for_user(user=request.user, album_id=album_id)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import ProviderError
+from core.parsing import int_or_none
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
 from training.models import TrainingRun
@@ -124,8 +125,8 @@ class GenerationListCreateView(ListAPIView):
     def get_queryset(self):
         return selectors.generation_list_for_user(
             user=self.request.user,
-            run_id=_int(self.request.query_params.get("model")),
-            project_id=_int(self.request.query_params.get("project")),
+            run_id=int_or_none(self.request.query_params.get("model")),
+            project_id=int_or_none(self.request.query_params.get("project")),
         )
 
     @extend_schema(
@@ -181,8 +182,8 @@ class GeneratedImageListView(ListAPIView):
         params = self.request.query_params
         return selectors.image_list_for_user(
             user=self.request.user,
-            run_id=_int(params.get("model")),
-            project_id=_int(params.get("project")),
+            run_id=int_or_none(params.get("model")),
+            project_id=int_or_none(params.get("project")),
             favourites=params.get("favourite") in ("1", "true"),
             sort=params.get("sort", "newest"),
         )
@@ -236,10 +237,3 @@ class GeneratedImageFileView(APIView):
         )
         response["Cache-Control"] = "private, max-age=300"
         return response
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

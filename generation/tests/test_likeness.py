@@ -30,14 +30,13 @@ def _image_from(generation: Generation, index: int, photo: str) -> GeneratedImag
     )
 
 
-def test_images_are_scored_and_flagged_and_the_gallery_sorts_by_likeness(client):
-    run = trained_model(category=Project.Category.PERSON, photos=["grace_hopper.jpg"])
-    generation = Generation.objects.create(
+def _finished_job(run, *, num_outputs: int) -> Generation:
+    return Generation.objects.create(
         user=run.project.owner,
         training_run=run,
         project=run.project,
         prompt="x",
-        num_outputs=3,
+        num_outputs=num_outputs,
         seed=1,
         guidance=3,
         steps=28,
@@ -46,6 +45,11 @@ def test_images_are_scored_and_flagged_and_the_gallery_sorts_by_likeness(client)
         estimated_cost=Decimal("0.1"),
         status=Generation.Status.SUCCEEDED,
     )
+
+
+def test_images_are_scored_and_flagged_and_the_gallery_sorts_by_likeness(client):
+    run = trained_model(category=Project.Category.PERSON, photos=["grace_hopper.jpg"])
+    generation = _finished_job(run, num_outputs=3)
     other_person = _image_from(generation, 0, "astronaut.jpg")
     no_face = _image_from(generation, 1, "coffee.jpg")
     same_person = _image_from(generation, 2, "grace_hopper.jpg")
@@ -72,19 +76,7 @@ def test_images_are_scored_and_flagged_and_the_gallery_sorts_by_likeness(client)
 
 def test_product_models_are_not_scored():
     run = trained_model()
-    generation = Generation.objects.create(
-        user=run.project.owner,
-        training_run=run,
-        project=run.project,
-        prompt="x",
-        num_outputs=1,
-        seed=1,
-        guidance=3,
-        steps=28,
-        lora_scale=1,
-        backend="demo",
-        estimated_cost=Decimal("0.1"),
-    )
+    generation = _finished_job(run, num_outputs=1)
     image = _image_from(generation, 0, "grace_hopper.jpg")
     services.generation_score_likeness(generation_id=generation.id)
     image.refresh_from_db()

@@ -6,26 +6,17 @@ from accounts.tests.factories import UserFactory
 from generation import services as generation_services
 from library import services
 from library.models import LibraryItem
+from library.tests.factories import photo_item
 from projects import services as project_services
-from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from projects.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
-def add_photo(project, name, description, run_on_commit):
-    with run_on_commit():
-        photo = project_services.photo_upload(
-            project=project, files=[upload((PHOTOS / name).read_bytes(), name)]
-        ).accepted[0]
-    with run_on_commit():
-        project_services.photo_update_description(photo=photo, description=description)
-    return LibraryItem.objects.get(photo=photo)
-
-
 def test_photos_and_generated_images_are_analysed_and_found_by_meaning(run_on_commit):
     project = ProjectFactory(name="Morning coffee")
-    coffee = add_photo(project, "coffee.jpg", "a cup of espresso with latte art on a saucer", run_on_commit)
-    astronaut = add_photo(project, "astronaut.jpg", "an astronaut in a white spacesuit with the flag", run_on_commit)
+    coffee = photo_item(project, "coffee.jpg", "a cup of espresso with latte art on a saucer", run_on_commit)
+    astronaut = photo_item(project, "astronaut.jpg", "an astronaut in a white spacesuit with the flag", run_on_commit)
     with run_on_commit():
         generation = generation_services.generation_create(
             user=project.owner, training_run=None, prompt="a red barn in a snowy field at dusk", num_outputs=1
@@ -54,14 +45,14 @@ def test_photos_and_generated_images_are_analysed_and_found_by_meaning(run_on_co
 
 def test_search_never_returns_another_users_items(run_on_commit):
     mine = ProjectFactory()
-    add_photo(mine, "coffee.jpg", "espresso cup", run_on_commit)
+    photo_item(mine, "coffee.jpg", "espresso cup", run_on_commit)
     stranger = UserFactory()
     assert services.library_search(user=stranger, query="espresso cup") == []
 
 
 def test_a_changed_description_is_analysed_again_and_searchable(run_on_commit):
     project = ProjectFactory()
-    item = add_photo(project, "coffee.jpg", "a cup on a table", run_on_commit)
+    item = photo_item(project, "coffee.jpg", "a cup on a table", run_on_commit)
     assert services.library_search(user=project.owner, query="a mug on a desk")[0].item == item
     with run_on_commit():
         project_services.photo_update_description(photo=item.photo, description="a glass of orange juice")
@@ -72,8 +63,8 @@ def test_a_changed_description_is_analysed_again_and_searchable(run_on_commit):
 
 def test_faces_are_counted_for_every_item(run_on_commit):
     project = ProjectFactory()  # a product project: uploads do not count faces
-    person = add_photo(project, "grace_hopper.jpg", "a portrait in uniform", run_on_commit)
-    cup = add_photo(project, "coffee.jpg", "a cup", run_on_commit)
+    person = photo_item(project, "grace_hopper.jpg", "a portrait in uniform", run_on_commit)
+    cup = photo_item(project, "coffee.jpg", "a cup", run_on_commit)
     person.refresh_from_db()
     cup.refresh_from_db()
     assert person.face_count == 1

@@ -12,22 +12,15 @@ from generation import services as generation_services
 from generation.models import Generation
 from generation.tests.factories import trained_model
 from library.models import LibraryItem
-from projects import services as project_services
-from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from library.tests.factories import photo_item
+from projects.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
-def photo_item(owner, name, description, run_on_commit) -> LibraryItem:
+def kitchen_photo(owner, name, description, run_on_commit) -> LibraryItem:
     """A real photo, uploaded, processed and analysed into the owner's library."""
-    project = ProjectFactory(owner=owner, name="Kitchen shots")
-    with run_on_commit():
-        photo = project_services.photo_upload(
-            project=project, files=[upload((PHOTOS / name).read_bytes(), name)]
-        ).accepted[0]
-    with run_on_commit():
-        project_services.photo_update_description(photo=photo, description=description)
-    item = LibraryItem.objects.get(photo=photo)
+    item = photo_item(ProjectFactory(owner=owner, name="Kitchen shots"), name, description, run_on_commit)
     assert item.status == LibraryItem.Status.DONE, item.error
     return item
 
@@ -68,7 +61,7 @@ def test_make_more_like_this_puts_the_users_subject_in_the_photos_look(client, r
     older = trained_model()
     owner = older.project.owner
     newest = trained_model(owner=owner)
-    item = photo_item(owner, "coffee.jpg", "a cup of espresso with latte art on a saucer", run_on_commit)
+    item = kitchen_photo(owner, "coffee.jpg", "a cup of espresso with latte art on a saucer", run_on_commit)
     assert item.aesthetic
     client.force_login(owner)
 
@@ -166,6 +159,6 @@ def test_the_prompt_in_the_address_is_bounded_escaped_and_never_an_error(client,
 
 
 def test_someone_elses_item_has_no_inspiration_for_you(client, run_on_commit):
-    item = photo_item(UserFactory(), "coffee.jpg", "espresso", run_on_commit)
+    item = kitchen_photo(UserFactory(), "coffee.jpg", "espresso", run_on_commit)
     client.force_login(UserFactory())
     assert client.get(f"/library/items/{item.id}/").status_code == 404

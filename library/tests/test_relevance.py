@@ -10,9 +10,9 @@ import pytest
 from generation import services as generation_services
 from library import services
 from library.models import LibraryItem
-from projects import services as project_services
+from library.tests.factories import photo_item
 from projects.models import Project
-from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from projects.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -79,13 +79,7 @@ def build_library(run_on_commit) -> tuple[object, dict[int, str]]:
     project = ProjectFactory(name="Family archive", category=Project.Category.PERSON)
     names = {}
     for name, (filename, description) in PHOTO_ITEMS.items():
-        with run_on_commit():
-            photo = project_services.photo_upload(
-                project=project, files=[upload((PHOTOS / filename).read_bytes(), filename)]
-            ).accepted[0]
-        with run_on_commit():
-            project_services.photo_update_description(photo=photo, description=description)
-        names[LibraryItem.objects.get(photo=photo).id] = name
+        names[photo_item(project, filename, description, run_on_commit).id] = name
     for name, prompt in GENERATED_ITEMS.items():
         with run_on_commit():
             generation = generation_services.generation_create(
