@@ -511,5 +511,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # faiss.loader reports each CPU-specific build it tries before the one that loads: noise.
+    "loggers": {"axes": {"level": "WARNING"}, "faiss.loader": {"level": "WARNING"}},
 }
