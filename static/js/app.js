@@ -103,6 +103,11 @@ document.querySelectorAll("[data-generate]").forEach((form) => {
     prompt.focus();
   }));
   prompt.addEventListener("input", update);
+  // Each submission is a paid job: a double click must not queue two.
+  form.addEventListener("submit", () => {
+    const button = form.querySelector("button[type=submit]");
+    window.setTimeout(() => { button.disabled = true; button.textContent = "Generating…"; });
+  });
   model.addEventListener("change", () => { window.location.search = `?model=${model.value}`; });
   update();
 });
