@@ -59,6 +59,9 @@ class Generation(models.Model):
     cost = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    # The attempt submitting the job to its provider and until when: see core.leases.
+    lease_holder = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from core.exceptions import PermanentProviderError, ProviderError
+from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
 from generation.backends.base import GenerationBackend, LoraSource, OutputGone, ProviderPrediction
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from projects import faces, imaging
@@ -267,24 +268,47 @@ def _poll_delay(polls: int) -> float:
     return settings.GENERATION_POLL_SECONDS * min(2 ** (polls // 10), 8)
 
 
-def generation_run(*, generation_id: int) -> None:
-    """Start the job at its provider, once; or, for synchronous providers, make the images."""
-    generation = Generation.objects.filter(id=generation_id).first()
-    if generation is None or generation.status not in Generation.ACTIVE or generation.provider_id:
+def generation_run(*, generation_id: int, attempt: str | None = None) -> None:
+    """Start the job at its provider, once; or, for synchronous providers, make the images.
+
+    One attempt at a time holds the job's lease (see core.leases) until the provider's id is
+    recorded.
+    """
+    attempt = attempt or new_attempt()
+    claimable = Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE, provider_id__isnull=True)
+    if not lease_claim(claimable, holder=attempt, seconds=lease_seconds("generation.run_generation")):
         return
+    job = Generation.objects.filter(id=generation_id)
+    with released_on_error(job, holder=attempt):
+        _run(job.select_related("project", "training_run").get())
+        job.filter(lease_holder=attempt).update(**FREE)
+
+
+def _deadline(generation: Generation):
+    # A little past the provider's own deadline (Cancel-After), which should have ended it first.
+    started = generation.started_at or generation.created_at
+    return started + timedelta(minutes=settings.GENERATION_DEADLINE_MINUTES + 2)
+
+
+def _run(generation: Generation) -> None:
     backend = backend_for(generation.backend)
-    claimed = Generation.objects.filter(id=generation.id, status=Generation.Status.QUEUED).update(
-        status=Generation.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed and generation.status != Generation.Status.RUNNING:
-        return
+    # A job found RUNNING without a provider id crashed (or timed out) while submitting.
+    resumed = generation.status == Generation.Status.RUNNING
+    if not resumed:
+        if not Generation.objects.filter(id=generation.id, status=Generation.Status.QUEUED).update(
+            status=Generation.Status.RUNNING, started_at=timezone.now()
+        ):
+            return  # canceled meanwhile
+        generation.refresh_from_db()
     if backend.synchronous:
         _render(generation, backend)
         return
-    # A job found RUNNING without a provider id crashed (or timed out) while submitting: ask the
-    # provider whether that attempt got through before starting another prediction.
-    existing = backend.find_submitted(generation=generation) if not claimed else None
+    # Ask the provider whether a crashed attempt got through before starting another prediction.
+    existing = backend.find_submitted(generation=generation) if resumed else None
     if existing is None:
+        if resumed and timezone.now() > _deadline(generation):
+            generation_fail(generation_id=generation.id, message="The provider could not take the job. Try again.")
+            return
         try:
             lora = lora_source(run=generation.training_run) if generation.training_run_id else None
             existing = backend.submit(generation=generation, lora=lora, webhook_url=_webhook_url(generation))
@@ -292,7 +316,7 @@ def generation_run(*, generation_id: int) -> None:
             generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
             return
     recorded = Generation.objects.filter(id=generation.id, provider_id__isnull=True).update(
-        provider_id=existing.id, next_poll_at=timezone.now() + timedelta(seconds=_poll_delay(0))
+        provider_id=existing.id, next_poll_at=timezone.now() + timedelta(seconds=_poll_delay(0)), **FREE
     )
     if not recorded:
         # A concurrent attempt recorded its own prediction first: stop ours.
@@ -337,7 +361,7 @@ def generation_apply_update(*, generation_id: int, prediction: ProviderPredictio
             output_urls=prediction.outputs,
             gpu_seconds=prediction.gpu_seconds,
             # A deadline for storing the images; past it the reconcile task tries again.
-            next_poll_at=timezone.now() + timedelta(minutes=2),
+            next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
         )
         if recorded:
             collect_images.delay_on_commit(generation_id)
@@ -367,11 +391,7 @@ def generation_sync(*, generation_id: int) -> None:
     if not claimed:
         return
     backend = backend_for(generation.backend)
-    # A little past the provider's own deadline (Cancel-After), which should have ended it first.
-    deadline = (generation.started_at or generation.created_at) + timedelta(
-        minutes=settings.GENERATION_DEADLINE_MINUTES + 2
-    )
-    if now > deadline:
+    if now > _deadline(generation):
         try:
             backend.cancel(provider_id=generation.provider_id)
         except ProviderError as error:
@@ -561,9 +581,14 @@ def generation_fail(*, generation_id: int, message: str) -> None:
 
 
 def generation_give_up(*, generation_id: int, message: str) -> None:
-    """The provider kept failing: keep what was stored (the job then succeeded in part), else fail."""
+    """Retries ran out on provider errors. A job the provider has (or may have) taken is left to
+    the reconcile task until its deadline: its images may still come. Otherwise keep what was
+    stored, the job succeeding in part, else fail."""
     generation = Generation.objects.select_related("project").filter(id=generation_id).first()
     if generation is None or not generation.is_active:
+        return
+    if _provider_may_have(generation) and timezone.now() < _deadline(generation):
+        logger.warning("generation %s: retries ran out; the reconcile task will try again", generation_id)
         return
     if generation.status == Generation.Status.RUNNING and _stored_indexes(generation_id):
         _finish(
@@ -573,6 +598,21 @@ def generation_give_up(*, generation_id: int, message: str) -> None:
         )
     else:
         generation_fail(generation_id=generation_id, message=message)
+
+
+def _provider_may_have(generation: Generation) -> bool:
+    if generation.status != Generation.Status.RUNNING:
+        return False
+    if generation.provider_id:
+        return True
+    backend = backend_for(generation.backend)
+    if backend.synchronous:
+        return False
+    # Submitting failed every time; a timed-out attempt may still have got through.
+    try:
+        return backend.find_submitted(generation=generation) is not None
+    except ProviderError:
+        return True
 
 
 def generation_cancel(*, generation: Generation) -> Generation:
@@ -592,18 +632,14 @@ def generation_reconcile(*, batch_size: int = 100) -> int:
     from generation.tasks import collect_images, run_generation, sync_generation
 
     now = timezone.now()
-    stale = now - timedelta(minutes=2)
+    stale = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
     count = 0
     running = Generation.objects.filter(status=Generation.Status.RUNNING)
-    # Queued but never picked up (a lost message), or started and never recorded (a crashed worker;
-    # synchronous providers get their whole timeout first).
-    lost = Generation.objects.filter(
+    # Queued but never picked up (a lost message), or started and never recorded (an attempt that
+    # stopped: its lease is free again).
+    lost = Generation.objects.filter(lease_expired()).filter(
         Q(status=Generation.Status.QUEUED, created_at__lt=stale)
-        | Q(
-            status=Generation.Status.RUNNING,
-            provider_id__isnull=True,
-            started_at__lt=stale - timedelta(seconds=settings.HF_INFERENCE_TIMEOUT),
-        )
+        | Q(status=Generation.Status.RUNNING, provider_id__isnull=True, started_at__lt=stale)
     )
     for generation_id in lost.values_list("id", flat=True)[:batch_size]:
         run_generation.delay(generation_id)
@@ -614,7 +650,9 @@ def generation_reconcile(*, batch_size: int = 100) -> int:
         count += 1
     due_collections = running.exclude(output_urls=[]).filter(next_poll_at__lt=now)
     for generation_id in due_collections.values_list("id", flat=True)[:batch_size]:
-        Generation.objects.filter(id=generation_id).update(next_poll_at=now + timedelta(minutes=2))
+        Generation.objects.filter(id=generation_id).update(
+            next_poll_at=now + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+        )
         collect_images.delay(generation_id)
         count += 1
     return count

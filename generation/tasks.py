@@ -1,21 +1,22 @@
 import time
 
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
+from django.conf import settings
 from django.db.models import F
 
 from core.exceptions import TransientProviderError
+from core.tasks import Task
 
 PROVIDER_RETRY = {
     "autoretry_for": (TransientProviderError,),
     "retry_backoff": 5,
-    "retry_backoff_max": 120,
+    "retry_backoff_max": min(120, settings.PROVIDER_RETRY_BACKOFF_MAX),
     "retry_jitter": True,
     "max_retries": 6,
 }
 
 
-class GenerationTask(DjangoTask):
+class GenerationTask(Task):
     """Records worker time per job; when retries run out on a transient provider error, ends the
     job with a clear message (keeping any images already stored)."""
 
@@ -40,13 +41,13 @@ class GenerationTask(DjangoTask):
             )
 
 
-@shared_task(
-    name="generation.run_generation", base=GenerationTask, soft_time_limit=600, time_limit=660, **PROVIDER_RETRY
-)
-def run_generation(generation_id: int, **kwargs) -> None:
+# Its time limit is in settings.PROVIDER_TASK_TIME_LIMITS (it bounds the job's lease). The task id
+# is the attempt: a message redelivered after its worker died takes over the lease at once.
+@shared_task(name="generation.run_generation", base=GenerationTask, bind=True, **PROVIDER_RETRY)
+def run_generation(self, generation_id: int, **kwargs) -> None:
     from generation import services
 
-    services.generation_run(generation_id=generation_id)
+    services.generation_run(generation_id=generation_id, attempt=self.request.id)
 
 
 @shared_task(

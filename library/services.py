@@ -202,20 +202,32 @@ def _offer_caption(*, photo: Photo, caption: str) -> None:
 
 
 def library_reconcile(*, batch_size: int = 200) -> int:
-    """Re-queue analyses whose messages were lost (a worker restart): items pending for 10 minutes."""
+    """Re-drive what lost messages left behind (a killed worker, a restarted broker): photos and
+    images that never got their library item, and items still waiting for their analysis."""
     from datetime import timedelta
 
     from library.tasks import analyse_item
 
-    stale = timezone.now() - timedelta(minutes=10)
+    stale = timezone.now() - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+    photo_ids = Photo.objects.filter(
+        status=Photo.Status.READY, library_item__isnull=True, processed_at__lt=stale
+    ).values_list("id", flat=True)[:batch_size]
+    image_ids = GeneratedImage.objects.filter(library_item__isnull=True, created_at__lt=stale).values_list(
+        "id", flat=True
+    )[:batch_size]
+    # Pending items are read first: the items made below queue their own analysis.
     ids = list(
         LibraryItem.objects.filter(status=LibraryItem.Status.PENDING, created_at__lt=stale)
         .order_by("id")
         .values_list("id", flat=True)[:batch_size]
     )
+    for photo_id in photo_ids:
+        item_add_photo(photo_id=photo_id)
+    for image_id in image_ids:
+        item_add_generated(image_id=image_id)
     for item_id in ids:
         analyse_item.delay(item_id)
-    return len(ids)
+    return len(photo_ids) + len(image_ids) + len(ids)
 
 
 def item_analyse_failed(*, item_id: int, message: str) -> None:

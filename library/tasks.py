@@ -1,10 +1,10 @@
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
 
 from core.exceptions import TransientProviderError
+from core.tasks import Task
 
 
-class AnalysisTask(DjangoTask):
+class AnalysisTask(Task):
     """When retries run out on a transient provider error (or anything else stops the analysis),
     the item is stored as failed with the reason instead of staying pending."""
 

@@ -5,7 +5,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
 
-app = Celery("photoagent")
+# Every task's base: enqueueing after a commit survives a broker outage (see core.tasks).
+app = Celery("photoagent", task_cls="core.tasks:Task")
 # Every Celery setting lives in Django settings under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -2,7 +2,9 @@ import logging
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -318,3 +320,62 @@ def storage_delete_files(*, names: list[str]) -> None:
         from projects.tasks import delete_stored_files
 
         delete_stored_files.delay_on_commit(names)
+
+
+def photo_reconcile(*, batch_size: int = 200) -> int:
+    """Re-queue photos whose processing message was lost (a killed worker, a restarted broker)."""
+    from projects.tasks import process_photo
+
+    stale = timezone.now() - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+    ids = list(
+        Photo.objects.filter(status=Photo.Status.PROCESSING, created_at__lt=stale)
+        .order_by("id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    for photo_id in ids:
+        process_photo.delay(photo_id)
+    return len(ids)
+
+
+def _stored_names(folder: str) -> Iterator[str]:
+    folders, files = default_storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_names(f"{folder}/{sub}")
+
+
+def _referenced_names(user_id: int) -> set[str]:
+    from generation.models import GeneratedImage
+    from training.models import TrainingRun
+
+    columns = (
+        (Photo.objects.filter(project__owner_id=user_id), ("original", "training_image", "thumbnail", "preview")),
+        (TrainingRun.objects.filter(project__owner_id=user_id), ("dataset", "lora_file")),
+        (GeneratedImage.objects.filter(generation__user_id=user_id), ("file", "thumbnail")),
+    )
+    return {name for queryset, fields in columns for row in queryset.values_list(*fields) for name in row if name}
+
+
+def storage_sweep(*, older_than: timedelta) -> list[str]:
+    """Delete stored files no record names, older than `older_than`; returns their names.
+
+    A worker killed between storing a file and recording it, a lost deletion message, or a
+    concurrent attempt that lost its race leaves such files. `older_than` must exceed the longest
+    task, so a file stored by a live attempt that has yet to record it is never taken.
+    """
+    cutoff = timezone.now() - older_than
+    removed = []
+    if not default_storage.exists("users"):
+        return removed
+    for user_folder in default_storage.listdir("users")[0]:
+        if not user_folder.isdigit():
+            continue
+        referenced = _referenced_names(int(user_folder))
+        for name in _stored_names(f"users/{user_folder}"):
+            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+                removed.append(name)
+    if removed:
+        logger.info("storage sweep: removed %d unreferenced files", len(removed))
+    return removed

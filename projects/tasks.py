@@ -31,3 +31,21 @@ def delete_stored_files(names: list[str], **kwargs) -> None:
     # Deleting a missing object is a no-op, so a retry after a partial run is safe.
     for name in names:
         default_storage.delete(name)
+
+
+@shared_task(name="projects.reconcile_photos", soft_time_limit=60, time_limit=90)
+def reconcile_photos(**kwargs) -> None:
+    from projects import services
+
+    services.photo_reconcile()
+
+
+@shared_task(name="projects.sweep_storage", soft_time_limit=1800, time_limit=1900)
+def sweep_storage(**kwargs) -> None:
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from projects import services
+
+    services.storage_sweep(older_than=timedelta(hours=settings.STORAGE_SWEEP_AFTER_HOURS))

@@ -62,6 +62,9 @@ class TrainingRun(models.Model):
     hf_repo_id = models.CharField(max_length=200, blank=True)
     hf_commit = models.CharField(max_length=64, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The attempt working on the current step (submit, publish, email) and until when: see core.leases.
+    lease_holder = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)

@@ -7,12 +7,14 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.emails import send_templated_email
-from core.exceptions import PermanentProviderError
+from core.exceptions import PermanentProviderError, ProviderError
+from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.models import Photo, Project
@@ -152,18 +154,26 @@ def _package_dataset(run: TrainingRun) -> str:
     return default_storage.save(name, File(archive, name="dataset.zip"))
 
 
-def training_submit(*, run_id: int) -> None:
+def training_submit(*, run_id: int, attempt: str | None = None) -> None:
     """Package the dataset and start the provider's training, once.
 
     The run moves to SUBMITTING before the provider is called; a re-run that finds it there
     first asks the provider whether the crashed attempt got through, so a training is never
-    started twice.
+    started twice. One attempt at a time holds the run's lease (see core.leases).
     """
-    run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
-    if run is None or run.status not in (TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING):
+    attempt = attempt or new_attempt()
+    claimable = TrainingRun.objects.filter(
+        id=run_id,
+        status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING],
+        provider_training_id__isnull=True,
+    )
+    if not lease_claim(claimable, holder=attempt, seconds=lease_seconds("training.submit_training")):
         return
-    if run.provider_training_id:
-        return
+    with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
+        _submit(TrainingRun.objects.select_related("project").get(id=run_id))
+
+
+def _submit(run: TrainingRun) -> None:
     backend = backend_for(run.backend)
     if not run.dataset:
         name = _package_dataset(run)
@@ -176,11 +186,11 @@ def training_submit(*, run_id: int) -> None:
     dataset_url = run.dataset_url
     existing = backend.find_submitted(dataset_url=dataset_url) if run.status == TrainingRun.Status.SUBMITTING else None
     if existing is None:
-        claimed = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(
-            status=TrainingRun.Status.SUBMITTING
-        )
-        if not claimed and run.status != TrainingRun.Status.SUBMITTING:
-            return
+        marked = TrainingRun.objects.filter(
+            id=run.id, status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING]
+        ).update(status=TrainingRun.Status.SUBMITTING)
+        if not marked:
+            return  # canceled meanwhile
         try:
             existing = backend.submit(run=run, dataset_url=dataset_url, webhook_url=_webhook_url(run))
         except PermanentProviderError as error:
@@ -191,12 +201,34 @@ def training_submit(*, run_id: int) -> None:
         status=TrainingRun.Status.STARTING,
         submitted_at=timezone.now(),
         next_poll_at=timezone.now() + timedelta(seconds=settings.TRAINING_POLL_SECONDS),
+        **FREE,
     )
     if not recorded:
-        # A concurrent attempt recorded its own training first: stop ours.
+        # The run was canceled meanwhile (or another attempt recorded its training): stop ours.
         backend.cancel(provider_id=existing.id)
         return
     training_apply_update(run_id=run.id, training=existing)
+
+
+def training_give_up(*, run_id: int, message: str) -> None:
+    """Retries ran out on provider errors. A run the provider has (or may have) taken, or whose
+    LoRA waits at the provider, is left to the reconcile task, which tries again later; the
+    others fail now."""
+    run = TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.ACTIVE).first()
+    if run is None:
+        return
+    if run.status == TrainingRun.Status.SUBMITTING and run.dataset_url:
+        # Submitting failed every time; a timed-out attempt may still have got through.
+        try:
+            taken = backend_for(run.backend).find_submitted(dataset_url=run.dataset_url) is not None
+        except ProviderError:
+            taken = True
+    else:
+        taken = run.status != TrainingRun.Status.QUEUED
+    if taken:
+        logger.warning("training %s: retries ran out; the reconcile task will try again", run_id)
+    else:
+        training_fail(run_id=run_id, message=message)
 
 
 # Provider updates (webhooks and polling)
@@ -288,7 +320,8 @@ def training_sync(*, run_id: int) -> None:
 
 
 def training_reconcile(*, batch_size: int = 50) -> int:
-    """Re-drive runs that should have moved on: due polls, stuck submissions and publications."""
+    """Re-drive runs that should have moved on: due polls, and submissions, publications and
+    emails whose attempt stopped (a lost message, a killed worker) once their lease is free."""
     from training.tasks import notify_owner, publish_lora, submit_training, sync_training
 
     now = timezone.now()
@@ -301,21 +334,28 @@ def training_reconcile(*, batch_size: int = 50) -> int:
     for run_id in due.values_list("id", flat=True):
         sync_training.delay(run_id)
         count += 1
-    stale = now - timedelta(minutes=2)
-    for run in TrainingRun.objects.filter(
-        status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING, TrainingRun.Status.PUBLISHING],
-        created_at__lt=stale,
-    ).order_by("created_at")[:batch_size]:
-        if run.status == TrainingRun.Status.PUBLISHING:
-            publish_lora.delay(run.id)
-        else:
-            submit_training.delay(run.id)
+    stale = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+    stalled = (
+        TrainingRun.objects.filter(lease_expired())
+        .filter(
+            Q(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING], created_at__lt=stale)
+            | Q(status=TrainingRun.Status.PUBLISHING, last_event_at__lt=stale)
+        )
+        .order_by("created_at")
+    )
+    for run_id, status in stalled.values_list("id", "status")[:batch_size]:
+        (publish_lora if status == TrainingRun.Status.PUBLISHING else submit_training).delay(run_id)
         count += 1
-    for run_id in (
-        TrainingRun.objects.filter(status__in=TrainingRun.TERMINAL, notified_at__isnull=True, completed_at__lt=stale)
-        .exclude(status=TrainingRun.Status.CANCELED)
-        .values_list("id", flat=True)[:batch_size]
-    ):
+    unannounced = (
+        TrainingRun.objects.filter(lease_expired())
+        .filter(
+            status__in=[TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED],
+            notified_at__isnull=True,
+            completed_at__lt=stale,
+        )
+        .values_list("id", flat=True)
+    )
+    for run_id in unannounced[:batch_size]:
         notify_owner.delay(run_id)
         count += 1
     return count
@@ -327,7 +367,7 @@ def training_reconcile(*, batch_size: int = 50) -> int:
 
 def training_fail(*, run_id: int, message: str) -> None:
     updated = TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.ACTIVE).update(
-        status=TrainingRun.Status.FAILED, error=message, completed_at=timezone.now()
+        status=TrainingRun.Status.FAILED, error=message, completed_at=timezone.now(), **FREE
     )
     if updated:
         _after_end(run_id=run_id)
@@ -342,7 +382,7 @@ def training_cancel(*, run: TrainingRun) -> TrainingRun:
         # Outside any transaction: a network call.
         backend_for(run.backend).cancel(provider_id=run.provider_training_id)
     updated = TrainingRun.objects.filter(id=run.id, status__in=TrainingRun.ACTIVE).update(
-        status=TrainingRun.Status.CANCELED, error="You canceled this training.", completed_at=timezone.now()
+        status=TrainingRun.Status.CANCELED, error="You canceled this training.", completed_at=timezone.now(), **FREE
     )
     if updated:
         _after_end(run_id=run.id, notify=False)
@@ -369,12 +409,26 @@ def _after_end(*, run_id: int, notify: bool = True) -> None:
 # ------------------------------------------------------------------------------
 
 
-def training_publish(*, run_id: int) -> None:
-    """Fetch the LoRA from the trainer's output and store it (Hub or storage). Safe to run twice."""
+def training_publish(*, run_id: int, attempt: str | None = None) -> None:
+    """Fetch the LoRA from the trainer's output and store it (Hub or storage). Safe to run twice;
+    one attempt at a time holds the run's lease, so the Hub never gets two commits."""
+    attempt = attempt or new_attempt()
+    claimable = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.PUBLISHING)
+    if not lease_claim(claimable, holder=attempt, seconds=lease_seconds("training.publish_lora")):
+        return
+    with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
+        _publish(TrainingRun.objects.select_related("project").get(id=run_id))
+
+
+def _publish(run: TrainingRun) -> None:
     from integrations import huggingface
 
-    run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
-    if run is None or run.status != TrainingRun.Status.PUBLISHING:
+    # The provider keeps a training's output for a limited time: past the deadline, stop trying.
+    if run.last_event_at and timezone.now() > run.last_event_at + timedelta(hours=settings.TRAINING_DEADLINE_HOURS):
+        training_fail(
+            run_id=run.id,
+            message="The training finished, but its LoRA could not be fetched from the provider in time. Retry it.",
+        )
         return
     backend = backend_for(run.backend)
     hub_pending = settings.HF_TOKEN and not backend.simulated and not run.hf_commit
@@ -398,7 +452,7 @@ def training_publish(*, run_id: int) -> None:
                 )
                 TrainingRun.objects.filter(id=run.id, hf_commit="").update(hf_repo_id=repo_id, hf_commit=commit)
     finished = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.PUBLISHING).update(
-        status=TrainingRun.Status.SUCCEEDED, progress=100, completed_at=timezone.now()
+        status=TrainingRun.Status.SUCCEEDED, progress=100, completed_at=timezone.now(), **FREE
     )
     if finished:
         _after_end(run_id=run.id)
@@ -434,16 +488,23 @@ def _model_card(run: TrainingRun) -> str:
 # ------------------------------------------------------------------------------
 
 
-def training_notify(*, run_id: int) -> None:
-    """Email the owner how the run ended, exactly once: claimed before sending, released on failure."""
-    claimed = TrainingRun.objects.filter(
+def training_notify(*, run_id: int, attempt: str | None = None) -> None:
+    """Email the owner how the run ended, once.
+
+    The attempt holds the run's lease while it sends and records the mail as sent right after
+    SendGrid accepted it. A failed send frees the lease for the retry; an attempt killed while
+    sending leaves it to run out, and the reconcile task sends again. (SendGrid has no idempotency
+    key: only an attempt killed between SendGrid's answer and that record can mail twice.)
+    """
+    attempt = attempt or new_attempt()
+    unsent = TrainingRun.objects.filter(
         id=run_id, status__in=[TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED], notified_at__isnull=True
-    ).update(notified_at=timezone.now())
-    if not claimed:
+    )
+    if not lease_claim(unsent, holder=attempt, seconds=lease_seconds("training.notify_owner")):
         return
-    run = TrainingRun.objects.select_related("project__owner").get(id=run_id)
-    succeeded = run.status == TrainingRun.Status.SUCCEEDED
-    try:
+    with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
+        run = TrainingRun.objects.select_related("project__owner").get(id=run_id)
+        succeeded = run.status == TrainingRun.Status.SUCCEEDED
         send_templated_email(
             to=run.project.owner.email,
             template="training_succeeded" if succeeded else "training_failed",
@@ -455,7 +516,4 @@ def training_notify(*, run_id: int) -> None:
                 "simulated": run.backend == "demo",
             },
         )
-    except Exception:
-        # Not sent: release the claim so the retry can send it.
-        TrainingRun.objects.filter(id=run_id).update(notified_at=None)
-        raise
+        TrainingRun.objects.filter(id=run_id).update(notified_at=timezone.now(), **FREE)

@@ -147,6 +147,28 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)
 if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be larger than CELERY_TASK_TIME_LIMIT.")
+# Hard time limits of the tasks that start paid or visible work at a provider (a training, a
+# prediction, a Hub upload, an email). Each such task holds a lease on its run or job for that
+# long: an attempt re-driven by the reconcile tasks never overlaps one that is still alive, and
+# one whose worker was killed is taken over once its lease runs out.
+PROVIDER_TASK_TIME_LIMITS = {
+    "training.submit_training": env.int("TRAINING_SUBMIT_TIME_LIMIT", default=360),
+    "training.publish_lora": env.int("TRAINING_PUBLISH_TIME_LIMIT", default=1800),
+    "training.notify_owner": env.int("EMAIL_TASK_TIME_LIMIT", default=60),
+    "generation.run_generation": env.int("GENERATION_SUBMIT_TIME_LIMIT", default=660),
+}
+# Longest wait between retries of a task after a provider error (seconds); tasks may cap it lower.
+PROVIDER_RETRY_BACKOFF_MAX = env.int("PROVIDER_RETRY_BACKOFF_MAX", default=600)
+CELERY_TASK_ANNOTATIONS = {
+    name: {"time_limit": limit, "soft_time_limit": limit - max(5, limit // 12)}
+    for name, limit in PROVIDER_TASK_TIME_LIMITS.items()
+}
+# How long work may look stalled (queued and never picked up, or a step that stopped without
+# finishing) before the reconcile tasks re-drive it: what a lost message or a restarted broker costs.
+REDRIVE_AFTER_SECONDS = env.int("REDRIVE_AFTER_SECONDS", default=120)
+# Stored files that no record names (left by killed workers) are deleted once this old; it must
+# exceed the longest task, which may have stored a file it has yet to record.
+STORAGE_SWEEP_AFTER_HOURS = env.int("STORAGE_SWEEP_AFTER_HOURS", default=6)
 
 
 def filesystem_broker_options(folder: Path) -> dict:
@@ -201,7 +223,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     "library-reconcile": {
         "task": "library.reconcile_items",
-        "schedule": 300.0,
+        "schedule": 60.0,
+    },
+    "photos-reconcile": {
+        "task": "projects.reconcile_photos",
+        "schedule": 30.0,
+    },
+    # https://crontab.guru/#37_4_*_*_*
+    "storage-sweep": {
+        "task": "projects.sweep_storage",
+        "schedule": crontab(minute=37, hour=4),
     },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
