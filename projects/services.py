@@ -3,6 +3,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -103,6 +104,19 @@ def project_delete(*, project: Project) -> None:
     with transaction.atomic():
         project.delete()
         storage_delete_files(names=names)
+
+
+@contextmanager
+def _photos_changing(project_id: int) -> Iterator[None]:
+    """A change to a project's photos commits together with the project's draft/ready status.
+
+    Apart, a worker killed between the two would leave the status stale (a ready project that
+    cannot train). The project row's lock makes concurrent changes see each other's photos.
+    """
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(id=project_id).first()
+        yield
+        project_refresh_status(project_id=project_id)
 
 
 def project_refresh_status(*, project_id: int) -> None:
@@ -226,10 +240,10 @@ def photo_process(*, photo_id: int) -> None:
             derivatives = imaging.render_derivatives(original)
         except Exception as exc:  # noqa: BLE001 - an untrusted file can fail to decode in many ways
             logger.warning("photo %s failed to process: %r", photo_id, exc)
-            Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
-                status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
-            )
-            project_refresh_status(project_id=photo.project_id)
+            with _photos_changing(photo.project_id):
+                Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+                    status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
+                )
             return
     names = {
         "training_image": _save_derivative(photo, "training.jpg", derivatives.training_jpeg),
@@ -239,25 +253,25 @@ def photo_process(*, photo_id: int) -> None:
     face_report = (
         faces.describe_faces(derivatives.analysis_image) if photo.project.category == Project.Category.PERSON else None
     )
-    claimed = Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
-        **names,
-        status=Photo.Status.READY,
-        phash=derivatives.phash,
-        blur_score=derivatives.blur_score,
-        face_count=face_report.count if face_report else None,
-        face_descriptor=face_report.descriptor if face_report else None,
-        near_duplicate_of=_find_near_duplicate(photo=photo, phash=derivatives.phash),
-        processed_at=timezone.now(),
-    )
+    with _photos_changing(photo.project_id):
+        claimed = Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+            **names,
+            status=Photo.Status.READY,
+            phash=derivatives.phash,
+            blur_score=derivatives.blur_score,
+            face_count=face_report.count if face_report else None,
+            face_descriptor=face_report.descriptor if face_report else None,
+            near_duplicate_of=_find_near_duplicate(photo=photo, phash=derivatives.phash),
+            processed_at=timezone.now(),
+        )
+        if claimed:
+            _add_to_library(photo_id)
     if not claimed:
         # Another run finished first (or the photo was deleted): keep only what the row names.
         kept = set(
             Photo.objects.filter(id=photo_id).values_list("training_image", "thumbnail", "preview").first() or ()
         )
         storage_delete_files(names=[name for name in names.values() if name not in kept])
-        return
-    project_refresh_status(project_id=photo.project_id)
-    _add_to_library(photo_id)
 
 
 def _add_to_library(photo_id: int) -> None:
@@ -287,20 +301,24 @@ def photo_analyse_faces(*, photo_id: int) -> None:
     if photo is None:
         return
     if photo.project.category != Project.Category.PERSON:
-        Photo.objects.filter(id=photo_id).update(face_count=None, face_descriptor=None)
+        changes = {"face_count": None, "face_descriptor": None}
     elif photo.face_count is None:
         with default_storage.open(photo.training_image.name, "rb") as training:
             report = faces.describe_faces(imaging.analysis_image(training))
-        Photo.objects.filter(id=photo_id).update(face_count=report.count, face_descriptor=report.descriptor)
-    project_refresh_status(project_id=photo.project_id)
+        changes = {"face_count": report.count, "face_descriptor": report.descriptor}
+    else:
+        changes = {}
+    with _photos_changing(photo.project_id):
+        if changes:
+            Photo.objects.filter(id=photo_id).update(**changes)
 
 
 def photo_update_description(*, photo: Photo, description: str) -> Photo:
     photo.description = description.strip()
     photo.full_clean(validate_unique=False, exclude=["original"])
-    photo.save(update_fields=["description"])
-    project_refresh_status(project_id=photo.project_id)
-    _add_to_library(photo.id)
+    with _photos_changing(photo.project_id):
+        photo.save(update_fields=["description"])
+        _add_to_library(photo.id)
     return photo
 
 
@@ -308,10 +326,9 @@ def photo_delete(*, photo: Photo) -> None:
     photo.refresh_from_db()  # the derivatives may have been recorded since this instance was read
     names = photo.file_names()
     project_id = photo.project_id
-    with transaction.atomic():
+    with _photos_changing(project_id):
         photo.delete()
         storage_delete_files(names=names)
-    project_refresh_status(project_id=project_id)
 
 
 def storage_delete_files(*, names: list[str]) -> None:

@@ -291,13 +291,12 @@ def training_apply_update(*, run_id: int, training: ProviderTraining) -> None:
         fields.update(error="The training was canceled.", completed_at=timezone.now())
     elif fields.get("status") == TrainingRun.Status.PUBLISHING:
         fields["progress"] = 100
-    updated = TrainingRun.objects.filter(id=run_id, status=run.status).update(**fields)
-    if not updated:
-        return  # another update got there first; it will have done the follow-up
-    if fields.get("status") == TrainingRun.Status.PUBLISHING:
-        publish_lora.delay_on_commit(run_id)
-    elif fields.get("status") in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED):
-        _after_end(run_id=run_id)
+    # Conditional on the status read above: when another update got there first, it did the follow-up.
+    if fields.get("status") in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED):
+        _end(run_id=run_id, statuses=[run.status], **fields)
+    elif TrainingRun.objects.filter(id=run_id, status=run.status).update(**fields):
+        if fields.get("status") == TrainingRun.Status.PUBLISHING:
+            publish_lora.delay_on_commit(run_id)
 
 
 def training_sync(*, run_id: int) -> None:
@@ -366,11 +365,13 @@ def training_reconcile(*, batch_size: int = 50) -> int:
 
 
 def training_fail(*, run_id: int, message: str) -> None:
-    updated = TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.ACTIVE).update(
-        status=TrainingRun.Status.FAILED, error=message, completed_at=timezone.now(), **FREE
+    _end(
+        run_id=run_id,
+        statuses=TrainingRun.ACTIVE,
+        status=TrainingRun.Status.FAILED,
+        error=message,
+        completed_at=timezone.now(),
     )
-    if updated:
-        _after_end(run_id=run_id)
 
 
 def training_cancel(*, run: TrainingRun) -> TrainingRun:
@@ -381,13 +382,26 @@ def training_cancel(*, run: TrainingRun) -> TrainingRun:
     if run.provider_training_id:
         # Outside any transaction: a network call.
         backend_for(run.backend).cancel(provider_id=run.provider_training_id)
-    updated = TrainingRun.objects.filter(id=run.id, status__in=TrainingRun.ACTIVE).update(
-        status=TrainingRun.Status.CANCELED, error="You canceled this training.", completed_at=timezone.now(), **FREE
+    _end(
+        run_id=run.id,
+        statuses=TrainingRun.ACTIVE,
+        notify=False,
+        status=TrainingRun.Status.CANCELED,
+        error="You canceled this training.",
+        completed_at=timezone.now(),
     )
-    if updated:
-        _after_end(run_id=run.id, notify=False)
     run.refresh_from_db()
     return run
+
+
+def _end(*, run_id: int, statuses, notify: bool = True, **fields) -> bool:
+    """End a run that is in one of `statuses`, and put its project back in a usable state, in one
+    commit: a worker killed in between would leave the project "training" for good."""
+    with transaction.atomic():
+        ended = TrainingRun.objects.filter(id=run_id, status__in=statuses).update(**fields, **FREE)
+        if ended:
+            _after_end(run_id=run_id, notify=notify)
+    return bool(ended)
 
 
 def _after_end(*, run_id: int, notify: bool = True) -> None:
@@ -451,11 +465,13 @@ def _publish(run: TrainingRun) -> None:
                     repo_id=_hub_repo_id(run), lora=lora, model_card=_model_card(run), run_marker=f"run-{run.id}"
                 )
                 TrainingRun.objects.filter(id=run.id, hf_commit="").update(hf_repo_id=repo_id, hf_commit=commit)
-    finished = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.PUBLISHING).update(
-        status=TrainingRun.Status.SUCCEEDED, progress=100, completed_at=timezone.now(), **FREE
+    _end(
+        run_id=run.id,
+        statuses=[TrainingRun.Status.PUBLISHING],
+        status=TrainingRun.Status.SUCCEEDED,
+        progress=100,
+        completed_at=timezone.now(),
     )
-    if finished:
-        _after_end(run_id=run.id)
 
 
 def _store_lora(run: TrainingRun, lora) -> None:

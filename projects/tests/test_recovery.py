@@ -58,3 +58,27 @@ def test_the_sweep_deletes_old_unreferenced_files_only(project, run_on_commit):
     assert services.storage_sweep(older_than=timedelta(hours=1)) == []  # too recent: may be in flight
     assert services.storage_sweep(older_than=timedelta(0)) == [orphan]
     assert stored_files(folder="users") == kept
+
+
+def test_a_worker_dying_before_the_project_status_is_updated_leaves_the_photo_to_redo(
+    project, settings, monkeypatch, run_on_commit
+):
+    settings.PROJECT_PHOTOS_MIN = 1
+    [photo] = services.photo_upload(project=project, files=[photo_upload(3)]).accepted  # not processed yet
+    services.photo_update_description(photo=photo, description="a blue mug")
+
+    def worker_killed(**kwargs):
+        raise SystemExit("SIGKILL")
+
+    monkeypatch.setattr(services, "project_refresh_status", worker_killed)
+    with pytest.raises(SystemExit):
+        services.photo_process(photo_id=photo.id)
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.PROCESSING  # not recorded as ready without its project
+
+    monkeypatch.undo()
+    Photo.objects.filter(id=photo.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    with run_on_commit():
+        services.photo_reconcile()
+    project.refresh_from_db()
+    assert project.status == project.Status.READY
