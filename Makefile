@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
@@ -20,6 +20,8 @@ help:
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
 	@echo "                bench-search: 1,000 text queries over a 100,000-item library index)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
+	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
+	@echo "                and the providers fail 20% of calls (needs MariaDB and redis-server)"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
@@ -68,6 +70,11 @@ bench-queue: install
 # The first run embeds 4,000 item texts (about a minute) and caches them under var/bench/search.
 bench-search: install
 	$(BIN)/python bench/search.py
+
+# MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
+# Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
+chaos: install
+	$(BIN)/python bench/chaos.py
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install
