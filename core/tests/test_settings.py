@@ -145,3 +145,31 @@ def test_docker_compose_sets_only_variables_the_settings_read():
     assert {"DJANGO_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= set(app_env)
     for name in ("web", "worker", "db", "redis"):
         assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"
+
+
+LOG_A_LINE = """
+import django, logging
+django.setup()
+logging.getLogger("photoagent.check").warning("token %s", "r8_" + "a1" * 20)
+"""
+
+
+def test_production_logs_one_json_object_per_line_with_secrets_redacted(tmp_path):
+    env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    result = run(["-c", LOG_A_LINE], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["message"] == "token r8_[REDACTED]"
+    assert (line["level"], line["logger"]) == ("WARNING", "photoagent.check")
+
+
+def test_development_logs_plain_lines_also_redacted(tmp_path):
+    result = run(["-c", LOG_A_LINE], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("WARNING photoagent.check: token r8_[REDACTED]")
+
+
+def test_an_unknown_log_format_is_refused(tmp_path):
+    result = run(["-c", PRINT_SETTINGS], {"LOG_FORMAT": "xml"}, tmp_path)
+    assert result.returncode != 0
+    assert "use 'json' or 'plain'" in result.stderr

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, redirects included, carries the request id, and every log line too.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -506,12 +508,33 @@ USE_TZ = True
 # LOGGING
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one object per line with the request and task ids (core/logging.py); plain: for reading.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use 'json' or 'plain'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "core.logging.ContextFilter"},
+        "redact": {"()": "core.logging.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # faiss.loader reports each CPU-specific build it tries before the one that loads: noise.
-    "loggers": {"axes": {"level": "WARNING"}, "faiss.loader": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # faiss.loader reports each CPU-specific build it tries before the one that loads: noise.
+        "faiss.loader": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO, provider output files included: unguessable links
+        # to users' images. Our own lines say what was fetched, by id.
+        "httpx": {"level": "WARNING"},
+        # runserver's request lines, unredacted: core.requests logs every request already.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
