@@ -143,7 +143,7 @@ def test_docker_compose_sets_only_variables_the_settings_read():
     app_env = compose["services"]["web"]["environment"]
     assert set(app_env) - read == set()
     assert {"DJANGO_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= set(app_env)
-    for name in ("web", "worker", "db", "redis"):
+    for name in ("web", "worker", "generation-worker", "beat", "db", "redis"):
         assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"
 
 
@@ -173,3 +173,14 @@ def test_an_unknown_log_format_is_refused(tmp_path):
     result = run(["-c", PRINT_SETTINGS], {"LOG_FORMAT": "xml"}, tmp_path)
     assert result.returncode != 0
     assert "use 'json' or 'plain'" in result.stderr
+
+
+def test_after_a_key_rotation_what_the_previous_key_signed_still_verifies(tmp_path):
+    check = (
+        "import django; django.setup(); from django.core import signing; "
+        "print(signing.loads(signing.dumps('still valid', key='the-previous-key-0123456789')))"
+    )
+    rotated = {"SECRET_KEY": "the-new-key-0123456789", "SECRET_KEY_FALLBACKS": "the-previous-key-0123456789"}
+    assert run(["-c", check], rotated, tmp_path).stdout.strip() == "still valid"
+    result = run(["-c", check], {"SECRET_KEY": "the-new-key-0123456789"}, tmp_path)
+    assert "BadSignature" in result.stderr

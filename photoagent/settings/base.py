@@ -38,6 +38,9 @@ if IS_PRODUCTION:
 
 # A development-only key; production refuses to start without its own (checked above).
 SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-use-in-production-0123456789"
+# Previous keys, still accepted for what they signed (sessions, reset and verification links) while
+# a new SECRET_KEY takes over: see docs/operations.md, "Rotating secrets".
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
