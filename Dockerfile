@@ -18,4 +18,6 @@ RUN useradd --create-home --uid 1000 photoagent && mkdir -p /data && chown photo
 USER photoagent
 ENV DATA_DIR=/data
 EXPOSE 8000
-CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# No gunicorn access log: the app logs each request itself (core.requests), with its request id and
+# with signed link secrets redacted, which gunicorn's log would print as they are.
+CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -1,6 +1,9 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db.models import F, Prefetch
+from django.db.models import Case, Count, F, Prefetch, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -99,3 +102,29 @@ def download_name(*, image: GeneratedImage) -> str:
     subject = generation.training_run.trigger_word if generation.training_run_id else "flux-dev"
     simulated = "-SIMULATED" if generation.simulated else ""
     return f"{subject}-{generation.id}-{image.index + 1}{simulated}.{image.format}"
+
+
+def generation_status_counts() -> dict[str, int]:
+    """Jobs of every user per status (operators)."""
+    rows = Generation.objects.order_by().values_list("status").annotate(count=Count("id"))
+    return dict(rows)
+
+
+def generations_stuck(*, since: datetime):
+    """Active jobs that have not moved since `since`, oldest first (operators).
+
+    Each is what generation_reconcile re-drives: a queued job counts from its creation, one never
+    recorded at its provider from its start, a submitted one from its overdue poll (or the
+    deadline for storing its images).
+    """
+    stuck_since = Case(
+        When(status=Generation.Status.QUEUED, then=F("created_at")),
+        When(provider_id__isnull=True, then=Coalesce("started_at", "created_at")),
+        default=Coalesce("next_poll_at", "started_at", "created_at"),
+    )
+    return (
+        Generation.objects.filter(status__in=Generation.ACTIVE)
+        .annotate(stuck_since=stuck_since)
+        .filter(stuck_since__lt=since)
+        .order_by(F("stuck_since").asc(), "id")
+    )

@@ -1,5 +1,6 @@
-from datetime import date
+from datetime import date, datetime
 
+from django.db.models import Count, F
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -224,3 +225,20 @@ def album_suggestion_get_for_user(*, user: User, suggestion_id: int):
     from library.models import AlbumSuggestion
 
     return get_object_or_404(AlbumSuggestion.objects.select_related("user"), user=user, id=suggestion_id)
+
+
+def item_status_counts() -> dict[str, int]:
+    """Library items of every user per analysis status (operators)."""
+    rows = LibraryItem.objects.order_by().values_list("status").annotate(count=Count("id"))
+    return dict(rows)
+
+
+def items_stuck(*, since: datetime):
+    """Items still waiting for analysis since before `since`, oldest first: what library_reconcile
+    re-queues (operators)."""
+    return (
+        LibraryItem.objects.filter(status=LibraryItem.Status.PENDING, created_at__lt=since)
+        .annotate(stuck_since=F("created_at"))
+        .defer("embedding")
+        .order_by("created_at", "id")
+    )

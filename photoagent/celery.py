@@ -2,6 +2,9 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+
+from core import logging as log_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
 
@@ -20,3 +23,20 @@ def _create_filesystem_broker_folders(sender: Celery, **kwargs) -> None:
     options = sender.conf.broker_transport_options
     for key in ("data_folder_in", "data_folder_out", "processed_folder"):
         Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+# The request id travels with the tasks a request enqueues; task log lines carry their ids.
+before_task_publish.connect(log_context.task_publishing, weak=False)
+task_prerun.connect(log_context.task_started, weak=False)
+task_postrun.connect(log_context.task_finished, weak=False)
+
+
+@setup_logging.connect
+def _log_as_the_web_does(**kwargs) -> None:
+    # Connected, this replaces Celery's own logging setup: workers and beat use settings.LOGGING
+    # (JSON lines in production, secrets redacted) instead of Celery's format.
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -4,9 +4,6 @@ from django.urls import include, path
 from core import views as core_views
 from library.urls import share_public_urls
 
-admin.site.site_header = "PhotoAgent operations"
-admin.site.site_title = "PhotoAgent admin"
-
 urlpatterns = [
     path("", core_views.landing, name="landing"),
     path("app/", core_views.dashboard, name="dashboard"),

@@ -1,3 +1,7 @@
+from datetime import datetime
+
+from django.db.models import Case, Count, F, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -33,4 +37,31 @@ def loss_chart_points(*, run: TrainingRun, width: int = 600, height: int = 160) 
     return " ".join(
         f"{(step - min(steps)) / span_x * width:.1f},{height - (loss - low) / span_y * height:.1f}"
         for step, loss in points
+    )
+
+
+def run_status_counts() -> dict[str, int]:
+    """Runs of every user per status (operators)."""
+    rows = TrainingRun.objects.order_by().values_list("status").annotate(count=Count("id"))
+    return dict(rows)
+
+
+def runs_stuck(*, since: datetime):
+    """Active runs that have not moved since `since`, oldest first (operators).
+
+    Each is what training_reconcile re-drives: a queued or submitting run counts from its
+    creation, a running one from its overdue poll, a publishing one from the provider's last report.
+    """
+    stuck_since = Case(
+        When(
+            status__in=[TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING],
+            then=Coalesce("next_poll_at", "last_event_at", "submitted_at", "created_at"),
+        ),
+        default=Coalesce("last_event_at", "submitted_at", "created_at"),
+    )
+    return (
+        TrainingRun.objects.filter(status__in=TrainingRun.ACTIVE)
+        .annotate(stuck_since=stuck_since)
+        .filter(stuck_since__lt=since)
+        .order_by(F("stuck_since").asc(), "id")
     )

@@ -143,5 +143,44 @@ def test_docker_compose_sets_only_variables_the_settings_read():
     app_env = compose["services"]["web"]["environment"]
     assert set(app_env) - read == set()
     assert {"DJANGO_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= set(app_env)
-    for name in ("web", "worker", "db", "redis"):
+    for name in ("web", "worker", "generation-worker", "beat", "db", "redis"):
         assert "healthcheck" in compose["services"][name], f"{name} has no healthcheck"
+
+
+LOG_A_LINE = """
+import django, logging
+django.setup()
+logging.getLogger("photoagent.check").warning("token %s", "r8_" + "a1" * 20)
+"""
+
+
+def test_production_logs_one_json_object_per_line_with_secrets_redacted(tmp_path):
+    env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    result = run(["-c", LOG_A_LINE], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["message"] == "token r8_[REDACTED]"
+    assert (line["level"], line["logger"]) == ("WARNING", "photoagent.check")
+
+
+def test_development_logs_plain_lines_also_redacted(tmp_path):
+    result = run(["-c", LOG_A_LINE], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("WARNING photoagent.check: token r8_[REDACTED]")
+
+
+def test_an_unknown_log_format_is_refused(tmp_path):
+    result = run(["-c", PRINT_SETTINGS], {"LOG_FORMAT": "xml"}, tmp_path)
+    assert result.returncode != 0
+    assert "use 'json' or 'plain'" in result.stderr
+
+
+def test_after_a_key_rotation_what_the_previous_key_signed_still_verifies(tmp_path):
+    check = (
+        "import django; django.setup(); from django.core import signing; "
+        "print(signing.loads(signing.dumps('still valid', key='the-previous-key-0123456789')))"
+    )
+    rotated = {"SECRET_KEY": "the-new-key-0123456789", "SECRET_KEY_FALLBACKS": "the-previous-key-0123456789"}
+    assert run(["-c", check], rotated, tmp_path).stdout.strip() == "still valid"
+    result = run(["-c", check], {"SECRET_KEY": "the-new-key-0123456789"}, tmp_path)
+    assert "BadSignature" in result.stderr

@@ -38,6 +38,9 @@ if IS_PRODUCTION:
 
 # A development-only key; production refuses to start without its own (checked above).
 SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-use-in-production-0123456789"
+# Previous keys, still accepted for what they signed (sessions, reset and verification links) while
+# a new SECRET_KEY takes over: see docs/operations.md, "Rotating secrets".
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -54,7 +57,8 @@ if not IS_PRODUCTION:
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin on our own site class, which adds the background-work page (core/admin.py).
+    "core.apps.PhotoAgentAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, redirects included, carries the request id, and every log line too.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -536,12 +542,33 @@ USE_TZ = True
 # LOGGING
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one object per line with the request and task ids (core/logging.py); plain: for reading.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use 'json' or 'plain'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "core.logging.ContextFilter"},
+        "redact": {"()": "core.logging.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # faiss.loader reports each CPU-specific build it tries before the one that loads: noise.
-    "loggers": {"axes": {"level": "WARNING"}, "faiss.loader": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # faiss.loader reports each CPU-specific build it tries before the one that loads: noise.
+        "faiss.loader": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO, provider output files included: unguessable links
+        # to users' images. Our own lines say what was fetched, by id.
+        "httpx": {"level": "WARNING"},
+        # runserver's request lines, unredacted: core.requests logs every request already.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
