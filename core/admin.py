@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
@@ -42,6 +43,7 @@ class PhotoAgentAdminSite(admin.AdminSite):
             "broker": selectors.broker_queues(),
             "kinds": selectors.background_work(),
             "stuck_minutes": int(selectors.STUCK_AFTER.total_seconds() // 60),
+            "redrive_after": settings.REDRIVE_AFTER_SECONDS,
             "redrivable": {kind for kind, (_, permission, _) in REDRIVE.items() if request.user.has_perm(permission)},
         }
         return TemplateResponse(request, "admin/background_work.html", context)
