@@ -7,6 +7,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
+from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
 from generation import selectors, services
@@ -88,7 +90,7 @@ class GenerationSerializer(serializers.ModelSerializer):
 
 
 class GenerationCreateSerializer(serializers.Serializer):
-    model = serializers.IntegerField(
+    model = IdField(
         required=False, allow_null=True, help_text="A trained model's id (GET /models/); null for the base model."
     )
     prompt = serializers.CharField(help_text="The trigger word is added when missing.")
@@ -161,7 +163,9 @@ class GenerationDetailView(APIView):
 
 
 class GenerationCancelView(APIView):
-    @extend_schema(request=None, responses=GenerationSerializer, summary="Cancel a generation")
+    @extend_schema(
+        request=None, responses={200: GenerationSerializer, 503: PROVIDER_UNAVAILABLE}, summary="Cancel a generation"
+    )
     def post(self, request, generation_id: int):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         try:
