@@ -8,6 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core.converters import IdConverter
+        from core.ratelimit import check_rates
+
+        # A mistyped rate stops the start, rather than the first sign-up.
+        check_rates()
 
         # Before any URL conf is imported: every app's object ids use <id:...>.
         register_converter(IdConverter, "id")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
+from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
@@ -59,6 +60,7 @@ def _initial_from(request, models) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("generation_create", key=by_user)
 def generation_new(request):
     models = selectors.model_choices_for_user(user=request.user)
     form = GenerationForm(request.POST or None, models=models, initial=_initial_from(request, models))

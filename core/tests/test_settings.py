@@ -107,6 +107,12 @@ def test_production_names_every_missing_variable_at_once(tmp_path):
     assert "not set: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL." in result.stderr
 
 
+def test_a_mistyped_rate_limit_stops_the_start_with_a_message(tmp_path):
+    result = run(["manage.py", "check"], {"RATE_LIMIT_SIGNUP": "10 per hour"}, tmp_path)
+    assert result.returncode != 0
+    assert "Rate '10 per hour': write it as count/period" in result.stderr
+
+
 def test_an_unknown_environment_name_is_refused(tmp_path):
     result = run(["-c", PRINT_SETTINGS], {"DJANGO_ENV": "prod"}, tmp_path)
     assert result.returncode != 0

@@ -11,6 +11,7 @@ from core.api.fields import IdField
 from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
+from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
 from training.models import TrainingRun
@@ -142,6 +143,7 @@ class GenerationListCreateView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(request=GenerationCreateSerializer, responses={201: GenerationSerializer}, summary="Generate images")
+    @rate_limit("generation_create", key=by_user)
     def post(self, request):
         data = GenerationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)

@@ -439,6 +439,16 @@ AXES_VERBOSE = False
 # API TOKENS
 API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
 
+# RATE LIMITS (core/ratelimit.py): "count/period", the period second, minute, hour or day. Sign-up
+# (and resending its email) and password resets count per client address (resets also per email
+# address); API tokens and generations per user, on the website and the API together.
+RATE_LIMITS = {
+    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/hour"),
+    "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="5/hour"),
+    "api_token_create": env.str("RATE_LIMIT_API_TOKEN_CREATE", default="10/hour"),
+    "generation_create": env.str("RATE_LIMIT_GENERATION_CREATE", default="20/minute"),
+}
+
 # API  https://www.django-rest-framework.org/api-guide/settings/
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
