@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
@@ -161,6 +162,8 @@ def image_detail(request, image_id):
 
 
 @login_required
+# Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
+@cache_control(private=True)
 def image_download(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     return FileResponse(
