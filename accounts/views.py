@@ -7,11 +7,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenCreateForm, EmailForm, LoginForm, ProfileForm, SignupForm
+from accounts.models import normalize_email
+from core.ratelimit import by_user, rate_limit
 
 NEW_TOKEN_SESSION_KEY = "accounts.new_api_token"
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("signup")
 def signup(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
@@ -41,6 +44,7 @@ def verify_email(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("signup")
 def resend_verification(request):
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -56,7 +60,14 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _reset_address(request) -> str:
+    # Also per address: many clients must not be able to flood one mailbox with reset emails.
+    return f"email:{normalize_email(request.POST.get('email', ''))}"
+
+
 @require_http_methods(["GET", "POST"])
+@rate_limit("password_reset")
+@rate_limit("password_reset", key=_reset_address)
 def password_reset(request):
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -111,6 +122,7 @@ def _render_settings(request, *, profile_form, token_form, status=200):
 
 @login_required
 @require_POST
+@rate_limit("api_token_create", key=by_user)
 def api_token_create(request):
     form = ApiTokenCreateForm(request.POST)
     if form.is_valid():

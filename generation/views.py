@@ -9,10 +9,12 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
+from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
@@ -59,6 +61,7 @@ def _initial_from(request, models) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("generation_create", key=by_user)
 def generation_new(request):
     models = selectors.model_choices_for_user(user=request.user)
     form = GenerationForm(request.POST or None, models=models, initial=_initial_from(request, models))
@@ -159,6 +162,8 @@ def image_detail(request, image_id):
 
 
 @login_required
+# Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
+@cache_control(private=True)
 def image_download(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     return FileResponse(

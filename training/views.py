@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ProviderError
@@ -73,6 +74,8 @@ def model_list(request):
 
 
 @login_required
+# Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
+@cache_control(private=True)
 def lora_download(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     if not run.lora_file:

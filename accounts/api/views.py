@@ -11,6 +11,7 @@ from accounts.api.serializers import (
     ApiTokenSerializer,
     MeSerializer,
 )
+from core.ratelimit import by_user, rate_limit
 
 
 class MeView(APIView):
@@ -34,6 +35,7 @@ class ApiTokenListCreateView(generics.ListAPIView):
         responses={201: ApiTokenCreatedSerializer},
         summary="Create an API token; the secret is in this response only",
     )
+    @rate_limit("api_token_create", key=by_user)
     def post(self, request):
         serializer = ApiTokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -41,7 +41,7 @@ def test_throttling_answers_429_with_retry_after(api_client, user, monkeypatch):
     response = api_client.get("/api/v1/me")
     assert statuses == [200, 200]
     assert response.status_code == 429
-    assert response.json()["error"]["code"] == "throttled"
+    assert response.json()["error"]["code"] == "rate_limited"
     assert response.json()["error"]["details"]["retry_after_seconds"] > 0
     assert "Retry-After" in response
 

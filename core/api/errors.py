@@ -27,8 +27,11 @@ def exception_handler(exc, context):
         message = str(detail)
         details = {}
         code = detail.code if hasattr(detail, "code") else "error"
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            details = {"retry_after_seconds": int(exc.wait)}
+        if isinstance(exc, exceptions.Throttled):
+            # One code for every limit (DRF's request throttles and core.ratelimit alike).
+            code = "rate_limited"
+            if exc.wait is not None:
+                details = {"retry_after_seconds": int(exc.wait)}
     response.data = error_body(code=code, message=message, details=details)
     return response
 

@@ -19,6 +19,7 @@ print(json.dumps({
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
+    "img_src": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
 }))
 """
 
@@ -59,6 +60,7 @@ def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
     assert chosen["storage_options"]["location"] == str(tmp_path / "media")
     assert chosen["email"] == "django.core.mail.backends.console.EmailBackend"
     assert chosen["demo"] is True
+    assert chosen["img_src"] == ["'self'", "data:", "blob:"]
 
 
 def test_services_are_selected_by_their_variables(tmp_path):
@@ -86,6 +88,8 @@ def test_services_are_selected_by_their_variables(tmp_path):
     assert chosen["storage_options"]["querystring_expire"] == 300
     assert chosen["email"] == "integrations.sendgrid.SendGridEmailBackend"
     assert chosen["demo"] is False
+    # Presigned media URLs point at the bucket's server: the page policy lets those images load.
+    assert chosen["img_src"] == ["'self'", "data:", "blob:", "http://127.0.0.1:9000", "http://*.127.0.0.1:9000"]
 
 
 def test_a_provider_token_without_its_account_stops_with_a_message(tmp_path):
@@ -107,19 +111,43 @@ def test_production_names_every_missing_variable_at_once(tmp_path):
     assert "not set: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL." in result.stderr
 
 
+def test_a_mistyped_rate_limit_stops_the_start_with_a_message(tmp_path):
+    result = run(["manage.py", "check"], {"RATE_LIMIT_SIGNUP": "10 per hour"}, tmp_path)
+    assert result.returncode != 0
+    assert "Rate '10 per hour': write it as count/period" in result.stderr
+
+
 def test_an_unknown_environment_name_is_refused(tmp_path):
     result = run(["-c", PRINT_SETTINGS], {"DJANGO_ENV": "prod"}, tmp_path)
     assert result.returncode != 0
     assert "use 'development' or 'production'" in result.stderr
 
 
-def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
-    # SQLite here only so the check runs where mysqlclient is not installed; the deploy checks
-    # do not look at the database.
-    env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+def deploy_check(env: dict, tmp_path) -> subprocess.CompletedProcess:
+    """`check --deploy` as production runs it; SQLite only where mysqlclient is not installed (the
+    deploy checks do not connect to the database)."""
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        env = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    return run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+
+
+@pytest.mark.parametrize("media", ["local disk", "S3"])
+def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path, media):
+    env = {**PRODUCTION, **({"AWS_STORAGE_BUCKET_NAME": "photoagent-media"} if media == "S3" else {})}
+    result = deploy_check(env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_the_deploy_check_does_flag_an_insecure_production(tmp_path):
+    """So the test above cannot pass by checking nothing."""
+    result = deploy_check({**PRODUCTION, "HTTPS": "false", "DEBUG": "true"}, tmp_path)
+    assert result.returncode != 0
+    for issue in ("security.W004", "security.W008", "security.W012", "security.W016", "security.W018"):
+        assert issue in result.stderr + result.stdout
 
 
 def test_env_example_lists_every_variable_the_settings_read():

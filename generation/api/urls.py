@@ -4,8 +4,8 @@ from generation.api import views
 
 urlpatterns = [
     path("generations/", views.GenerationListCreateView.as_view(), name="generation-list"),
-    path("generations/<int:generation_id>/", views.GenerationDetailView.as_view(), name="generation-detail"),
-    path("generations/<int:generation_id>/cancel/", views.GenerationCancelView.as_view(), name="generation-cancel"),
+    path("generations/<id:generation_id>/", views.GenerationDetailView.as_view(), name="generation-detail"),
+    path("generations/<id:generation_id>/cancel/", views.GenerationCancelView.as_view(), name="generation-cancel"),
     path("images/", views.GeneratedImageListView.as_view(), name="image-list"),
-    path("images/<int:image_id>/", views.GeneratedImageDetailView.as_view(), name="image-detail"),
+    path("images/<id:image_id>/", views.GeneratedImageDetailView.as_view(), name="image-detail"),
 ]

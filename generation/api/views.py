@@ -7,8 +7,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
+from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
+from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
 from training.models import TrainingRun
@@ -88,7 +91,7 @@ class GenerationSerializer(serializers.ModelSerializer):
 
 
 class GenerationCreateSerializer(serializers.Serializer):
-    model = serializers.IntegerField(
+    model = IdField(
         required=False, allow_null=True, help_text="A trained model's id (GET /models/); null for the base model."
     )
     prompt = serializers.CharField(help_text="The trigger word is added when missing.")
@@ -140,6 +143,7 @@ class GenerationListCreateView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(request=GenerationCreateSerializer, responses={201: GenerationSerializer}, summary="Generate images")
+    @rate_limit("generation_create", key=by_user)
     def post(self, request):
         data = GenerationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -161,7 +165,9 @@ class GenerationDetailView(APIView):
 
 
 class GenerationCancelView(APIView):
-    @extend_schema(request=None, responses=GenerationSerializer, summary="Cancel a generation")
+    @extend_schema(
+        request=None, responses={200: GenerationSerializer, 503: PROVIDER_UNAVAILABLE}, summary="Cancel a generation"
+    )
     def post(self, request, generation_id: int):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         try:

@@ -28,6 +28,8 @@ def test_the_form_offers_templates_and_generates(client, run_on_commit):
     run = trained_model()
     client.force_login(run.project.owner)
     page = client.get("/generation/new/").content.decode()
+    assert "<title>Generate images · PhotoAgent</title>" in page
+    assert page.count('id="trigger-words"') == 1
     assert "Studio on white" in page
     assert f"a product photo of {run.trigger_word}" in page
     assert "Demo mode" in page

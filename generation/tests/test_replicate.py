@@ -310,15 +310,47 @@ def test_a_signed_webhook_finishes_the_job_and_a_redelivery_is_applied_once(
     assert fetches(replicate, generation) == []
 
 
-def test_a_webhook_with_a_bad_signature_is_refused(replicate, run_on_commit, client, public_site):
+def generation_state(generation) -> dict:
+    """Everything a webhook could change, and what it sets off (downloads of outputs)."""
+    fields = ("status", "error", "output_urls", "cost", "gpu_seconds", "completed_at")
+    return {
+        "generation": Generation.objects.filter(id=generation.id).values(*fields).get(),
+        "images": list(GeneratedImage.objects.filter(generation=generation).values_list("id", "file")),
+        "deliveries": list(WebhookDelivery.objects.values_list("webhook_id", flat=True)),
+    }
+
+
+def test_forged_stale_and_replayed_webhooks_change_nothing(replicate, run_on_commit, client, public_site):
+    from integrations.replicate import WEBHOOK_TOLERANCE_SECONDS
+
     generation = start(run_on_commit)
-    payload = replicate.advance_prediction(generation.provider_id, "failed", error="forged")
+    url = f"/generation/webhooks/replicate/{generation.id}/"
+    failed = json.dumps(replicate.advance_prediction(generation.provider_id, "failed", error="forged")).encode()
+    succeeded = json.dumps(replicate.advance_prediction(generation.provider_id, "succeeded")).encode()
+    genuine = sign(succeeded, webhook_id="msg_done")
+    stale = int(time.time()) - WEBHOOK_TOLERANCE_SECONDS - 1
+    running = generation_state(generation)
+    forgeries = {
+        "signed with another key": (failed, sign(failed, secret="whsec_" + "A" * 40)),
+        "another body under a real signature": (failed, genuine),
+        "stale": (failed, sign(failed, webhook_id="msg_stale", timestamp=stale)),
+        "from the future": (failed, sign(failed, webhook_id="msg_next", timestamp=stale + 20 * 60)),
+        "unsigned": (failed, {}),
+    }
+    for name, (body, headers) in forgeries.items():
+        with run_on_commit():
+            assert client.post(url, body, content_type="application/json", **headers).status_code == 401, name
+        assert generation_state(generation) == running, name
+
     with run_on_commit():
-        response = post_webhook(client, generation, payload, secret="whsec_" + "A" * 40)
-    assert response.status_code == 401
-    generation.refresh_from_db()
-    assert generation.status == Generation.Status.RUNNING
-    assert WebhookDelivery.objects.count() == 0
+        assert client.post(url, succeeded, content_type="application/json", **genuine).status_code == 204
+    done = generation_state(generation)
+    assert done["generation"]["status"] == Generation.Status.SUCCEEDED
+    with run_on_commit():
+        # The same delivery again, byte for byte.
+        assert client.post(url, succeeded, content_type="application/json", **genuine).status_code == 204
+    assert generation_state(generation) == done
+    assert len(replicate.output_downloads()) == 2
 
 
 def test_a_webhook_for_an_unknown_prediction_is_ignored(replicate, run_on_commit, client, public_site):

@@ -4,24 +4,24 @@ from library.api import views
 
 urlpatterns = [
     path("library/search/", views.LibrarySearchView.as_view(), name="library-search"),
-    path("library/items/<int:item_id>/", views.LibraryItemDetailView.as_view(), name="library-item"),
-    path("library/items/<int:item_id>/similar/", views.LibrarySimilarView.as_view(), name="library-similar"),
+    path("library/items/<id:item_id>/", views.LibraryItemDetailView.as_view(), name="library-item"),
+    path("library/items/<id:item_id>/similar/", views.LibrarySimilarView.as_view(), name="library-similar"),
 ]
 
 # Sharing
 urlpatterns += [
     path("library/shares/", views.ShareListCreateView.as_view(), name="library-share-list"),
-    path("library/shares/<int:share_id>/", views.ShareDetailView.as_view(), name="library-share-detail"),
-    path("library/shares/<int:share_id>/revoke/", views.ShareRevokeView.as_view(), name="library-share-revoke"),
+    path("library/shares/<id:share_id>/", views.ShareDetailView.as_view(), name="library-share-detail"),
+    path("library/shares/<id:share_id>/revoke/", views.ShareRevokeView.as_view(), name="library-share-revoke"),
 ]
 
 # Albums and suggested albums
 urlpatterns += [
     path("library/albums/", views.AlbumListCreateView.as_view(), name="library-albums"),
-    path("library/albums/<int:album_id>/", views.AlbumDetailView.as_view(), name="library-album"),
-    path("library/albums/<int:album_id>/items/", views.AlbumItemsView.as_view(), name="library-album-items"),
+    path("library/albums/<id:album_id>/", views.AlbumDetailView.as_view(), name="library-album"),
+    path("library/albums/<id:album_id>/items/", views.AlbumItemsView.as_view(), name="library-album-items"),
     path(
-        "library/albums/<int:album_id>/items/remove/",
+        "library/albums/<id:album_id>/items/remove/",
         views.AlbumItemsRemoveView.as_view(),
         name="library-album-items-remove",
     ),
@@ -32,12 +32,12 @@ urlpatterns += [
         name="library-album-suggestions-refresh",
     ),
     path(
-        "library/album-suggestions/<int:suggestion_id>/accept/",
+        "library/album-suggestions/<id:suggestion_id>/accept/",
         views.AlbumSuggestionAcceptView.as_view(),
         name="library-album-suggestion-accept",
     ),
     path(
-        "library/album-suggestions/<int:suggestion_id>/dismiss/",
+        "library/album-suggestions/<id:suggestion_id>/dismiss/",
         views.AlbumSuggestionDismissView.as_view(),
         name="library-album-suggestion-dismiss",
     ),

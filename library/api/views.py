@@ -1,11 +1,13 @@
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
+from core.api.schema import ApiErrorSerializer
 from library import selectors, services
 from library.models import LibraryItem
 from library.views import search_filters
@@ -14,9 +16,10 @@ from library.views import search_filters
 class LibraryItemSerializer(serializers.ModelSerializer):
     thumbnail_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
-    photo = serializers.PrimaryKeyRelatedField(read_only=True)
-    generated_image = serializers.PrimaryKeyRelatedField(read_only=True)
-    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    # An item is a photo or a generated image; generated images may have no project (the base model).
+    photo = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    generated_image = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    project = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = LibraryItem
@@ -71,7 +74,7 @@ FILTERS = [
 class LibrarySearchView(APIView):
     @extend_schema(
         summary="Search your photos and generated images by meaning",
-        parameters=[OpenApiParameter("q", str, required=True), *FILTERS],
+        parameters=[OpenApiParameter("q", str, required=True, pattern=r"\S"), *FILTERS],
         responses=HitSerializer(many=True),
     )
     def get(self, request):
@@ -123,8 +126,8 @@ class ShareSerializer(serializers.Serializer):
 
 
 class ShareCreateSerializer(serializers.Serializer):
-    generated_image = serializers.IntegerField(required=False, allow_null=True, help_text="One of your images.")
-    album = serializers.IntegerField(required=False, allow_null=True, help_text="One of your albums.")
+    generated_image = IdField(required=False, allow_null=True, help_text="One of your images.")
+    album = IdField(required=False, allow_null=True, help_text="One of your albums.")
     expires_in_days = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -230,7 +233,7 @@ class AlbumSerializer(serializers.Serializer):
 class AlbumCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=services.ALBUM_NAME_MAX)
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         required=False,
         max_length=services.ALBUM_ITEMS_PER_CHANGE,
         help_text="Library item ids to put in the album.",
@@ -239,14 +242,12 @@ class AlbumCreateSerializer(serializers.Serializer):
 
 class AlbumUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=services.ALBUM_NAME_MAX, required=False)
-    cover = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="One of the album's items; null for the default."
-    )
+    cover = IdField(required=False, allow_null=True, help_text="One of the album's items; null for the default.")
 
 
 class AlbumItemsSerializer(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         allow_empty=False,
         max_length=services.ALBUM_ITEMS_PER_CHANGE,
         help_text="Library item ids.",
@@ -419,7 +420,11 @@ class AlbumSuggestionAcceptView(APIView):
 
 
 class AlbumSuggestionDismissView(APIView):
-    @extend_schema(request=None, responses={204: None}, summary="Dismiss a suggestion; it is not proposed again")
+    @extend_schema(
+        request=None,
+        responses={204: None, 400: OpenApiResponse(ApiErrorSerializer, description="Accepted or dismissed already.")},
+        summary="Dismiss a suggestion; it is not proposed again",
+    )
     def post(self, request, suggestion_id: int):
         suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
         try:

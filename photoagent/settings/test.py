@@ -1,7 +1,7 @@
 """Test settings: the base settings with fast, in-process fakes. Reads no environment itself."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BROKER_URL, DATABASES, filesystem_broker_options
+from .base import BASE_DIR, CELERY_BROKER_URL, DATABASES, RATE_LIMITS, REST_FRAMEWORK, filesystem_broker_options
 
 DEBUG = False
 # Fast hashing for tests; tests of the bcrypt format restore the real list.
@@ -26,3 +26,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default: threads in tests then lock and wait as web and worker
     # processes do in production, instead of failing with "database table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+
+# Far above what any test does, so only the tests of the limits (which lower them) ever meet one.
+RATE_LIMITS = dict.fromkeys(RATE_LIMITS, "10000/minute")
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "10000/minute", "user": "10000/minute"}}

@@ -9,7 +9,7 @@ photo_detail = views.PhotoViewSet.as_view({"get": "retrieve", "patch": "partial_
 
 urlpatterns = [
     path("projects/", project_list, name="project-list"),
-    path("projects/<int:pk>/", project_detail, name="project-detail"),
-    path("projects/<int:project_pk>/photos/", photo_list, name="photo-list"),
-    path("projects/<int:project_pk>/photos/<int:pk>/", photo_detail, name="photo-detail"),
+    path("projects/<id:pk>/", project_detail, name="project-detail"),
+    path("projects/<id:project_pk>/photos/", photo_list, name="photo-list"),
+    path("projects/<id:project_pk>/photos/<id:pk>/", photo_detail, name="photo-detail"),
 ]

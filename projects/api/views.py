@@ -1,12 +1,14 @@
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.api.schema import ApiErrorSerializer
 from projects import selectors, services
 from projects.api.serializers import (
     PhotoSerializer,
@@ -30,6 +32,8 @@ def _apply(call, **kwargs):
 
 class ProjectViewSet(viewsets.ViewSet):
     lookup_value_regex = r"\d+"
+    # Named here (a plain ViewSet has none) so the schema documents the paginated list it returns.
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     def _project(self, pk):
         return selectors.project_get_for_user(user=self.request.user, project_id=pk)
@@ -43,9 +47,7 @@ class ProjectViewSet(viewsets.ViewSet):
     @property
     def paginator(self):
         if not hasattr(self, "_paginator"):
-            from rest_framework.settings import api_settings
-
-            self._paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+            self._paginator = self.pagination_class()
         return self._paginator
 
     @extend_schema(request=ProjectInputSerializer, responses={201: ProjectDetailSerializer}, summary="Create a project")
@@ -53,7 +55,8 @@ class ProjectViewSet(viewsets.ViewSet):
         data = ProjectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = _apply(services.project_create, owner=request.user, **data.validated_data)
-        return Response(ProjectDetailSerializer(project).data, status=status.HTTP_201_CREATED)
+        # Read back through the selector, which counts the photos the answer promises.
+        return Response(ProjectDetailSerializer(self._project(project.id)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ProjectDetailSerializer, summary="A project with its readiness report")
     def retrieve(self, request, pk=None):
@@ -93,7 +96,15 @@ class PhotoViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
-        responses={201: PhotoUploadResultSerializer, 400: PhotoUploadResultSerializer},
+        responses={
+            201: PhotoUploadResultSerializer,
+            # Every file refused (the result), or no file at all (the usual error body).
+            400: PolymorphicProxySerializer(
+                component_name="PhotoUploadRefused",
+                serializers=[PhotoUploadResultSerializer, ApiErrorSerializer],
+                resource_type_field_name=None,
+            ),
+        },
         summary="Upload photos (multipart field `files`, repeatable); each file is accepted or refused on its own",
     )
     def create(self, request, project_pk=None):

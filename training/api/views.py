@@ -5,6 +5,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
 from projects import selectors as project_selectors
 from training import selectors, services
@@ -95,7 +96,9 @@ class TrainingRunDetailView(APIView):
 
 
 class TrainingRunCancelView(APIView):
-    @extend_schema(request=None, responses=TrainingRunSerializer, summary="Cancel a training run")
+    @extend_schema(
+        request=None, responses={200: TrainingRunSerializer, 503: PROVIDER_UNAVAILABLE}, summary="Cancel a training run"
+    )
     def post(self, request, run_id: int):
         run = selectors.run_get_for_user(user=request.user, run_id=run_id)
         try:

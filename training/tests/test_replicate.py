@@ -210,19 +210,59 @@ def test_a_signed_webhook_moves_the_run_and_a_replay_changes_nothing(replicate, 
     assert len(mail.outbox) == 1
 
 
-def test_forged_and_stale_webhooks_are_rejected(replicate, run_on_commit, client):
+def run_state(run) -> dict:
+    """Everything a webhook could change, and what it sets off (emails, fetched weights)."""
+    from training.models import WebhookDelivery
+
+    fields = ("status", "progress", "log_tail", "loss_points", "error", "lora_file", "completed_at", "gpu_seconds")
+    return {
+        "run": TrainingRun.objects.filter(id=run.id).values(*fields).get(),
+        "deliveries": list(WebhookDelivery.objects.values_list("webhook_id", flat=True)),
+        "emails": len(mail.outbox),
+    }
+
+
+def test_forged_replayed_and_stale_webhooks_change_nothing(replicate, run_on_commit, client):
     import time
 
+    from integrations.replicate import WEBHOOK_TOLERANCE_SECONDS
+
     run = started_run(run_on_commit)
-    payload = dict(replicate.trainings[run.provider_training_id], status="failed", error="forged")
-    forged = post_webhook(client, run, payload, secret="whsec_" + "A" * 40)
-    stale = post_webhook(client, run, payload, timestamp=int(time.time()) - 6 * 60)
-    unsigned = client.post(
-        f"/training/webhooks/replicate/{run.id}/", json.dumps(payload), content_type="application/json"
+    early = dict(
+        replicate.advance(run.provider_training_id, "processing", logs="flux: 40%| 400/1000 [loss: 4.1e-01]\n")
     )
-    assert (forged.status_code, stale.status_code, unsigned.status_code) == (401, 401, 401)
-    run.refresh_from_db()
-    assert run.status == TrainingRun.Status.STARTING
+    late = dict(replicate.advance(run.provider_training_id, "processing", logs="flux: 60%| 600/1000 [loss: 3.0e-01]\n"))
+    body = json.dumps(early).encode()
+    early_headers = sign(body, webhook_id="msg_early")
+    with run_on_commit():
+        first = client.post(
+            f"/training/webhooks/replicate/{run.id}/", body, content_type="application/json", **early_headers
+        )
+        assert first.status_code == 204
+        assert post_webhook(client, run, late, webhook_id="msg_late").status_code == 204
+    applied = run_state(run)
+    assert applied["run"]["progress"] == 60
+
+    succeeded = dict(replicate.advance(run.provider_training_id, "succeeded"))
+    forged_body = json.dumps(succeeded).encode()
+    stale = int(time.time()) - WEBHOOK_TOLERANCE_SECONDS - 1
+    attempts = {
+        # The earlier delivery again, byte for byte: applied, it would bring back its log.
+        "replayed": (body, early_headers, 204),
+        "signed with another key": (forged_body, sign(forged_body, secret="whsec_" + "A" * 40), 401),
+        "another body under a real signature": (forged_body, early_headers, 401),
+        "stale": (forged_body, sign(forged_body, webhook_id="msg_stale", timestamp=stale), 401),
+        "from the future": (forged_body, sign(forged_body, webhook_id="msg_next", timestamp=stale + 20 * 60), 401),
+        "unsigned": (forged_body, {}, 401),
+    }
+    for name, (payload, headers, expected) in attempts.items():
+        with run_on_commit():
+            response = client.post(
+                f"/training/webhooks/replicate/{run.id}/", payload, content_type="application/json", **headers
+            )
+        assert response.status_code == expected, name
+        assert run_state(run) == applied, name
+    assert [request for request in replicate.requests if "/weights/" in request.path] == []
 
 
 def test_out_of_order_webhooks_never_move_a_run_back(replicate, run_on_commit, client):

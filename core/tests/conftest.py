@@ -1,0 +1,86 @@
+import re
+
+import pytest
+
+from accounts import services as account_services
+from generation import services as generation_services
+from generation.models import GeneratedImage, Generation
+from generation.tests.factories import trained_model
+from library import services as library_services
+from library.models import AlbumSuggestion, LibraryItem, ShareLink
+from projects.models import Photo
+from training.models import TrainingRun
+
+
+@pytest.fixture
+def owned(settings, run_on_commit):
+    """One of everything, owned by one user: `ids` by URL parameter name, and an API token `secret`."""
+    settings.PHOTO_MIN_SIDE = 256
+    settings.GENERATION_BACKEND = settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_GENERATION_SECONDS = 0
+    run = trained_model(photos=["coffee.jpg", "astronaut.jpg"])
+    owner = run.project.owner
+    with run_on_commit():
+        generation = generation_services.generation_create(user=owner, training_run=run, prompt="x", num_outputs=2)
+    image = generation.images.order_by("index").first()
+    items = list(LibraryItem.objects.filter(user=owner).order_by("id"))
+    album = library_services.album_create(user=owner, name="Trip", item_ids=[item.id for item in items[:2]])
+    suggestion = AlbumSuggestion.objects.create(user=owner, title="Mugs", key="k1")
+    suggestion.items.set(items[:2])
+    share = library_services.share_create(user=owner, generated_image=image)
+    token, secret = account_services.api_token_create(user=owner, name="cli")
+    photo = Photo.objects.filter(project=run.project).first()
+    return {
+        "owner": owner,
+        "secret": secret,
+        "ids": {
+            "project_id": run.project_id,
+            "project_pk": run.project_id,
+            "photo_id": photo.id,
+            "run_id": run.id,
+            "generation_id": generation.id,
+            "image_id": image.id,
+            "item_id": items[0].id,
+            "album_id": album.id,
+            "suggestion_id": suggestion.id,
+            "share_id": share.id,
+            "token_id": token.id,
+            "variant": "thumbnail",
+        },
+        # `pk` names a different object on each route.
+        "pk": {
+            "api/v1/projects/<id:pk>/": run.project_id,
+            "api/v1/projects/<id:project_pk>/photos/<id:pk>/": photo.id,
+        },
+    }
+
+
+def snapshot(owner) -> dict:
+    """What another user, an anonymous visitor or a forged request must never change."""
+    return {
+        "photos": list(Photo.objects.filter(project__owner=owner).values_list("id", "description")),
+        "projects": list(owner.projects.values_list("id", "name", "status")),
+        "runs": list(TrainingRun.objects.filter(project__owner=owner).values_list("id", "status")),
+        "generations": list(Generation.objects.filter(user=owner).values_list("status", flat=True)),
+        "images": list(GeneratedImage.objects.filter(generation__user=owner).values_list("id", "favourite")),
+        "items": LibraryItem.objects.filter(user=owner).count(),
+        "albums": list(owner.albums.values_list("name", "cover_id")),
+        "suggestions": list(AlbumSuggestion.objects.filter(user=owner).values_list("status", flat=True)),
+        "shares": list(ShareLink.objects.filter(user=owner).values_list("revoked_at", flat=True)),
+        "tokens": list(owner.api_tokens.values_list("name", "revoked_at")),
+        "display_name": type(owner).objects.get(id=owner.id).display_name,
+    }
+
+
+# `{id}` in the OpenAPI schema names a different object on each path.
+SCHEMA_ID = {"/api/v1/projects/{id}/": "project_id", "/api/v1/projects/{project_pk}/photos/{id}/": "photo_id"}
+
+
+def schema_path_ids(path: str, owned: dict) -> dict:
+    """The owner's ids for the parameters of an OpenAPI path such as /api/v1/albums/{album_id}/."""
+    ids = {}
+    for name in re.findall(r"\{(\w+)\}", path):
+        kind = SCHEMA_ID[path] if name == "id" else name
+        assert kind in owned["ids"], f"{path}: map the id kind {kind!r} in core/tests/conftest.py"
+        ids[name] = owned["ids"][kind]
+    return ids
