@@ -23,7 +23,10 @@ JAVASCRIPT_URL = re.compile(r"""(?:href|src|action)\s*=\s*["']?\s*javascript:"""
 
 def our_templates():
     dirs = [Path(d) for d in engines["django"].dirs] + [
-        Path(d) for d in get_app_template_dirs("templates") if Path(d).is_relative_to(BASE_DIR)
+        # Our apps' own folders: not installed packages, even when the virtualenv sits in the checkout.
+        Path(d)
+        for d in get_app_template_dirs("templates")
+        if Path(d).is_relative_to(BASE_DIR) and "site-packages" not in Path(d).parts
     ]
     for folder in dirs:
         for path in folder.rglob("*.html"):
