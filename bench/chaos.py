@@ -234,7 +234,8 @@ def processes_for(env: dict, web_port: int) -> dict[str, Process]:
         "worker-generation": Process(
             "worker-generation", [*worker, "-Q", "generation,library", "-n", "generation@%h"], env
         ),
-        "beat": Process("beat", [*celery, "beat", "--loglevel=WARNING", "-s", str(WORK / "beat-schedule")], env),
+        # At INFO, beat logs each reconcile it sends: the trace of what re-drove stalled work.
+        "beat": Process("beat", [*celery, "beat", "-s", str(WORK / "beat-schedule")], {**env, "LOG_LEVEL": "INFO"}),
     }
 
 
