@@ -258,7 +258,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+# Private name: django-storages reads a setting called AWS_S3_ENDPOINT_URL, and "" is not an endpoint.
+_s3_endpoint_url = env.str("AWS_S3_ENDPOINT_URL", default="")
 # Lifetime of presigned download URLs, in seconds.
 MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=300)
 if AWS_STORAGE_BUCKET_NAME:
@@ -266,7 +267,7 @@ if AWS_STORAGE_BUCKET_NAME:
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+            "endpoint_url": _s3_endpoint_url or None,
             "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
             "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
@@ -551,9 +552,9 @@ CSRF_TRUSTED_ORIGINS = [f"{urlsplit(SITE_URL).scheme}://{urlsplit(SITE_URL).netl
 # No inline script or style anywhere: behaviour lives in static/js, looks in static/css. The API
 # docs pages relax styles only (photoagent/api_urls.py). Presigned S3 media URLs are images from
 # the bucket's host.
-if AWS_S3_ENDPOINT_URL:
+if _s3_endpoint_url:
     # Path-style URLs use the endpoint's host, virtual-hosted ones a subdomain of it.
-    _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+    _endpoint = urlsplit(_s3_endpoint_url)
     _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
 else:
     _media_origins = ["https://*.amazonaws.com"] if AWS_STORAGE_BUCKET_NAME else []
