@@ -81,7 +81,7 @@ def test_services_are_selected_by_their_variables(tmp_path):
     assert "STRICT_TRANS_TABLES" in chosen["db_options"]["init_command"]
     assert chosen["broker"] == "redis://127.0.0.1:6379/2"
     assert chosen["transport"]["visibility_timeout"] > 360
-    assert chosen["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert chosen["cache"] == "core.cache.OutageTolerantRedisCache"
     assert chosen["storage"] == "storages.backends.s3.S3Storage"
     assert chosen["storage_options"]["default_acl"] is None
     assert chosen["storage_options"]["querystring_auth"] is True
