@@ -223,3 +223,18 @@ def test_forms_never_redirect_off_site(client, owner_with_images):
     assert response["Location"] == f"/generation/images/{image.id}/"
     response = client.post("/generation/images/selection/", {"action": "zip", "next": "//evil.example/"})
     assert response["Location"] == "/generation/"
+
+
+def test_the_form_keeps_a_constant_query_count_whatever_the_number_of_models(client, django_assert_num_queries):
+    owner = trained_model().project.owner
+    client.force_login(owner)
+    # Session, user, the models with their projects, then the usage: limits, images today,
+    # spend this month, running jobs.
+    with django_assert_num_queries(7):
+        page = client.get("/generation/new/").content.decode()
+    assert page.count("— simulated</option>") == 1
+    trained_model(owner=owner)
+    trained_model(owner=owner)
+    with django_assert_num_queries(7):
+        page = client.get("/generation/new/").content.decode()
+    assert page.count("— simulated</option>") == 3

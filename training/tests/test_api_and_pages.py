@@ -99,3 +99,16 @@ def test_admin_lists_runs_and_resends_the_email(client, run_on_commit):
     with run_on_commit():
         client.post("/admin/training/trainingrun/", {"action": "resend_email", "_selected_action": [run.id]})
     assert len(mail.outbox) == 2
+
+
+def test_the_model_list_keeps_a_constant_query_count(client, django_assert_num_queries):
+    from generation.tests.factories import trained_model
+
+    owner = trained_model().project.owner
+    client.force_login(owner)
+    with django_assert_num_queries(3):  # session, user, the models with their projects
+        assert client.get("/training/models/").content.decode().count("Download LoRA") == 1
+    trained_model(owner=owner)
+    trained_model(owner=owner)
+    with django_assert_num_queries(3):
+        assert client.get("/training/models/").content.decode().count("Download LoRA") == 3
