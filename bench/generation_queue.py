@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E40
 import redis  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.processes import redis_for, say, start_worker, stop, wait_for_workers  # noqa: E402
+from bench.processes import django_env, redis_for, say, start_worker, stop, wait_for_workers  # noqa: E402
 
 JOBS = int(os.environ.get("BENCH_JOBS", "500"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
@@ -207,17 +207,9 @@ def queued_messages(broker: redis.Redis) -> int:
 
 def bench_env(redis_url: str, standin: ReplicateStandIn) -> dict:
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{WORK / 'db.sqlite3'}"
-    env = dict(os.environ)
+    env = django_env(redis_url=redis_url, database_url=database_url, data_dir=WORK / "data")
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
-            "DJANGO_ENV": "development",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": database_url,
-            # Media (MEDIA_ROOT is DATA_DIR/media) and every other local file of the run.
-            "DATA_DIR": str(WORK / "data"),
             "AWS_STORAGE_BUCKET_NAME": "",
             "SITE_URL": "http://127.0.0.1:8000",  # not https: no webhooks, as on a laptop
             "REPLICATE_API_TOKEN": TOKEN,

@@ -66,6 +66,25 @@ def redis_for(processes: list, url: str) -> str:
     return url
 
 
+def django_env(*, redis_url: str, database_url: str, data_dir: Path) -> dict:
+    """This environment with what every benchmark's Django processes share: production-like
+    (DEBUG off), quiet, on the given broker and database, every local file under `data_dir`."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
+            "DJANGO_ENV": "development",
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            # Media (MEDIA_ROOT is DATA_DIR/media) and every other local file of the run.
+            "DATA_DIR": str(data_dir),
+        }
+    )
+    return env
+
+
 def celery_command() -> list[str]:
     beside = Path(sys.executable).parent / "celery"
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "celery"]
