@@ -90,9 +90,12 @@ def celery_command() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "celery"]
 
 
-def start_worker(*, name: str, queues: str, concurrency: int, env: dict, log: Path, processes: list) -> None:
+def start_worker(
+    *, name: str, queues: str, concurrency: int, env: dict, log: Path, processes: list, nice: int = 0
+) -> None:
     process = subprocess.Popen(
         [
+            *(["nice", "-n", str(nice)] if nice else []),
             *celery_command(),
             "-A",
             "photoagent",
