@@ -8,13 +8,13 @@ answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, 
 workers (5 on two cores; LOAD_WORKER_CLASS=gthread and LOAD_THREADS to compare), whitenoise
 serving the bench's own collectstatic. Background: the two Celery workers of `make run`
 (default,training and generation,library) and beat, in demo mode (no provider token), at nice 10.
-Files under var/bench/load. Seed: bench/load_seed.py (per user: a trained demo model, 21 photos, 52 generated
-images, 73 analysed library items, 3 albums). Load: bench/locustfile.py, headless, LOAD_USERS (20)
-spawned 5 a second, for LOAD_SECONDS (180), 1-3 s of thought between two actions.
+Files under var/bench/load. Seed: bench/load_seed.py (per user: a trained demo model, 21 photos,
+52 generated images, 73 analysed library items, 3 albums). Load: bench/locustfile.py, headless,
+LOAD_USERS (20) spawned 5 a second, for LOAD_SECONDS (180), 1-3 s of thought between actions.
 
 Last line: load: users=20 seconds=<s> requests=<n> errors=<n> p95_ms=<x>
 where p95_ms is over page views (HTML GETs, redirects followed). Logins, uploads and generation
-starts, pictures and static files count in requests and errors; their p95 is on the line before.
+starts, pictures and static files count in requests and errors; their p95 is on the lines before.
 errors: every request answered with a status other than 2xx/3xx or not answered, every exception
 in a user's task, every server error gunicorn logged, and any server process that died.
 Targets: errors=0, p95_ms <= 150 (exit status 1 when missed).
