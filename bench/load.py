@@ -363,9 +363,13 @@ def report(results: Path, processes: list) -> int:
     background = logged_errors("worker-default.log", "worker-generation.log", "beat.log")
     for line in [*died, *server[:5], *background[:5]]:
         say(f"error: {line[:240]}")
+    posts = by_name[("write", "upload a photo")] + by_name[("write", "start a generation")]
     say(
-        f"writes (uploads, generation starts, logins): n={len(by_kind['write'])} p95_ms={p95(by_kind['write']):.0f}; "
-        f"assets (pictures, static): n={len(by_kind['asset'])} p95_ms={p95(by_kind['asset']):.0f}"
+        f"uploads and generation starts: n={len(posts)} p95_ms={p95(posts):.0f} "
+        f"(uploads {p95(by_name[('write', 'upload a photo')]):.0f}, "
+        f"generation starts {p95(by_name[('write', 'start a generation')]):.0f}); "
+        f"logins: n={len(by_name[('write', 'log in')])} p95_ms={p95(by_name[('write', 'log in')]):.0f}; "
+        f"pictures and static files: n={len(by_kind['asset'])} p95_ms={p95(by_kind['asset']):.0f}"
     )
     logged_in = max((at for kind, name, _, _, at in samples if name == "log in"), default=0.0)
     settled = [ms for kind, _, ms, _, at in samples if kind == "page" and at > logged_in]
