@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
 	@echo "                bench-search: 1,000 text queries over a 100,000-item library index)"
+	@echo "make load       20 users for 3 minutes against gunicorn, MariaDB, Redis and Celery (demo mode)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
 	@echo "                and the providers fail 20% of calls (needs MariaDB and redis-server)"
@@ -75,6 +76,13 @@ bench-search: install
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
 chaos: install
 	$(BIN)/python bench/chaos.py
+
+# MariaDB: BENCH_DATABASE_URL, else root@127.0.0.1:3306 (a fresh photoagent_load database), else
+# a private mariadbd; Redis as bench-queue, on db 13. LOAD_USERS and LOAD_SECONDS for short trials.
+load: install
+	@$(BIN)/python -c "import MySQLdb" 2>/dev/null || $(BIN)/python -m pip install --quiet $$(grep '^mysqlclient' requirements.txt) \
+		|| { echo "make load needs mysqlclient: apt-get install libmariadb-dev pkg-config"; exit 1; }
+	$(BIN)/python bench/load.py
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install

@@ -44,7 +44,7 @@ from collections import Counter  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from bench.generation_queue import celery_command, free_port, redis_answers  # noqa: E402
+from bench.processes import celery_command, free_port, redis_answers  # noqa: E402
 
 RUNS = int(os.environ.get("CHAOS_RUNS", "30"))
 PARALLEL = int(os.environ.get("CHAOS_PARALLEL", "6"))

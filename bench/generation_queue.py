@@ -24,8 +24,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -37,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E40
 import redis  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench.processes import django_env, redis_for, say, start_worker, stop, wait_for_workers  # noqa: E402
+
 JOBS = int(os.environ.get("BENCH_JOBS", "500"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 CONCURRENCY = 2
@@ -46,10 +46,6 @@ WORK = ROOT / "var" / "bench" / "queue"
 TOKEN = "r8_bench"
 MODEL = "black-forest-labs/flux-dev-lora"
 TARGET_OVERHEAD_MS = 30
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 # The stand-in provider
@@ -184,110 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
         return self._not_found()
 
 
-# Redis
-# ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def private_redis(processes: list) -> str:
-    """Start redis-server on a free port (no persistence); its process is stopped with the others."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("bench: Redis is not reachable and redis-server is not installed; set REDIS_URL or install Redis")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    processes.append(("redis-server", process))
-    url = f"redis://127.0.0.1:{port}/14"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if redis_answers(url):
-            return url
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    sys.exit(f"bench: could not start redis-server on port {port}")
-
-
 # Workers
 # ------------------------------------------------------------------------------
 
 
-def celery_command() -> list[str]:
-    beside = Path(sys.executable).parent / "celery"
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "celery"]
-
-
 def start_workers(env: dict, processes: list) -> None:
     for number in range(1, WORKERS + 1):
-        log = WORK / f"worker-{number}.log"
-        process = subprocess.Popen(
-            [
-                *celery_command(),
-                "-A",
-                "photoagent",
-                "worker",
-                "-Q",
-                "generation",
-                f"--concurrency={CONCURRENCY}",
-                "--pool=prefork",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"bench-queue-{number}@%h",
-            ],
-            cwd=ROOT,
+        start_worker(
+            name=f"bench-queue-{number}",
+            queues="generation",
+            concurrency=CONCURRENCY,
             env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            # Its own process group: Ctrl-C in the terminal reaches the bench, which stops it.
-            start_new_session=True,
+            log=WORK / f"worker-{number}.log",
+            processes=processes,
         )
-        processes.append((f"worker-{number}", process))
-
-
-def wait_for_workers(app, processes: list) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for name, process in processes:
-            if process.poll() is not None:
-                sys.exit(f"bench: {name} exited with {process.returncode}; see {WORK}/{name}.log")
-        replies = app.control.ping(timeout=1.0) or []
-        if len(replies) >= WORKERS:
-            return
-    sys.exit(f"bench: workers did not answer within 60 s; see {WORK}/worker-*.log")
-
-
-def stop(processes: list) -> None:
-    """Warm shutdown (SIGTERM), then SIGKILL for whatever is still there; newest first."""
-    for _, process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for name, process in reversed(processes):
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            if name.startswith("worker"):
-                os.killpg(process.pid, signal.SIGKILL)  # the worker and its pool children
-            else:
-                process.kill()
-            process.wait()
 
 
 def queued_messages(broker: redis.Redis) -> int:
@@ -301,17 +207,9 @@ def queued_messages(broker: redis.Redis) -> int:
 
 def bench_env(redis_url: str, standin: ReplicateStandIn) -> dict:
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{WORK / 'db.sqlite3'}"
-    env = dict(os.environ)
+    env = django_env(redis_url=redis_url, database_url=database_url, data_dir=WORK / "data")
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
-            "DJANGO_ENV": "development",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": database_url,
-            # Media (MEDIA_ROOT is DATA_DIR/media) and every other local file of the run.
-            "DATA_DIR": str(WORK / "data"),
             "AWS_STORAGE_BUCKET_NAME": "",
             "SITE_URL": "http://127.0.0.1:8000",  # not https: no webhooks, as on a laptop
             "REPLICATE_API_TOKEN": TOKEN,
@@ -347,12 +245,8 @@ def main() -> int:
 
 
 def run(standin: ReplicateStandIn, processes: list) -> int:
-    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    if not redis_answers(redis_url):
-        say(f"redis: {redis_url} does not answer; starting a private redis-server")
-        redis_url = private_redis(processes)
+    redis_url = redis_for(processes, os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
     broker = redis.Redis.from_url(redis_url)
-    broker.flushdb()
     env = bench_env(redis_url, standin)
     os.environ.update(env)
     say(f"redis: {redis_url} (flushed); provider stand-in: {standin.url}; database: {env['DATABASE_URL']}")
@@ -369,7 +263,7 @@ def run(standin: ReplicateStandIn, processes: list) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     start_workers(env, processes)
-    wait_for_workers(app, processes)
+    wait_for_workers(app, processes, count=WORKERS, logs=WORK)
     say(f"workers: {WORKERS} x concurrency {CONCURRENCY} ready (queue generation)")
 
     user = User.objects.create_user(f"bench-queue-{uuid.uuid4().hex[:8]}@bench.invalid", password=None)

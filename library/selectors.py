@@ -28,7 +28,9 @@ def item_list_for_user(
         items = items.filter(created_at__date__lte=until)
     if favourites:
         items = items.filter(generated_image__favourite=True)
-    return items.select_related("photo", "generated_image__generation", "project").defer("embedding")
+    # Tiles need the source's thumbnail, duplicates its size and the project's name; nothing of the
+    # generation, whose wide row would be read for every item.
+    return items.select_related("photo", "generated_image", "project").defer("embedding")
 
 
 def item_get_for_user(*, user: User, item_id: int) -> LibraryItem:

@@ -60,7 +60,7 @@ def library_home(request):
         "filters": filters,
         "tiles": tiles,
         "page": page,
-        "projects": project_selectors.project_list_for_user(user=request.user).only("id", "name"),
+        "projects": project_selectors.project_choices_for_user(user=request.user),
         "kinds": LibraryItem.Kind.choices,
     }
     return render(request, "library/home.html", context)

@@ -28,6 +28,11 @@ def project_list_for_user(*, user: User):
     )
 
 
+def project_choices_for_user(*, user: User):
+    """Id and name of each of the user's projects, newest first, for a picker: nothing else is read."""
+    return Project.objects.filter(owner=user).order_by("-created_at", "-id").only("id", "name")
+
+
 def project_get_for_user(*, user: User, project_id: int) -> Project:
     """The user's project, or 404: another user's id is indistinguishable from a missing one."""
     return get_object_or_404(_projects_of(user), id=project_id)

@@ -98,7 +98,9 @@ def project_detail(request, project_id):
         "recent_images": recent_images,
         "trained_run": trained_run,
         "presets": presets,
-        "training_refusal": training_services.training_refusal(project=project, steps=presets[1]["steps"])
+        "training_refusal": training_services.training_refusal(
+            project=project, steps=presets[1]["steps"], photos=photos
+        )
         if report.ready
         else "",
         "project": project,

@@ -72,8 +72,8 @@ def training_estimate(*, steps: int) -> tuple[Decimal, int]:
     return cost, max(1, round(seconds / 60))
 
 
-def _limits_for(user) -> tuple[int, Decimal]:
-    override = TrainingLimit.objects.filter(user=user).first()
+def _limits_for(user_id: int) -> tuple[int, Decimal]:
+    override = TrainingLimit.objects.filter(user_id=user_id).first()
     runs = override.runs_per_day if override and override.runs_per_day is not None else settings.TRAINING_RUNS_PER_DAY
     spend = (
         override.monthly_spend
@@ -83,15 +83,19 @@ def _limits_for(user) -> tuple[int, Decimal]:
     return runs, spend
 
 
-def training_refusal(*, project: Project, steps: int) -> str:
-    """Why this project cannot start training now, or "" if it can."""
-    if project.status in (Project.Status.DRAFT,) or not project_selectors.project_readiness(project=project).ready:
+def training_refusal(*, project: Project, steps: int, photos: list | None = None) -> str:
+    """Why this project cannot start training now, or "" if it can. `photos`: the project's photos,
+    when the caller has read them already (the project page)."""
+    if (
+        project.status in (Project.Status.DRAFT,)
+        or not project_selectors.project_readiness(project=project, photos=photos).ready
+    ):
         return "The project is not ready: fix the readiness checklist first."
     if TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE).exists():
         return "This project is already training; wait for it to finish or cancel it."
-    runs_per_day, monthly_spend = _limits_for(project.owner)
+    runs_per_day, monthly_spend = _limits_for(project.owner_id)
     now = timezone.now()
-    owner_runs = TrainingRun.objects.filter(project__owner=project.owner)
+    owner_runs = TrainingRun.objects.filter(project__owner_id=project.owner_id)
     if owner_runs.filter(created_at__gte=now - timedelta(days=1)).count() >= runs_per_day:
         return f"You have started {runs_per_day} trainings in the last 24 hours, your daily limit. Try again later."
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

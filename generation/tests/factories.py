@@ -10,9 +10,12 @@ from training.backends.demo import simulated_safetensors
 from training.models import TrainingRun
 
 
-def trained_model(*, owner=None, category=Project.Category.PRODUCT, photos=(), backend="demo", **fields) -> TrainingRun:
-    """A succeeded training run with a stored LoRA; `photos` are files in projects/tests/photos."""
-    project = ProjectFactory(owner=owner or UserFactory(), category=category, status=Project.Status.TRAINED)
+def trained_model(
+    *, owner=None, category=Project.Category.PRODUCT, photos=(), backend="demo", project=None, **fields
+) -> TrainingRun:
+    """A succeeded training run with a stored LoRA; `photos` are files in projects/tests/photos.
+    Of a new project, or of `project` when given."""
+    project = project or ProjectFactory(owner=owner or UserFactory(), category=category, status=Project.Status.TRAINED)
     if photos:
         files = [upload((PHOTOS / name).read_bytes(), name=name) for name in photos]
         for photo in project_services.photo_upload(project=project, files=files).accepted:

@@ -133,7 +133,9 @@ def test_favourite_download_and_delete_one_image(client, owner_with_images, run_
     assert not any(default_storage.exists(name) for name in names)
 
 
-def test_the_selection_downloads_as_a_streamed_zip_of_only_your_images(client, owner_with_images, run_on_commit):
+def test_the_selection_downloads_as_a_streamed_zip_of_only_your_images(
+    client, owner_with_images, run_on_commit, django_assert_num_queries
+):
     run, generation = owner_with_images
     stranger = trained_model()
     with run_on_commit():
@@ -142,10 +144,13 @@ def test_the_selection_downloads_as_a_streamed_zip_of_only_your_images(client, o
         )
     ids = list(generation.images.order_by("index").values_list("id", flat=True))[:2] + [theirs.images.get().id]
     client.force_login(run.project.owner)
-    response = client.post("/generation/images/selection/", {"images": ids, "action": "zip"})
+    # Session, user, the images with their jobs and models: the names need no query per image.
+    with django_assert_num_queries(3):
+        response = client.post("/generation/images/selection/", {"images": ids, "action": "zip"})
+        content = b"".join(response.streaming_content)
     assert response.streaming
     assert response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive = zipfile.ZipFile(io.BytesIO(content))
     assert archive.testzip() is None
     assert sorted(archive.namelist()) == [
         f"{run.trigger_word}-{generation.id}-1-SIMULATED.webp",
@@ -225,3 +230,18 @@ def test_forms_never_redirect_off_site(client, owner_with_images):
     assert response["Location"] == f"/generation/images/{image.id}/"
     response = client.post("/generation/images/selection/", {"action": "zip", "next": "//evil.example/"})
     assert response["Location"] == "/generation/"
+
+
+def test_the_form_keeps_a_constant_query_count_whatever_the_number_of_models(client, django_assert_num_queries):
+    owner = trained_model().project.owner
+    client.force_login(owner)
+    # Session, user, the models with their projects, then the usage: limits, images today,
+    # spend this month, running jobs.
+    with django_assert_num_queries(7):
+        page = client.get("/generation/new/").content.decode()
+    assert page.count("— simulated</option>") == 1
+    trained_model(owner=owner)
+    trained_model(owner=owner)
+    with django_assert_num_queries(7):
+        page = client.get("/generation/new/").content.decode()
+    assert page.count("— simulated</option>") == 3

@@ -315,3 +315,33 @@ def test_the_suggestion_api_is_owner_scoped(owner, barns_and_others):
     assert twice.status_code == 400
     assert "already accepted or dismissed" in twice.json()["error"]["details"]["non_field_errors"][0]
     assert api.get("/api/v1/library/album-suggestions/").json()["count"] == 0
+
+
+def test_an_album_page_keeps_a_constant_query_count(client, owner, items, run_on_commit, django_assert_num_queries):
+    client.force_login(owner)
+    album = services.album_create(user=owner, name="Coast", item_ids=[items[0].id])
+    with django_assert_num_queries(5):  # session, user, the album, count, the page's items with their sources
+        page = client.get(f"/library/albums/{album.id}/").content.decode()
+    assert page.count('class="image-tile"') == 1
+    more = generated(owner, "a harbour at dawn", run_on_commit, num_outputs=3)
+    services.album_add_items(album=album, item_ids=[item.id for item in [*items[1:], *more]])
+    with django_assert_num_queries(5):
+        page = client.get(f"/library/albums/{album.id}/").content.decode()
+    assert page.count('class="image-tile"') == 6
+
+
+def test_the_suggestions_page_keeps_a_constant_query_count(
+    client, owner, barns_and_others, run_on_commit, django_assert_num_queries
+):
+    client.force_login(owner)
+    services.album_suggestions_refresh(user=owner)
+    with django_assert_num_queries(4):  # session, user, the suggestions, their items with their sources
+        page = client.get("/library/suggestions/").content.decode()
+    assert page.count('class="image-tile"') == len(BARNS)
+    for prompt in ["a bowl of ramen with an egg", "a bowl of ramen with chopsticks", "a bowl of ramen, steam"]:
+        generated(owner, prompt, run_on_commit)
+    services.album_suggestions_refresh(user=owner)
+    assert AlbumSuggestion.objects.filter(user=owner).count() == 2
+    with django_assert_num_queries(4):
+        page = client.get("/library/suggestions/").content.decode()
+    assert page.count('class="image-tile"') == len(BARNS) + 3

@@ -112,3 +112,45 @@ def test_analysis_runs_on_its_own_queue_and_lost_analyses_are_requeued(run_on_co
     item.refresh_from_db()
     assert item.status == LibraryItem.Status.DONE
     assert services.library_reconcile() == 0
+
+
+def test_the_library_and_its_search_keep_a_constant_query_count(client, run_on_commit, django_assert_num_queries):
+    from library.tests.factories import photo_item
+    from projects.tests.factories import ProjectFactory
+
+    user = UserFactory()
+    generate(user, "a cat asleep on a windowsill", run_on_commit)
+    client.force_login(user)
+    with django_assert_num_queries(5):  # session, user, count, the page's items with their sources, projects
+        assert client.get("/library/").content.decode().count('class="image-tile"') == 1
+    with django_assert_num_queries(6):  # session, user, index sync (new vectors, count), the hits, projects
+        assert client.get("/library/", {"q": "cat"}).content.decode().count('class="image-tile"') == 1
+
+    for prompt in ("a cat on a red sofa", "a cat chasing a ball of wool", "a cat in a cardboard box"):
+        generate(user, prompt, run_on_commit)
+    project = ProjectFactory(owner=user)
+    photo_item(project, "coffee.jpg", "a cat's bowl beside a cup of coffee", run_on_commit)
+    photo_item(project, "astronaut.jpg", "an astronaut holding a cat in a spacesuit", run_on_commit)
+    ProjectFactory(owner=user)
+    with django_assert_num_queries(5):
+        assert client.get("/library/").content.decode().count('class="image-tile"') == 6
+    with django_assert_num_queries(6):
+        assert client.get("/library/", {"q": "cat"}).content.decode().count('class="image-tile"') >= 4
+
+
+def test_an_item_page_keeps_a_constant_query_count_as_similar_items_grow(
+    client, run_on_commit, django_assert_num_queries
+):
+    user = UserFactory()
+    item = generate(user, "a lighthouse on a cliff above a stormy sea", run_on_commit)
+    generate(user, "a lighthouse at night with its beam on", run_on_commit)
+    client.force_login(user)
+    # Session, user, the item, index sync (new vectors, count), its owner, the similar items, the
+    # model picker, the item's albums, the user's albums.
+    with django_assert_num_queries(10):
+        assert len(client.get(f"/library/items/{item.id}/").context["similar"]) == 1
+    for prompt in ("a lighthouse in fog", "a red lighthouse by a pier", "a white lighthouse on a rocky coast"):
+        generate(user, prompt, run_on_commit)
+    with django_assert_num_queries(10):
+        page = client.get(f"/library/items/{item.id}/")
+    assert len(page.context["similar"]) == 4

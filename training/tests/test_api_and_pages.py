@@ -99,3 +99,51 @@ def test_admin_lists_runs_and_resends_the_email(client, run_on_commit):
     with run_on_commit():
         client.post("/admin/training/trainingrun/", {"action": "resend_email", "_selected_action": [run.id]})
     assert len(mail.outbox) == 2
+
+
+def test_the_model_list_keeps_a_constant_query_count(client, django_assert_num_queries):
+    from generation.tests.factories import trained_model
+
+    owner = trained_model().project.owner
+    client.force_login(owner)
+    with django_assert_num_queries(3):  # session, user, the models with their projects
+        assert client.get("/training/models/").content.decode().count("Download LoRA") == 1
+    trained_model(owner=owner)
+    trained_model(owner=owner)
+    with django_assert_num_queries(3):
+        assert client.get("/training/models/").content.decode().count("Download LoRA") == 3
+
+
+def test_a_trained_projects_page_keeps_a_constant_query_count(
+    client, settings, run_on_commit, django_assert_num_queries
+):
+    from generation import services as generation_services
+    from generation.tests.factories import trained_model
+    from projects import services as project_services
+    from projects.tests.factories import photo_upload
+
+    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_GENERATION_SECONDS = 0
+    settings.PROJECT_PHOTOS_MAX = 20
+    project = ready_project()
+    run = trained_model(project=project)
+    client.force_login(project.owner)
+    # Session, user, the project, its photos, its runs, its recent images, then what may refuse a
+    # new training: a run in progress, the user's limits, runs today, spend this month.
+    with django_assert_num_queries(10):
+        page = client.get(f"/projects/{project.id}/")
+    assert page.context["report"].ready
+    assert page.context["recent_images"] == []
+    with run_on_commit():
+        for prompt in ("on a beach", "in the snow"):
+            generation_services.generation_create(user=project.owner, training_run=run, prompt=prompt, num_outputs=4)
+        files = [photo_upload(seed, size=(1200, 1100)) for seed in range(100, 103)]
+        added = project_services.photo_upload(project=project, files=files).accepted
+    for photo in added:
+        photo.refresh_from_db()
+        project_services.photo_update_description(photo=photo, description="the mug on a shelf")
+    with django_assert_num_queries(10):
+        page = client.get(f"/projects/{project.id}/")
+    assert page.context["report"].ready
+    assert len(page.context["rows"]) == 18
+    assert len(page.context["recent_images"]) == 8
