@@ -24,15 +24,15 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from training.tests.standins import (
-    FLUX_DEV_LORA_VERSION,
     WEBHOOK_SECRET,
     HubStandIn,
     _HubHandler,
     lora_tar,
+    new_prediction,
+    now_iso,
     output_image,
     sign,
 )
@@ -42,10 +42,6 @@ HUB_TOKEN = "hf_standin"
 SENDGRID_KEY = "SG.chaos-standin"
 HTTP_FAULTS = ("429", "500", "503", "timeout")
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Faults:
@@ -247,22 +243,7 @@ class ReplicateChaos(ThreadingHTTPServer):
     def create_prediction(self, model: str, body: dict) -> dict:
         with self.lock:
             prediction_id = f"pr{next(self.counter)}chaos"
-            api = f"https://api.replicate.com/v1/predictions/{prediction_id}"
-            prediction = {
-                "id": prediction_id,
-                "model": model,
-                "version": FLUX_DEV_LORA_VERSION,
-                "input": body["input"],
-                "output": None,
-                "error": None,
-                "logs": "",
-                "data_removed": False,
-                "status": "starting",
-                "source": "api",
-                "created_at": now_iso(),
-                "webhook": body.get("webhook"),
-                "urls": {"web": f"https://replicate.com/p/{prediction_id}", "get": api, "cancel": f"{api}/cancel"},
-            }
+            prediction = {**new_prediction(prediction_id, model, body["input"]), "webhook": body.get("webhook")}
             self.predictions[prediction_id] = prediction
             self.predictions_by_input[(body["input"].get("prompt"), body["input"].get("seed"))] += 1
             self._plan(prediction_id, 2, 8)

@@ -82,6 +82,25 @@ def input_problems(data: dict) -> list[str]:
     return problems
 
 
+def new_prediction(prediction_id: str, model: str, data: dict) -> dict:
+    """A prediction as Replicate answers its creation: starting, nothing made yet."""
+    api = f"https://api.replicate.com/v1/predictions/{prediction_id}"
+    return {
+        "id": prediction_id,
+        "model": model,
+        "version": FLUX_DEV_LORA_VERSION,
+        "input": data,
+        "output": None,
+        "error": None,
+        "logs": "",
+        "data_removed": False,
+        "status": "starting",
+        "source": "api",
+        "created_at": now_iso(),
+        "urls": {"web": f"https://replicate.com/p/{prediction_id}", "get": api, "cancel": f"{api}/cancel"},
+    }
+
+
 def lora_tar(lora: bytes | None = None, name: str = "lora.safetensors") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -145,21 +164,7 @@ class ReplicateStandIn(ThreadingHTTPServer):
     def create_prediction(self, model: str, body: dict) -> dict:
         self._counter += 1
         prediction_id = f"pr{self._counter}standin"
-        api = f"https://api.replicate.com/v1/predictions/{prediction_id}"
-        prediction = {
-            "id": prediction_id,
-            "model": model,
-            "version": FLUX_DEV_LORA_VERSION,
-            "input": body["input"],
-            "output": None,
-            "error": None,
-            "logs": "",
-            "data_removed": False,
-            "status": "starting",
-            "source": "api",
-            "created_at": now_iso(),
-            "urls": {"web": f"https://replicate.com/p/{prediction_id}", "get": api, "cancel": f"{api}/cancel"},
-        }
+        prediction = new_prediction(prediction_id, model, body["input"])
         self.predictions[prediction_id] = prediction
         if self.finish_predictions:
             self.advance_prediction(prediction_id, "succeeded")
