@@ -50,8 +50,8 @@ USERS = int(os.environ.get("LOAD_USERS", "20"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
 # Gunicorn's rule for two cores: 2 x cores + 1 sync workers. Sync, not gthread: a gthread worker
 # keeps each keep-alive connection it accepted, so with 20 users one worker served twice what
-# another did and their requests queued on its GIL (3 x 4 threads: page p95 189 ms against 99 ms
-# for 5 sync workers, same 60 s trial); a sync worker takes the next request whenever it is free.
+# another did and their requests queued on its GIL (60 s trials: page p95 318 ms with 3 workers x 4
+# threads, 99 ms with 5 sync workers); a sync worker takes the next request whenever it is free.
 WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "sync")
 WORKERS = int(os.environ.get("LOAD_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
 THREADS = int(os.environ.get("LOAD_THREADS", "1"))  # gthread only
