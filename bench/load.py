@@ -213,6 +213,11 @@ def start_gunicorn(env: dict, port: int, processes: list) -> None:
             str(THREADS),
             "--timeout",
             "60",
+            # Longer than a user's pause between two requests (at most 3 s): with gunicorn's 2 s
+            # default it closed connections the client was reusing at that moment, and the GET
+            # failed with "connection reset" (a browser retries those silently; locust does not).
+            "--keep-alive",
+            "15",
             "--error-logfile",
             str(log),
             "--log-level",
