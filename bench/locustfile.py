@@ -53,7 +53,6 @@ LINKS = {
     "items": r'href="/library/items/(\d+)/"',
     "albums": r'href="/library/albums/(\d+)/"',
 }
-STATIC = ["/static/css/app.css", "/static/js/app.js", "/static/img/logo.svg"]
 
 _accounts = itertools.count()
 _uploads = itertools.count()
@@ -122,7 +121,7 @@ class Person(HttpUser):
         self.cached: dict[str, float] = {}
         self.seen: dict[str, list[str]] = {kind: [] for kind in LINKS}
         self.pages: dict[str, int] = {}  # how many pages a listing has
-        self.page("/accounts/login/", "login form", login_page=True)
+        form = self.page("/accounts/login/", "login form", login_page=True)
         with self.client.post(
             "/accounts/login/",
             data={
@@ -137,7 +136,8 @@ class Person(HttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"login answered {response.status_code}, not a redirect")
-        for path in STATIC:
+        # The stylesheet, script and logo under their hashed names, as the page links them.
+        for path in dict.fromkeys(re.findall(r'(?:href|src)="(/static/[^"]+)"', form)):
             self.asset(path, "static file")
         self.dashboard()
 
