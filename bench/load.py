@@ -4,8 +4,8 @@ Database: a fresh MariaDB/MySQL database, BENCH_DATABASE_URL or
 mysql://root@127.0.0.1:3306/photoagent_load, created before and dropped after the run; when the
 default does not answer, a private mariadbd on a free port with its data under var/bench/load.
 Broker and cache: REDIS_URL, else redis://127.0.0.1:6379/13 (flushed first); when neither
-answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, LOAD_WORKERS sync
-workers (5 on two cores; LOAD_WORKER_CLASS=gthread and LOAD_THREADS to compare), whitenoise
+answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, LOAD_WORKERS
+gthread workers (3 on two cores) x LOAD_THREADS (4) (LOAD_WORKER_CLASS=sync to compare), whitenoise
 serving the bench's own collectstatic. Background: the two Celery workers of `make run`
 (default,training and generation,library) and beat, in demo mode (no provider token), at nice 10.
 Files under var/bench/load. Seed: bench/load_seed.py (per user: a trained demo model, 21 photos,
@@ -48,13 +48,13 @@ from bench.processes import (  # noqa: E402
 
 USERS = int(os.environ.get("LOAD_USERS", "20"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
-# Gunicorn's rule for two cores: 2 x cores + 1 sync workers. Sync, not gthread: a gthread worker
-# keeps each keep-alive connection it accepted, so with 20 users one worker served twice what
-# another did and their requests queued on its GIL (3 x 4 threads: page p95 189 ms against 99 ms
-# for 5 sync workers, same 60 s trial); a sync worker takes the next request whenever it is free.
-WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "sync")
-WORKERS = int(os.environ.get("LOAD_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
-THREADS = int(os.environ.get("LOAD_THREADS", "1"))  # gthread only
+# Threaded workers, one more than the cores, 4 threads each. The 20 logins of the first seconds
+# are bcrypt hashes (0.2 s of CPU each, the GIL released): with 5 sync workers all 5 were busy
+# hashing and page views waited for one to be free, while threads keep taking them. Back-to-back
+# 60 s trials, 3 x 4 threads against 5 sync workers: page p95 213 vs 266 ms, then 39 vs 337 ms.
+WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "gthread")
+WORKERS = int(os.environ.get("LOAD_WORKERS", str((os.cpu_count() or 2) + 1)))
+THREADS = int(os.environ.get("LOAD_THREADS", "4"))
 # The Celery workers share the two cores with gunicorn here (in production they have their own):
 # at nice 10 a page view is not kept waiting behind a photo analysis or a demo drawing, and the
 # background work takes the cores as soon as the pages leave them. LOAD_WORKER_NICE=0 to compare.
@@ -213,6 +213,11 @@ def start_gunicorn(env: dict, port: int, processes: list) -> None:
             str(THREADS),
             "--timeout",
             "60",
+            # Longer than a user's pause between two requests (at most 3 s): with gunicorn's 2 s
+            # default it closed connections the client was reusing at that moment, and the GET
+            # failed with "connection reset" (a browser retries those silently; locust does not).
+            "--keep-alive",
+            "15",
             "--error-logfile",
             str(log),
             "--log-level",

@@ -4,7 +4,7 @@ Each simulated user logs in through the real form (CSRF and all) with their own 
 then browses like a person: the dashboard, projects, the gallery with its pages and filters, the
 library and its search, image and item pages, albums; now and then uploads a photo or starts a
 generation and watches its job page until the images are there. Between two actions a user
-thinks for 1 to 3 seconds. Like a browser, a user loads the pictures a page shows (the first 12,
+thinks for 1 to 3 seconds. Like a browser, a user loads every picture a page shows (each one
 kept for the 5 minutes their Cache-Control allows) and the static files once.
 
 Every request is recorded as a page view (an HTML GET), an asset (thumbnails, static files) or
@@ -27,7 +27,6 @@ ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text())
 UPLOADS = sorted(Path(os.environ["LOAD_UPLOADS"]).glob("*.jpg"))
 RESULTS = Path(os.environ["LOAD_RESULTS"])
 PROGRESS_SECONDS = 15
-PICTURES_PER_PAGE = 12
 BROWSER_CACHE_SECONDS = 300
 JOB_POLL_SECONDS = 3  # the job page's own meta refresh
 JOB_POLLS_MAX = 20
@@ -54,7 +53,6 @@ LINKS = {
     "items": r'href="/library/items/(\d+)/"',
     "albums": r'href="/library/albums/(\d+)/"',
 }
-STATIC = ["/static/css/app.css", "/static/js/app.js", "/static/img/logo.svg"]
 
 _accounts = itertools.count()
 _uploads = itertools.count()
@@ -123,7 +121,7 @@ class Person(HttpUser):
         self.cached: dict[str, float] = {}
         self.seen: dict[str, list[str]] = {kind: [] for kind in LINKS}
         self.pages: dict[str, int] = {}  # how many pages a listing has
-        self.page("/accounts/login/", "login form", login_page=True)
+        form = self.page("/accounts/login/", "login form", login_page=True)
         with self.client.post(
             "/accounts/login/",
             data={
@@ -138,7 +136,8 @@ class Person(HttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"login answered {response.status_code}, not a redirect")
-        for path in STATIC:
+        # The stylesheet, script and logo under their hashed names, as the page links them.
+        for path in dict.fromkeys(re.findall(r'(?:href|src)="(/static/[^"]+)"', form)):
             self.asset(path, "static file")
         self.dashboard()
 
@@ -164,7 +163,7 @@ class Person(HttpUser):
                 return ""
         if answered(response):
             pictures = re.findall(r'<img src="(/(?:projects/files|generation/images)/[^"]+)"', text)
-            for picture in pictures[:PICTURES_PER_PAGE]:
+            for picture in pictures:
                 self.asset(picture, "picture (thumbnail or full)")
         return text
 

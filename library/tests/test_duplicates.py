@@ -157,3 +157,18 @@ def test_keep_the_best_refuses_anything_but_a_current_group(client, owner, libra
     assert "look at the list again" in str(list(response.context["messages"])[0])
     assert "No exact duplicates." in response.content.decode()
     assert LibraryItem.objects.filter(user=owner).count() == 4
+
+
+def test_the_duplicates_page_keeps_a_constant_query_count(
+    client, owner, library, run_on_commit, django_assert_num_queries
+):
+    client.force_login(owner)
+    with django_assert_num_queries(3):  # session, user, the items with their sources and projects
+        page = client.get("/library/duplicates/").content.decode()
+    assert page.count("/thumbnail/") == 4
+    coffee = (PHOTOS / "coffee.jpg").read_bytes()
+    add_photo(ProjectFactory(owner=owner), coffee, run_on_commit, "coffee.jpg")
+    add_photo(ProjectFactory(owner=owner), astronaut(lambda image: image.resize((300, 300))), run_on_commit)
+    with django_assert_num_queries(3):
+        page = client.get("/library/duplicates/").content.decode()
+    assert page.count("/thumbnail/") == 7
