@@ -20,4 +20,7 @@ ENV DATA_DIR=/data
 EXPOSE 8000
 # No gunicorn access log: the app logs each request itself (core.requests), with its request id and
 # with signed link secrets redacted, which gunicorn's log would print as they are.
-CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# Threaded workers: a burst of logins (each a bcrypt hash) no longer holds every worker while page
+# views wait (make load measured both); keep-alive past a browser's pause between requests.
+CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-class", "gthread", "--threads", "4", "--keep-alive", "15", "--timeout", "60"]
