@@ -31,6 +31,7 @@ from training.tests.standins import (
     HubStandIn,
     _HubHandler,
     lora_tar,
+    model_payload,
     new_prediction,
     now_iso,
     output_image,
@@ -347,25 +348,12 @@ class _ReplicateHandler(_QuietHandler):
     def _label(path: str) -> str:
         return re.sub(r"/(tr\d+|pr\d+chaos|file\d+)", "/<id>", path).split("/versions/")[0]
 
-    def _model(self, name: str) -> dict:
-        owner, model = name.split("/")
-        return {
-            "url": f"https://replicate.com/{name}",
-            "owner": owner,
-            "name": model,
-            "visibility": "private",
-            "run_count": 0,
-            "description": None,
-            "latest_version": None,
-            "default_example": None,
-        }
-
     def _get(self, path: str, body, raw):
         server = self.server
         with server.lock:
             if match := re.fullmatch(r"/v1/models/([^/]+/[^/]+)", path):
                 return (
-                    self._send(200, self._model(match.group(1)))
+                    self._send(200, model_payload(match.group(1)))
                     if match.group(1) in server.models
                     else self._not_found()
                 )
@@ -402,7 +390,7 @@ class _ReplicateHandler(_QuietHandler):
         if path == "/v1/models":
             with server.lock:
                 server.models.add(f"{body['owner']}/{body['name']}")
-            return self._send(201, self._model(f"{body['owner']}/{body['name']}"))
+            return self._send(201, model_payload(f"{body['owner']}/{body['name']}"))
         if path == "/v1/files":
             file_id = f"file{next(server.counter)}"
             server.files.add(file_id)

@@ -101,6 +101,21 @@ def new_prediction(prediction_id: str, model: str, data: dict) -> dict:
     }
 
 
+def model_payload(name: str) -> dict:
+    """A private destination model as Replicate describes it."""
+    owner, model = name.split("/")
+    return {
+        "url": f"https://replicate.com/{name}",
+        "owner": owner,
+        "name": model,
+        "visibility": "private",
+        "run_count": 0,
+        "description": None,
+        "latest_version": None,
+        "default_example": None,
+    }
+
+
 def lora_tar(lora: bytes | None = None, name: str = "lora.safetensors") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -295,25 +310,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         self._route("POST")
 
-    def _model(self, name: str) -> dict:
-        owner, model = name.split("/")
-        return {
-            "url": f"https://replicate.com/{name}",
-            "owner": owner,
-            "name": model,
-            "visibility": "private",
-            "run_count": 0,
-            "description": None,
-            "latest_version": None,
-            "default_example": None,
-        }
-
     def _get(self, path: str, body):
         server = self.server
         if match := re.fullmatch(r"/v1/models/([^/]+/[^/]+)", path):
             name = match.group(1)
             return (
-                self._send(200, self._model(name))
+                self._send(200, model_payload(name))
                 if name in server.models
                 else self._send(404, {"detail": "Not found", "status": 404})
             )
@@ -369,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/models":
             name = f"{body['owner']}/{body['name']}"
             server.models.add(name)
-            return self._send(201, self._model(name))
+            return self._send(201, model_payload(name))
         if path == "/v1/files":
             server._counter += 1
             file_id = f"file{server._counter}"
