@@ -1,18 +1,47 @@
+from core.failures import Kind
+
+
 class ProviderError(Exception):
-    """A call to an external provider failed. `permanent` decides whether a retry can help."""
+    """A call to an external provider failed. `permanent` decides whether a retry can help; `kind`
+    (core.failures.Kind) what to tell the user if it ends the work."""
 
     permanent = False
+    kind = Kind.PROVIDER_DOWN
 
-    def __init__(self, message: str, *, status_code: int | None = None):
+    def __init__(self, message: str, *, status_code: int | None = None, kind: Kind | None = None):
         super().__init__(message)
         self.status_code = status_code
+        if kind is not None:
+            self.kind = kind
 
 
 class TransientProviderError(ProviderError):
     """Worth retrying later: timeouts, connection errors, 429 and 5xx."""
 
 
+class UnexpectedStepError(TransientProviderError):
+    """A step raised something no provider mapping knows (a bug, a malformed answer we did not
+    foresee, a database hiccup): retried like a transient error, and the step's attempt budget
+    ends the work if it keeps happening."""
+
+    kind = Kind.UNKNOWN
+
+
 class PermanentProviderError(ProviderError):
     """Retrying will not help: bad credentials, bad request, not found."""
 
     permanent = True
+    kind = Kind.UNKNOWN
+
+
+class OutputUnusable(PermanentProviderError):
+    """The provider's output is not something we accept (an unknown kind of address, too large,
+    not an image or a LoRA)."""
+
+    kind = Kind.BAD_OUTPUT
+
+
+class OutputGone(OutputUnusable):
+    """The provider no longer has this output (deleted after its retention period)."""
+
+    kind = Kind.EXPIRED_OUTPUTS

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 FREE = {"lease_until": None, "lease_holder": ""}
@@ -28,9 +28,15 @@ def lease_seconds(task_name: str) -> int:
 
 
 def lease_claim(queryset: QuerySet, *, holder: str, seconds: int) -> bool:
+    """Take the lease; each claim counts one try of the step in the row's `attempts`, across every
+    message, retry and re-drive, so that a step's attempt budget is a true bound."""
     now = timezone.now()
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_holder=holder)
-    return bool(queryset.filter(free).update(lease_until=now + timedelta(seconds=seconds), lease_holder=holder))
+    return bool(
+        queryset.filter(free).update(
+            lease_until=now + timedelta(seconds=seconds), lease_holder=holder, attempts=F("attempts") + 1
+        )
+    )
 
 
 def lease_expired() -> Q:

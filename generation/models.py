@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Generation(models.Model):
@@ -54,6 +55,14 @@ class Generation(models.Model):
     # Output URLs reported by the provider; they expire (Replicate: after an hour).
     output_urls = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # What kind of failure ended the job (core.failures.Kind), "" otherwise.
+    error_kind = models.CharField(max_length=32, blank=True)
+    # When the job entered its phase (queued, submitting, running, collecting: see `phase`); each
+    # phase has its own deadline from then (settings.GENERATION_STATE_DEADLINE_MINUTES), and
+    # `attempts` counts the tries of its step.
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
     gpu_seconds = models.FloatField(null=True, blank=True)
     estimated_cost = models.DecimalField(max_digits=8, decimal_places=3)
     cost = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
@@ -90,6 +99,16 @@ class Generation(models.Model):
     @property
     def simulated(self) -> bool:
         return self.backend == "demo"
+
+    @property
+    def phase(self) -> str:
+        """The status, with RUNNING told apart: submitting (no prediction yet), running, collecting
+        (the provider finished; its images are being stored)."""
+        if self.status != self.Status.RUNNING:
+            return self.status
+        if not self.provider_id:
+            return "submitting"
+        return "collecting" if self.output_urls else "running"
 
 
 def generated_image_path(image: "GeneratedImage", filename: str) -> str:

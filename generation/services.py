@@ -12,7 +12,7 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +20,10 @@ from django.utils.module_loading import import_string
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
-from core.exceptions import PermanentProviderError, ProviderError
+from core import failures
+from core.exceptions import OutputGone, OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
-from generation.backends.base import GenerationBackend, LoraSource, OutputGone, ProviderPrediction
+from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from projects import faces, imaging
 from projects.models import Photo, Project
@@ -69,6 +70,8 @@ THUMBNAIL_LONG_SIDE = 512
 PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 LORA_URL_SALT = "generation.lora-url"
 LORA_URL_MAX_AGE = 60 * 60
+# flux-dev-lora makes at most 4 images; a provider listing more is not believed past this.
+MAX_OUTPUTS = 4
 
 
 class GenerationNotAllowed(Exception):
@@ -268,11 +271,40 @@ def _poll_delay(polls: int) -> float:
     return settings.GENERATION_POLL_SECONDS * min(2 ** (polls // 10), 8)
 
 
+def _entering(**fields) -> dict:
+    """The fields of a job that moves to its next phase: its deadline and step budget start anew."""
+    return {**fields, "state_changed_at": timezone.now(), "attempts": 0}
+
+
+def phase_deadline(generation: Generation):
+    """When the job's current phase runs out (see settings.GENERATION_STATE_DEADLINE_MINUTES)."""
+    minutes = settings.GENERATION_STATE_DEADLINE_MINUTES[generation.phase]
+    return generation.state_changed_at + timedelta(minutes=minutes)
+
+
+def _phase_filter(phase: str) -> Q:
+    running = Q(status=Generation.Status.RUNNING)
+    return {
+        "queued": Q(status=Generation.Status.QUEUED),
+        "submitting": running & Q(provider_id__isnull=True),
+        "running": running & Q(provider_id__isnull=False, output_urls=[]),
+        "collecting": running & ~Q(output_urls=[]),
+    }[phase]
+
+
+def _overdue() -> Q:
+    now = timezone.now()
+    overdue = Q(pk__in=[])
+    for phase, minutes in settings.GENERATION_STATE_DEADLINE_MINUTES.items():
+        overdue |= _phase_filter(phase) & Q(state_changed_at__lt=now - timedelta(minutes=minutes))
+    return overdue
+
+
 def generation_run(*, generation_id: int, attempt: str | None = None) -> None:
     """Start the job at its provider, once; or, for synchronous providers, make the images.
 
     One attempt at a time holds the job's lease (see core.leases) until the provider's id is
-    recorded.
+    recorded; the step has a budget of attempts.
     """
     attempt = attempt or new_attempt()
     claimable = Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE, provider_id__isnull=True)
@@ -280,14 +312,12 @@ def generation_run(*, generation_id: int, attempt: str | None = None) -> None:
         return
     job = Generation.objects.filter(id=generation_id)
     with released_on_error(job, holder=attempt):
-        _run(job.select_related("project", "training_run").get())
+        generation = job.select_related("project", "training_run").get()
+        if generation.attempts > settings.GENERATION_STEP_ATTEMPTS:
+            _give_up_step(generation)
+            return
+        _run(generation)
         job.filter(lease_holder=attempt).update(**FREE)
-
-
-def _deadline(generation: Generation):
-    # A little past the provider's own deadline (Cancel-After), which should have ended it first.
-    started = generation.started_at or generation.created_at
-    return started + timedelta(minutes=settings.GENERATION_DEADLINE_MINUTES + 2)
 
 
 def _run(generation: Generation) -> None:
@@ -295,8 +325,9 @@ def _run(generation: Generation) -> None:
     # A job found RUNNING without a provider id crashed (or timed out) while submitting.
     resumed = generation.status == Generation.Status.RUNNING
     if not resumed:
+        # Queued and submitting share the attempt count: both are this one step.
         if not Generation.objects.filter(id=generation.id, status=Generation.Status.QUEUED).update(
-            status=Generation.Status.RUNNING, started_at=timezone.now()
+            status=Generation.Status.RUNNING, started_at=timezone.now(), state_changed_at=timezone.now()
         ):
             return  # canceled meanwhile
         generation.refresh_from_db()
@@ -306,24 +337,31 @@ def _run(generation: Generation) -> None:
     # Ask the provider whether a crashed attempt got through before starting another prediction.
     existing = backend.find_submitted(generation=generation) if resumed else None
     if existing is None:
-        if resumed and timezone.now() > _deadline(generation):
-            generation_fail(generation_id=generation.id, message="The provider could not take the job. Try again.")
-            return
         try:
             lora = lora_source(run=generation.training_run) if generation.training_run_id else None
             existing = backend.submit(generation=generation, lora=lora, webhook_url=_webhook_url(generation))
         except PermanentProviderError as error:
-            generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
+            _fail_with(generation.id, error.kind, detail=str(error))
             return
-    recorded = Generation.objects.filter(id=generation.id, provider_id__isnull=True).update(
-        provider_id=existing.id, next_poll_at=timezone.now() + timedelta(seconds=_poll_delay(0)), **FREE
+    recorded = Generation.objects.filter(
+        id=generation.id, status=Generation.Status.RUNNING, provider_id__isnull=True
+    ).update(
+        **_entering(provider_id=existing.id, next_poll_at=timezone.now() + timedelta(seconds=_poll_delay(0))),
+        **FREE,
     )
     if not recorded:
-        # A concurrent attempt recorded its own prediction first: stop ours.
-        backend.cancel(provider_id=existing.id)
+        # The job ended meanwhile, or a concurrent attempt recorded its own prediction first: stop ours.
+        _cancel_quietly(backend, existing.id)
         return
     generation_apply_update(generation_id=generation.id, prediction=existing)
     _schedule_poll(generation.id)
+
+
+def _cancel_quietly(backend: GenerationBackend, provider_id: str) -> None:
+    try:
+        backend.cancel(provider_id=provider_id)
+    except ProviderError as error:
+        logger.warning("prediction %s: cancel at the provider failed: %s", provider_id, error)
 
 
 def _schedule_poll(generation_id: int) -> None:
@@ -334,47 +372,56 @@ def _schedule_poll(generation_id: int) -> None:
         sync_generation.apply_async((generation_id,), countdown=_poll_delay(generation["polls"]))
 
 
-def _failure_message(prediction: ProviderPrediction) -> str:
+def _provider_failure(prediction: ProviderPrediction) -> tuple[str, str]:
     if prediction.status == "aborted":
-        return "The provider stopped the job before it started (it hit its deadline). Try again."
-    detail = (prediction.error or "").strip().splitlines()
-    reason = detail[-1] if detail else "no reason given"
-    return f"The provider could not make these images: {reason[:300]}"
+        return failures.Kind.DEADLINE, failures.ABORTED["generation"]
+    if prediction.status == "canceled":
+        kind, detail = failures.Kind.PROVIDER_CANCELED, ""
+    else:
+        kind = failures.classify(prediction.error or "")
+        if kind in (failures.Kind.PROVIDER_DOWN, failures.Kind.EXPIRED_OUTPUTS):
+            kind = failures.Kind.UNKNOWN
+        detail = failures.reason_of(prediction.error)
+    return kind, failures.explain(kind, subject="generation", detail=detail)
 
 
 def generation_apply_update(*, generation_id: int, prediction: ProviderPrediction) -> None:
-    """Apply what the provider reports. Monotonic: a late or repeated update never moves a job back."""
+    """Apply what the provider reports. Monotonic: a late or repeated update never moves a job back;
+    statuses we do not know change nothing (the phase's deadline still ends the job)."""
     from generation.tasks import collect_images
 
     if prediction.status in ("starting", "processing"):
         return
     if prediction.status == "succeeded":
         if not prediction.outputs:
-            message = (
-                "The provider deleted the images before we could fetch them."
-                if prediction.data_removed
-                else "The provider finished without returning any image."
-            )
-            generation_fail(generation_id=generation_id, message=message)
+            kind = failures.Kind.EXPIRED_OUTPUTS if prediction.data_removed else failures.Kind.BAD_OUTPUT
+            detail = "" if prediction.data_removed else "it finished without returning any image"
+            _fail_with(generation_id, kind, detail=detail)
             return
         recorded = Generation.objects.filter(id=generation_id, status=Generation.Status.RUNNING, output_urls=[]).update(
-            output_urls=prediction.outputs,
-            gpu_seconds=prediction.gpu_seconds,
-            # A deadline for storing the images; past it the reconcile task tries again.
-            next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
+            **_entering(
+                output_urls=prediction.outputs[:MAX_OUTPUTS],
+                gpu_seconds=prediction.gpu_seconds,
+                # When the reconcile task tries to store the images again, if this attempt stops.
+                next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
+            )
         )
         if recorded:
             collect_images.delay_on_commit(generation_id)
-    elif prediction.status in ("failed", "aborted"):
-        generation_fail(generation_id=generation_id, message=_failure_message(prediction))
-    elif prediction.status == "canceled":
-        _end(generation_id, Generation.Status.CANCELED, "The job was canceled at the provider.")
+    elif prediction.status in ("failed", "aborted", "canceled"):
+        user_canceled = Generation.objects.filter(id=generation_id, error_kind=failures.Kind.USER_CANCELED).exists()
+        if user_canceled:
+            _end(generation_id, Generation.Status.CANCELED, failures.Kind.USER_CANCELED)
+            return
+        kind, message = _provider_failure(prediction)
+        status = Generation.Status.CANCELED if kind == failures.Kind.PROVIDER_CANCELED else Generation.Status.FAILED
+        _end(generation_id, status, kind, message=message)
     else:
-        logger.warning("generation %s: unknown provider status %r", generation_id, prediction.status)
+        logger.warning("generation %s: unknown provider status %r", generation_id, prediction.status[:40])
 
 
 def generation_sync(*, generation_id: int) -> None:
-    """Poll the provider for a running job (covers lost webhooks); stops jobs past their deadline."""
+    """Poll the provider for a running job (covers lost webhooks); ends jobs past their phase's deadline."""
     now = timezone.now()
     generation = Generation.objects.filter(id=generation_id).first()
     if (
@@ -384,26 +431,60 @@ def generation_sync(*, generation_id: int) -> None:
         or generation.output_urls
     ):
         return
+    if now > phase_deadline(generation):
+        generation_expire(generation_id=generation.id)
+        return
     # Claim this poll: duplicate poll messages (reconcile and the job's own chain) do one fetch.
     claimed = Generation.objects.filter(
-        id=generation.id, status=Generation.Status.RUNNING, next_poll_at__lte=now + timedelta(seconds=0.5)
+        id=generation.id,
+        status=Generation.Status.RUNNING,
+        polls=generation.polls,
+        next_poll_at__lte=now + timedelta(seconds=0.5),
     ).update(polls=generation.polls + 1, next_poll_at=now + timedelta(seconds=_poll_delay(generation.polls + 1)))
     if not claimed:
         return
     backend = backend_for(generation.backend)
-    if now > _deadline(generation):
-        try:
-            backend.cancel(provider_id=generation.provider_id)
-        except ProviderError as error:
-            # The job ends all the same: the deadline is the last safety net.
-            logger.warning("generation %s: cancel at the deadline failed: %s", generation.id, error)
-        generation_fail(
-            generation_id=generation.id,
-            message=f"No result after {settings.GENERATION_DEADLINE_MINUTES} minutes, so we stopped the job.",
-        )
-        return
     generation_apply_update(generation_id=generation.id, prediction=backend.fetch(provider_id=generation.provider_id))
     _schedule_poll(generation.id)
+
+
+def generation_expire(*, generation_id: int) -> bool:
+    """End a job whose phase ran past its deadline, keeping any image already stored. Decided in
+    the database alone; stopping the prediction is best effort, in a task of its own."""
+    from generation.tasks import cancel_at_provider
+
+    generation = Generation.objects.filter(_overdue(), id=generation_id).select_related("project").first()
+    if generation is None:
+        return False
+    phase = generation.phase
+    message = failures.with_last_error(
+        failures.GENERATION_DEADLINES[phase].format(minutes=settings.GENERATION_STATE_DEADLINE_MINUTES[phase]),
+        generation.last_error,
+    )
+    logger.warning("generation %s: %s ran past its deadline", generation.id, phase)
+    if phase == "collecting" and _stored_indexes(generation.id):
+        _finish(generation, billed_images=len(generation.output_urls), problems=[message])
+        return True
+    if phase == "collecting":
+        Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
+            cost=generation_estimate(num_outputs=len(generation.output_urls))
+        )
+    ended = _end(generation.id, Generation.Status.FAILED, failures.Kind.DEADLINE, message=message)
+    if ended and phase == "running":
+        cancel_at_provider.delay_on_commit(generation.id)
+    return ended
+
+
+def generation_cancel_at_provider(*, generation_id: int) -> None:
+    """Stop the prediction of a job that has ended on our side (best effort)."""
+    generation = Generation.objects.filter(id=generation_id, status__in=Generation.TERMINAL).first()
+    if generation is None or not generation.provider_id or generation.output_urls:
+        return
+    try:
+        backend_for(generation.backend).cancel(provider_id=generation.provider_id)
+    except PermanentProviderError as error:
+        # It no longer exists there (or never will be stoppable): nothing left to do.
+        logger.warning("generation %s: the provider refused the cancel: %s", generation_id, error)
 
 
 # Storing images
@@ -466,9 +547,14 @@ def _stored_indexes(generation_id: int) -> set[int]:
 
 
 def generation_collect(*, generation_id: int) -> None:
-    """Download the provider's outputs and store each one once. Safe to run twice."""
-    generation = Generation.objects.filter(id=generation_id).first()
-    if generation is None or generation.status != Generation.Status.RUNNING or not generation.output_urls:
+    """Download the provider's outputs and store each one once. Safe to run twice; each run is one
+    try of the step, within its attempt budget."""
+    claimed = Generation.objects.filter(id=generation_id, status=Generation.Status.RUNNING).exclude(output_urls=[])
+    if not claimed.update(attempts=F("attempts") + 1):
+        return
+    generation = Generation.objects.select_related("project").get(id=generation_id)
+    if generation.attempts > settings.GENERATION_STEP_ATTEMPTS:
+        _give_up_step(generation)
         return
     backend = backend_for(generation.backend)
     stored = _stored_indexes(generation.id)
@@ -477,12 +563,14 @@ def generation_collect(*, generation_id: int) -> None:
         if index in stored:
             continue
         try:
+            if url.startswith(UNREADABLE_OUTPUT):
+                raise OutputUnusable(f"output {index + 1} is not an image address")
             content = backend.download(url=url, max_bytes=settings.GENERATION_MAX_IMAGE_BYTES)
             _store_image(generation, index=index, content=content, seed=generation.seed)
         except OutputGone:
             problems.append(f"image {index + 1} was deleted by the provider before we could fetch it")
-        except (OSError, ImageRejected) as error:
-            problems.append(str(error))
+        except (OutputUnusable, OSError, ImageRejected) as error:
+            problems.append(str(error)[:200])
     _finish(generation, billed_images=len(generation.output_urls), problems=problems)
 
 
@@ -501,7 +589,7 @@ def _render(generation: Generation, backend: GenerationBackend) -> None:
                 problems.append(str(error))
     except PermanentProviderError as error:
         if not _stored_indexes(generation.id):
-            generation_fail(generation_id=generation.id, message=f"The provider refused the job: {error}")
+            _fail_with(generation.id, error.kind, detail=str(error))
             return
         problems.append(str(error))
     _finish(generation, billed_images=made, problems=problems)
@@ -518,11 +606,22 @@ def _finish(generation: Generation, *, billed_images: int, problems: list[str]) 
     cost = generation_estimate(num_outputs=billed_images)
     if stored == 0:
         Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(cost=cost)
-        generation_fail(generation_id=generation.id, message="No image could be stored: " + "; ".join(problems))
+        kind = failures.Kind.EXPIRED_OUTPUTS if problems and all("deleted" in p for p in problems) else ""
+        _end(
+            generation.id,
+            Generation.Status.FAILED,
+            kind or failures.Kind.BAD_OUTPUT,
+            message="No image could be stored: " + "; ".join(problems),
+        )
         return
     note = f"{stored} of {generation.num_outputs} images stored: " + "; ".join(problems) if problems else ""
     finished = Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
-        status=Generation.Status.SUCCEEDED, cost=cost, error=note, completed_at=timezone.now()
+        status=Generation.Status.SUCCEEDED,
+        cost=cost,
+        error=note,
+        completed_at=timezone.now(),
+        state_changed_at=timezone.now(),
+        **FREE,
     )
     if finished and generation.project_id and generation.project.category == Project.Category.PERSON:
         score_likeness.delay_on_commit(generation.id)
@@ -568,28 +667,74 @@ def generation_score_likeness(*, generation_id: int) -> None:
 # ------------------------------------------------------------------------------
 
 
-def _end(generation_id: int, status: str, message: str) -> bool:
+def _end(generation_id: int, status: str, kind: str, *, message: str | None = None) -> bool:
+    """End an active job; the message defaults to the kind's explanation."""
+    if message is None:
+        message = failures.explain(kind, subject="generation")
     return bool(
         Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE).update(
-            status=status, error=message, completed_at=timezone.now()
+            status=status,
+            error=message,
+            error_kind=kind,
+            completed_at=timezone.now(),
+            state_changed_at=timezone.now(),
+            **FREE,
         )
     )
 
 
-def generation_fail(*, generation_id: int, message: str) -> None:
-    _end(generation_id, Generation.Status.FAILED, message)
+def generation_fail(*, generation_id: int, message: str, kind: str = failures.Kind.UNKNOWN) -> None:
+    _end(generation_id, Generation.Status.FAILED, kind, message=message)
 
 
-def generation_give_up(*, generation_id: int, message: str) -> None:
-    """Retries ran out on provider errors. A job the provider has (or may have) taken is left to
-    the reconcile task until its deadline: its images may still come. Otherwise keep what was
-    stored, the job succeeding in part, else fail."""
+def _fail_with(generation_id: int, kind: str, *, detail: str = "") -> None:
+    generation_fail(
+        generation_id=generation_id,
+        message=failures.explain(kind, subject="generation", detail=detail[:300]),
+        kind=kind,
+    )
+
+
+def generation_note_error(*, generation_id: int, error: Exception) -> None:
+    """Remember the latest error a step met (operators; and the message if the job ends on it)."""
+    Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE).update(last_error=str(error)[:500])
+
+
+def _give_up_step(generation: Generation) -> None:
+    """The job's step used its attempt budget: end it, keeping what was stored."""
+    phase = generation.phase if generation.phase in failures.GENERATION_EXHAUSTED else "submitting"
+    message = failures.GENERATION_EXHAUSTED[phase].format(attempts=settings.GENERATION_STEP_ATTEMPTS)
+    message = failures.with_last_error(message + " Try again later.", generation.last_error)
+    logger.warning("generation %s: %s used its attempts", generation.id, generation.phase)
+    if generation.status == Generation.Status.RUNNING and _stored_indexes(generation.id):
+        _finish(
+            generation,
+            billed_images=len(generation.output_urls) or len(_stored_indexes(generation.id)),
+            problems=[message],
+        )
+    else:
+        if generation.output_urls:
+            Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
+                cost=generation_estimate(num_outputs=len(generation.output_urls))
+            )
+        _end(generation.id, Generation.Status.FAILED, failures.Kind.PROVIDER_DOWN, message=message)
+
+
+def generation_give_up(*, generation_id: int, error: Exception) -> None:
+    """Retries ran out on provider errors, or a permanent one escaped a step. A job the provider
+    has (or may have) taken is left to the reconcile task, within its phase's deadline: its
+    images may still come. Otherwise keep what was stored, the job succeeding in part, else fail."""
     generation = Generation.objects.select_related("project").filter(id=generation_id).first()
     if generation is None or not generation.is_active:
         return
-    if _provider_may_have(generation) and timezone.now() < _deadline(generation):
-        logger.warning("generation %s: retries ran out; the reconcile task will try again", generation_id)
+    generation_note_error(generation_id=generation_id, error=error)
+    generation.refresh_from_db()
+    permanent = isinstance(error, PermanentProviderError)
+    if not permanent and _provider_may_have(generation) and timezone.now() < phase_deadline(generation):
+        logger.warning("generation %s: retries ran out (%s); the reconcile task will try again", generation_id, error)
         return
+    kind = getattr(error, "kind", failures.Kind.PROVIDER_DOWN)
+    message = failures.explain(kind, subject="generation", detail=str(error).splitlines()[0][:300])
     if generation.status == Generation.Status.RUNNING and _stored_indexes(generation_id):
         _finish(
             generation,
@@ -597,7 +742,12 @@ def generation_give_up(*, generation_id: int, message: str) -> None:
             problems=[message],
         )
     else:
-        generation_fail(generation_id=generation_id, message=message)
+        _end(
+            generation_id,
+            Generation.Status.FAILED,
+            getattr(error, "kind", failures.Kind.PROVIDER_DOWN),
+            message=message,
+        )
 
 
 def _provider_may_have(generation: Generation) -> bool:
@@ -619,21 +769,32 @@ def generation_cancel(*, generation: Generation) -> Generation:
     """Stop a job. Images already stored are kept."""
     generation.refresh_from_db()
     if generation.is_active:
+        # Recorded first: a "canceled" webhook racing this call is then read as the user's cancel.
+        Generation.objects.filter(id=generation.id, status__in=Generation.ACTIVE).update(
+            error_kind=failures.Kind.USER_CANCELED
+        )
         if generation.provider_id and not generation.output_urls:
             # Outside any transaction: a network call.
-            backend_for(generation.backend).cancel(provider_id=generation.provider_id)
-        _end(generation.id, Generation.Status.CANCELED, "You canceled this job.")
+            try:
+                backend_for(generation.backend).cancel(provider_id=generation.provider_id)
+            except ProviderError:
+                Generation.objects.filter(id=generation.id, status__in=Generation.ACTIVE).update(error_kind="")
+                raise
+        _end(generation.id, Generation.Status.CANCELED, failures.Kind.USER_CANCELED)
         generation.refresh_from_db()
     return generation
 
 
 def generation_reconcile(*, batch_size: int = 100) -> int:
-    """Re-drive jobs that should have moved on: lost messages, missed polls, unstored images."""
+    """Re-drive jobs that should have moved on: end those past their phase's deadline, and re-send
+    lost messages, missed polls and unstored images."""
     from generation.tasks import collect_images, run_generation, sync_generation
 
+    count = 0
+    for generation_id in Generation.objects.filter(_overdue()).values_list("id", flat=True)[:batch_size]:
+        count += generation_expire(generation_id=generation_id)
     now = timezone.now()
     stale = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
-    count = 0
     running = Generation.objects.filter(status=Generation.Status.RUNNING)
     # Queued but never picked up (a lost message), or started and never recorded (an attempt that
     # stopped: its lease is free again).

@@ -4,11 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db.models import F
 
-from core.exceptions import TransientProviderError
-from core.tasks import Task
+from core.tasks import ProviderStepTask, classified
 
 PROVIDER_RETRY = {
-    "autoretry_for": (TransientProviderError,),
     "retry_backoff": 5,
     "retry_backoff_max": min(120, settings.PROVIDER_RETRY_BACKOFF_MAX),
     "retry_jitter": True,
@@ -16,9 +14,12 @@ PROVIDER_RETRY = {
 }
 
 
-class GenerationTask(Task):
-    """Records worker time per job; when retries run out on a transient provider error, ends the
-    job with a clear message (keeping any images already stored)."""
+class GenerationTask(ProviderStepTask):
+    """Records worker time per job. Every error of a step ends somewhere: each retry is noted on
+    the job; a permanent error, or retries running out, ends it (keeping any images already
+    stored) unless the provider may still deliver within the phase's deadline."""
+
+    object_argument = "generation_id"
 
     def __call__(self, *args, **kwargs):
         from generation.models import Generation
@@ -27,18 +28,19 @@ class GenerationTask(Task):
         try:
             return super().__call__(*args, **kwargs)
         finally:
-            generation_id = args[0] if args else kwargs.get("generation_id")
+            generation_id = self._object_id(args, kwargs)
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             Generation.objects.filter(id=generation_id).update(worker_ms=F("worker_ms") + elapsed_ms)
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        generation_id = args[0] if args else kwargs.get("generation_id")
-        if isinstance(exc, TransientProviderError) and generation_id is not None:
-            from generation import services
+    def note_error(self, object_id, exc) -> None:
+        from generation import services
 
-            services.generation_give_up(
-                generation_id=generation_id, message=f"The provider kept failing ({exc}). Try again later."
-            )
+        services.generation_note_error(generation_id=object_id, error=exc)
+
+    def give_up(self, object_id, exc) -> None:
+        from generation import services
+
+        services.generation_give_up(generation_id=object_id, error=exc)
 
 
 # Its time limit is in settings.PROVIDER_TASK_TIME_LIMITS (it bounds the job's lease). The task id
@@ -47,7 +49,8 @@ class GenerationTask(Task):
 def run_generation(self, generation_id: int, **kwargs) -> None:
     from generation import services
 
-    services.generation_run(generation_id=generation_id, attempt=self.request.id)
+    with classified(f"generation {generation_id}: submit"):
+        services.generation_run(generation_id=generation_id, attempt=self.request.id)
 
 
 @shared_task(
@@ -56,7 +59,8 @@ def run_generation(self, generation_id: int, **kwargs) -> None:
 def sync_generation(generation_id: int, **kwargs) -> None:
     from generation import services
 
-    services.generation_sync(generation_id=generation_id)
+    with classified(f"generation {generation_id}: poll"):
+        services.generation_sync(generation_id=generation_id)
 
 
 @shared_task(
@@ -65,7 +69,18 @@ def sync_generation(generation_id: int, **kwargs) -> None:
 def collect_images(generation_id: int, **kwargs) -> None:
     from generation import services
 
-    services.generation_collect(generation_id=generation_id)
+    with classified(f"generation {generation_id}: store images"):
+        services.generation_collect(generation_id=generation_id)
+
+
+@shared_task(
+    name="generation.cancel_at_provider", base=ProviderStepTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY
+)
+def cancel_at_provider(generation_id: int, **kwargs) -> None:
+    from generation import services
+
+    with classified(f"generation {generation_id}: cancel at the provider"):
+        services.generation_cancel_at_provider(generation_id=generation_id)
 
 
 @shared_task(name="generation.score_likeness", soft_time_limit=120, time_limit=150)

@@ -10,6 +10,7 @@ from django.conf import settings
 from huggingface_hub import CommitOperationAdd, HfApi, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 
+from core import failures
 from core.exceptions import PermanentProviderError, TransientProviderError
 
 TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -22,8 +23,10 @@ def _api() -> HfApi:
 def _mapped(exc: Exception) -> Exception:
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
-        error_class = TransientProviderError if status in TRANSIENT_STATUSES else PermanentProviderError
-        return error_class(f"Hugging Face Hub answered {status}: {exc}"[:500], status_code=status)
+        message = f"Hugging Face Hub answered {status}: {exc}"[:500]
+        if status in TRANSIENT_STATUSES:
+            return TransientProviderError(message, status_code=status)
+        return PermanentProviderError(message, status_code=status, kind=failures.classify(str(exc), status_code=status))
     return TransientProviderError(f"Hugging Face Hub unreachable: {exc}")
 
 
@@ -101,9 +104,11 @@ def _vlm_client() -> InferenceClient:
 
 def _vlm_error(exc: HfHubHTTPError) -> Exception:
     status = exc.response.status_code if exc.response is not None else None
-    error_class = TransientProviderError if status in TRANSIENT_STATUSES else PermanentProviderError
     detail = " ".join(str(exc).split())
-    return error_class(f"The vision model answered {status}: {detail}"[:500], status_code=status)
+    message = f"The vision model answered {status}: {detail}"[:500]
+    if status in TRANSIENT_STATUSES:
+        return TransientProviderError(message, status_code=status)
+    return PermanentProviderError(message, status_code=status, kind=failures.classify(detail, status_code=status))
 
 
 def describe_image(*, jpeg: bytes, instructions: str, schema: dict | None = None, max_tokens: int = 800) -> str:

@@ -2,11 +2,17 @@
 mapping and webhook signature checks (Standard Webhooks)."""
 
 import base64
+import binascii
 import functools
 import hashlib
 import hmac
+import io
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+from urllib.parse import unquote_to_bytes
 
 import httpx
 import replicate
@@ -14,11 +20,21 @@ from django.conf import settings
 from django.core.cache import cache
 from replicate.exceptions import ReplicateError
 
-from core.exceptions import PermanentProviderError, ProviderError, TransientProviderError
+from core import failures
+from core.exceptions import (
+    OutputGone,
+    OutputUnusable,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+)
 
 TRANSIENT_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 WEBHOOK_TOLERANCE_SECONDS = 5 * 60
 SECRET_CACHE_KEY = "replicate:webhook-secret"
+SECRET_REFRESHED_KEY = "replicate:webhook-secret:refreshed"
+SECRET_FAILED_KEY = "replicate:webhook-secret:failed"
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 @functools.cache
@@ -42,57 +58,194 @@ def client() -> replicate.Client:
 
 
 def mapped_error(exc: Exception) -> ProviderError:
-    """A provider error as transient (retry later) or permanent (tell the user)."""
+    """A provider error as transient (retry later) or permanent (tell the user, with its kind)."""
     if isinstance(exc, ReplicateError):
         status = exc.status
-        error_class = (
-            TransientProviderError if status in TRANSIENT_STATUSES or status is None else PermanentProviderError
-        )
-        return error_class(f"Replicate answered {status}: {exc.detail or exc.title or ''}".strip(), status_code=status)
+        detail = f"{exc.detail or exc.title or ''}".strip()
+        message = f"Replicate answered {status}: {detail}".strip()
+        if status in TRANSIENT_STATUSES or status is None:
+            return TransientProviderError(message, status_code=status)
+        return PermanentProviderError(message, status_code=status, kind=failures.classify(detail, status_code=status))
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
-        error_class = TransientProviderError if status in TRANSIENT_STATUSES else PermanentProviderError
-        return error_class(f"Replicate answered {status}", status_code=status)
-    return TransientProviderError(f"Replicate unreachable: {exc}")
+        if status in TRANSIENT_STATUSES:
+            return TransientProviderError(f"Replicate answered {status}", status_code=status)
+        return PermanentProviderError(
+            f"Replicate answered {status}", status_code=status, kind=failures.classify(status_code=status)
+        )
+    return TransientProviderError(f"Replicate unreachable: {type(exc).__name__}: {exc}"[:300])
 
 
 CALL_ERRORS = (ReplicateError, httpx.HTTPError)
 
 
 def request_json(method: str, path: str, **kwargs) -> dict:
-    """A raw API call through the real client (its auth, base URL and retries).
+    """A raw API call through the real client (its auth, base URL and retries); the answer must be
+    a JSON object.
 
     Used where the client's models reject valid API data: 1.0.x refuses the `aborted` status.
+    A body that is not a JSON object (a proxy's error page, a cut-off answer) is a transient error.
     """
     try:
         response = client()._request(method, path, **kwargs)
     except CALL_ERRORS as exc:
         raise mapped_error(exc) from exc
-    return response.json()
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise TransientProviderError(f"Replicate answered {method} {path} with a body that is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise TransientProviderError(f"Replicate answered {method} {path} with JSON that is not an object")
+    return payload
 
 
-def webhook_secret() -> str:
-    """The signing secret: from settings, or fetched once from the API and cached for a day."""
+def webhook_secret(*, refresh: bool = False) -> str:
+    """The signing secret: from settings, or fetched from the API and cached for a bounded time.
+
+    `refresh` fetches it again (a signature did not match: the secret may have been rotated), at
+    most once per REPLICATE_SECRET_REFRESH_SECONDS; the new secret replaces the old one, which is
+    then no longer accepted. A failed fetch is remembered briefly, so a burst of deliveries while
+    the API is down costs one outbound call, not one each.
+    """
     if settings.REPLICATE_WEBHOOK_SECRET:
         return settings.REPLICATE_WEBHOOK_SECRET
     secret = cache.get(SECRET_CACHE_KEY)
-    if secret is None:
-        secret = request_json("GET", "/v1/webhooks/default/secret")["key"]
-        cache.set(SECRET_CACHE_KEY, secret, 24 * 3600)
-    return secret
+    if secret is not None and not (
+        refresh and cache.add(SECRET_REFRESHED_KEY, 1, settings.REPLICATE_SECRET_REFRESH_SECONDS)
+    ):
+        return secret
+    if cache.get(SECRET_FAILED_KEY):
+        if secret is not None:
+            return secret
+        raise TransientProviderError("The webhook signing secret could not be fetched a moment ago")
+    try:
+        fetched = request_json("GET", "/v1/webhooks/default/secret").get("key")
+        if not isinstance(fetched, str) or not fetched.startswith("whsec_"):
+            raise TransientProviderError("Replicate answered the webhook secret with no whsec_ key")
+    except ProviderError:
+        cache.set(SECRET_FAILED_KEY, 1, settings.REPLICATE_SECRET_FAILURE_SECONDS)
+        if secret is not None:
+            return secret
+        raise
+    cache.set(SECRET_CACHE_KEY, fetched, settings.REPLICATE_SECRET_CACHE_SECONDS)
+    cache.add(SECRET_REFRESHED_KEY, 1, settings.REPLICATE_SECRET_REFRESH_SECONDS)
+    return fetched
+
+
+def verify_delivery(*, headers, body: bytes) -> str:
+    """Check a webhook delivery against the account's signing secret; returns the webhook id.
+
+    Unsigned requests are refused before any outbound call. A signature that does not match is
+    checked once more against a freshly fetched secret (see webhook_secret).
+    Raises InvalidWebhook, or TransientProviderError when the secret cannot be had.
+    """
+    require_signature_headers(headers)
+    try:
+        return verify_webhook(headers=headers, body=body, secret=webhook_secret())
+    except InvalidWebhook as error:
+        if not error.signature_mismatch:
+            raise
+        fresh = webhook_secret(refresh=True)
+        return verify_webhook(headers=headers, body=body, secret=fresh)
+
+
+def require_signature_headers(headers) -> None:
+    if not all(headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")):
+        raise InvalidWebhook("missing webhook headers")
+
+
+@contextmanager
+def open_output(url: str, *, max_bytes: int) -> Iterator[IO[bytes]]:
+    """An output file of a training or prediction, as a reader bounded to max_bytes.
+
+    Outputs are public, unguessable HTTPS URLs (no credentials are sent with them) or, as the
+    client accepts, data: URIs. Raises OutputGone (404/410: the provider deleted it), OutputUnusable
+    (another kind of address, or too large), TransientProviderError (the download failed).
+    """
+    if url.startswith("data:"):
+        yield io.BytesIO(decode_data_uri(url, max_bytes=max_bytes))
+        return
+    if not url.startswith(("https://", "http://")):
+        raise OutputUnusable(f"The provider returned an output we cannot read ({url[:40]!r}).")
+    try:
+        with (
+            httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True, verify=ssl_context()) as http,
+            http.stream("GET", url) as response,
+        ):
+            if response.status_code in (404, 410):
+                raise OutputGone("The provider no longer has this output (it deletes outputs after an hour).")
+            if response.status_code != 200:
+                raise mapped_error(httpx.HTTPStatusError("output", request=response.request, response=response))
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise OutputUnusable(f"An output is larger than {max_bytes // (1024 * 1024)} MB.")
+            yield BoundedReader(response.iter_bytes(1024 * 1024), max_bytes)
+    except httpx.HTTPError as exc:
+        # Raised while the caller reads (a reset or a timeout mid-download) as well as before.
+        raise mapped_error(exc) from exc
+
+
+def decode_data_uri(url: str, *, max_bytes: int) -> bytes:
+    header, comma, data = url.partition(",")
+    if not comma:
+        raise OutputUnusable("The provider returned a data: URI without data.")
+    # Decoded base64 is 3/4 of its text: refuse an oversized one before decoding it.
+    if len(data) * 3 // 4 > max_bytes + 3:
+        raise OutputUnusable(f"An output is larger than {max_bytes // (1024 * 1024)} MB.")
+    try:
+        content = base64.b64decode(data, validate=True) if header.endswith(";base64") else unquote_to_bytes(data)
+    except (binascii.Error, ValueError) as exc:
+        raise OutputUnusable("The provider returned a data: URI that does not decode.") from exc
+    if len(content) > max_bytes:
+        raise OutputUnusable(f"An output is larger than {max_bytes // (1024 * 1024)} MB.")
+    return content
+
+
+class BoundedReader(io.RawIOBase):
+    """A file-like reader over downloaded chunks that refuses to read past max_bytes."""
+
+    def __init__(self, chunks: Iterator[bytes], max_bytes: int):
+        self._chunks = chunks
+        self._buffer = b""
+        self._read = 0
+        self._max = max_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size is None or size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._read += len(chunk)
+            if self._read > self._max:
+                raise OutputUnusable(f"An output is larger than {self._max // (1024 * 1024)} MB.")
+            self._buffer += chunk
+        if size is None or size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def readinto(self, target) -> int:
+        data = self.read(len(target))
+        target[: len(data)] = data
+        return len(data)
 
 
 class InvalidWebhook(Exception):
-    pass
+    def __init__(self, message: str, *, signature_mismatch: bool = False):
+        super().__init__(message)
+        self.signature_mismatch = signature_mismatch
 
 
 def verify_webhook(*, headers, body: bytes, secret: str, now: float | None = None) -> str:
     """Check a Standard Webhooks signature and timestamp; returns the webhook id."""
-    webhook_id = headers.get("webhook-id", "")
-    timestamp = headers.get("webhook-timestamp", "")
-    signatures = headers.get("webhook-signature", "")
-    if not (webhook_id and timestamp and signatures):
-        raise InvalidWebhook("missing webhook headers")
+    require_signature_headers(headers)
+    webhook_id = headers["webhook-id"]
+    timestamp = headers["webhook-timestamp"]
+    signatures = headers["webhook-signature"]
     try:
         sent_at = int(timestamp)
     except ValueError as exc:
@@ -109,4 +262,4 @@ def verify_webhook(*, headers, body: bytes, secret: str, now: float | None = Non
         version, _, signature = candidate.partition(",")
         if version == "v1" and hmac.compare_digest(signature, expected):
             return webhook_id
-    raise InvalidWebhook("signature does not match")
+    raise InvalidWebhook("signature does not match", signature_mismatch=True)

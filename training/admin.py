@@ -54,18 +54,16 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll the provider now")
     def repoll(self, request, queryset):
-        from training.tasks import sync_training
-
         for run in queryset.filter(status__in=TrainingRun.ACTIVE):
-            sync_training.delay_on_commit(run.id)
+            services.training_repoll(run_id=run.id)
         self.message_user(request, "Polling queued for the active runs selected.")
 
     @admin.action(description="Resend the result email")
     def resend_email(self, request, queryset):
         from training.tasks import notify_owner
 
-        ended = queryset.filter(status__in=[TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED])
-        ended.update(notified_at=None)
+        ended = queryset.filter(status__in=TrainingRun.TERMINAL).exclude(error_kind="user_canceled")
+        ended.update(notified_at=None, email_error="")
         for run in ended:
             notify_owner.delay_on_commit(run.id)
         self.message_user(request, f"Email queued for {ended.count()} run(s).")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class TrainingRun(models.Model):
@@ -50,6 +51,14 @@ class TrainingRun(models.Model):
     log_tail = models.TextField(blank=True)
     loss_points = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # What kind of failure ended the run (core.failures.Kind), "" while it runs or when it succeeded.
+    error_kind = models.CharField(max_length=32, blank=True)
+    # When the run entered its status: each status has its own deadline from then (see
+    # settings.TRAINING_STATE_DEADLINE_MINUTES), and `attempts` counts the tries of its step.
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The latest error a step met (kept for operators and for the message if the run ends).
+    last_error = models.CharField(max_length=500, blank=True)
     gpu_seconds = models.FloatField(null=True, blank=True)
     estimated_cost = models.DecimalField(max_digits=8, decimal_places=2)
     estimated_minutes = models.PositiveIntegerField()
@@ -62,6 +71,8 @@ class TrainingRun(models.Model):
     hf_repo_id = models.CharField(max_length=200, blank=True)
     hf_commit = models.CharField(max_length=64, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Why the owner could not be emailed (SendGrid refused the mail, or every attempt failed).
+    email_error = models.CharField(max_length=300, blank=True)
     # The attempt working on the current step (submit, publish, email) and until when: see core.leases.
     lease_holder = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,7 @@
 import logging
 import re
+import shutil
+import tempfile
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -13,7 +15,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.emails import send_templated_email
-from core.exceptions import PermanentProviderError, ProviderError
+from core import failures
+from core.exceptions import OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
 from projects import selectors as project_selectors
 from projects import services as project_services
@@ -158,12 +161,27 @@ def _package_dataset(run: TrainingRun) -> str:
     return default_storage.save(name, File(archive, name="dataset.zip"))
 
 
+def _entering(status: str) -> dict:
+    """The fields of a run that moves to `status`: its deadline and step budget start anew."""
+    return {"status": status, "state_changed_at": timezone.now(), "attempts": 0, "polls": 0}
+
+
+def state_deadline(run: TrainingRun):
+    """When the run's current status runs out (see settings.TRAINING_STATE_DEADLINE_MINUTES)."""
+    return run.state_changed_at + timedelta(minutes=settings.TRAINING_STATE_DEADLINE_MINUTES[run.status])
+
+
+def _out_of_attempts(run: TrainingRun) -> bool:
+    return run.attempts > settings.TRAINING_STEP_ATTEMPTS
+
+
 def training_submit(*, run_id: int, attempt: str | None = None) -> None:
     """Package the dataset and start the provider's training, once.
 
     The run moves to SUBMITTING before the provider is called; a re-run that finds it there
     first asks the provider whether the crashed attempt got through, so a training is never
-    started twice. One attempt at a time holds the run's lease (see core.leases).
+    started twice. One attempt at a time holds the run's lease (see core.leases), and the step
+    has a budget of attempts.
     """
     attempt = attempt or new_attempt()
     claimable = TrainingRun.objects.filter(
@@ -174,7 +192,11 @@ def training_submit(*, run_id: int, attempt: str | None = None) -> None:
     if not lease_claim(claimable, holder=attempt, seconds=lease_seconds("training.submit_training")):
         return
     with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
-        _submit(TrainingRun.objects.select_related("project").get(id=run_id))
+        run = TrainingRun.objects.select_related("project").get(id=run_id)
+        if _out_of_attempts(run):
+            _give_up_step(run)
+            return
+        _submit(run)
 
 
 def _submit(run: TrainingRun) -> None:
@@ -190,36 +212,61 @@ def _submit(run: TrainingRun) -> None:
     dataset_url = run.dataset_url
     existing = backend.find_submitted(dataset_url=dataset_url) if run.status == TrainingRun.Status.SUBMITTING else None
     if existing is None:
-        marked = TrainingRun.objects.filter(
-            id=run.id, status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING]
-        ).update(status=TrainingRun.Status.SUBMITTING)
-        if not marked:
-            return  # canceled meanwhile
+        if run.status == TrainingRun.Status.QUEUED:
+            marked = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(
+                **{**_entering(TrainingRun.Status.SUBMITTING), "attempts": run.attempts}
+            )
+            if not marked:
+                return  # canceled meanwhile
         try:
             existing = backend.submit(run=run, dataset_url=dataset_url, webhook_url=_webhook_url(run))
         except PermanentProviderError as error:
-            training_fail(run_id=run.id, message=f"The provider refused the training: {error}")
+            _fail_with(run.id, error.kind, detail=str(error))
             return
-    recorded = TrainingRun.objects.filter(id=run.id, provider_training_id__isnull=True).update(
-        provider_training_id=existing.id,
-        status=TrainingRun.Status.STARTING,
+    _record_training(run, existing)
+
+
+def _record_training(run: TrainingRun, training: ProviderTraining) -> None:
+    recorded = TrainingRun.objects.filter(
+        id=run.id,
+        status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.SUBMITTING],
+        provider_training_id__isnull=True,
+    ).update(
+        provider_training_id=training.id,
         submitted_at=timezone.now(),
         next_poll_at=timezone.now() + timedelta(seconds=settings.TRAINING_POLL_SECONDS),
+        **_entering(TrainingRun.Status.STARTING),
         **FREE,
     )
     if not recorded:
-        # The run was canceled meanwhile (or another attempt recorded its training): stop ours.
-        backend.cancel(provider_id=existing.id)
+        # The run was canceled or ended meanwhile (or another attempt recorded its training): stop ours.
+        _cancel_quietly(backend_for(run.backend), training.id)
         return
-    training_apply_update(run_id=run.id, training=existing)
+    training_apply_update(run_id=run.id, training=training)
 
 
-def training_give_up(*, run_id: int, message: str) -> None:
-    """Retries ran out on provider errors. A run the provider has (or may have) taken, or whose
-    LoRA waits at the provider, is left to the reconcile task, which tries again later; the
-    others fail now."""
+def _cancel_quietly(backend: TrainingBackend, provider_id: str) -> ProviderTraining | None:
+    try:
+        return backend.cancel(provider_id=provider_id)
+    except ProviderError as error:
+        # The run has ended on our side all the same; the provider ends an unfed training itself.
+        logger.warning("training %s: cancel at the provider failed: %s", provider_id, error)
+        return None
+
+
+def training_give_up(*, run_id: int, error: Exception) -> None:
+    """A task ran out of retries (or met a permanent error) on a run.
+
+    Permanent errors end the run now with their message. After transient ones, a run the provider
+    has (or may have) taken, or whose LoRA waits at the provider, is left to the reconcile task,
+    which re-drives it within its status' deadline and attempt budget; the others fail now.
+    """
     run = TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.ACTIVE).first()
     if run is None:
+        return
+    _note_error(run_id, error)
+    if isinstance(error, PermanentProviderError):
+        _fail_with(run_id, error.kind, detail=str(error))
         return
     if run.status == TrainingRun.Status.SUBMITTING and run.dataset_url:
         # Submitting failed every time; a timed-out attempt may still have got through.
@@ -230,9 +277,36 @@ def training_give_up(*, run_id: int, message: str) -> None:
     else:
         taken = run.status != TrainingRun.Status.QUEUED
     if taken:
-        logger.warning("training %s: retries ran out; the reconcile task will try again", run_id)
+        logger.warning("training %s: retries ran out (%s); the reconcile task will try again", run_id, error)
     else:
-        training_fail(run_id=run_id, message=message)
+        _fail_with(run_id, failures.Kind.PROVIDER_DOWN, detail=str(error))
+
+
+def training_note_error(*, run_id: int, error: Exception) -> None:
+    """Remember the latest error a step met (operators; and the message if the run ends on it)."""
+    _note_error(run_id, error)
+
+
+def _note_error(run_id: int, error: Exception) -> None:
+    TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.ACTIVE).update(last_error=str(error)[:500])
+
+
+def _give_up_step(run: TrainingRun) -> None:
+    """The run's step used its attempt budget: end the run with what went wrong."""
+    logger.warning("training %s: %s used its %s attempts", run.id, run.status, settings.TRAINING_STEP_ATTEMPTS)
+    if run.status == TrainingRun.Status.PUBLISHING and run.lora_file:
+        _succeed_without_hub(run)
+        return
+    template = failures.TRAINING_EXHAUSTED.get(run.status, failures.TRAINING_EXHAUSTED["submitting"])
+    message = template.format(attempts=settings.TRAINING_STEP_ATTEMPTS) + " Retry it later."
+    _end(
+        run_id=run.id,
+        statuses=[run.status],
+        status=TrainingRun.Status.FAILED,
+        error=failures.with_last_error(message, run.last_error),
+        error_kind=failures.Kind.PROVIDER_DOWN,
+        completed_at=timezone.now(),
+    )
 
 
 # Provider updates (webhooks and polling)
@@ -249,20 +323,35 @@ def _progress(logs: str) -> tuple[int | None, list[list[float]]]:
                 percent = min(99, int(100 * done / total))
             loss = LOSS_PATTERN.search(line)
             if loss:
-                points.append([done, float(loss.group(1))])
+                try:
+                    points.append([done, float(loss.group(1))])
+                except ValueError:
+                    continue
     return percent, points[-200:]
 
 
-def _failure_message(training: ProviderTraining) -> str:
+def _provider_failure(training: ProviderTraining) -> tuple[str, str]:
+    """(kind, message) for a training the provider ended without success."""
     if training.status == "aborted":
-        return "The provider stopped the training before it started (it hit a deadline). Retry it."
-    detail = (training.error or "").strip().splitlines()
-    reason = detail[-1] if detail else "no reason given"
-    return f"Training failed at the provider: {reason[:300]}. Check your photos, then retry."
+        return failures.Kind.DEADLINE, failures.ABORTED["training"]
+    if training.status == "canceled":
+        return failures.Kind.PROVIDER_CANCELED, failures.explain(failures.Kind.PROVIDER_CANCELED, subject="training")
+    # A trainer's error is often a bare "Training failed"; its logs' last lines say why.
+    kind = failures.classify(training.error or "")
+    if kind == failures.Kind.UNKNOWN:
+        kind = failures.classify("\n".join((training.logs or "").splitlines()[-5:]))
+    if kind in (failures.Kind.PROVIDER_DOWN, failures.Kind.EXPIRED_OUTPUTS):
+        kind = failures.Kind.UNKNOWN
+    return kind, failures.explain(kind, subject="training", detail=failures.reason_of(training.error))
+
+
+def _cost(gpu_seconds: float) -> Decimal:
+    return Decimal(str(gpu_seconds * settings.TRAINING_GPU_PRICE_PER_SECOND)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def training_apply_update(*, run_id: int, training: ProviderTraining) -> None:
-    """Apply what the provider reports. Monotonic: a late or repeated update never moves a run back."""
+    """Apply what the provider reports. Monotonic: a late or repeated update never moves a run back;
+    statuses we do not know change nothing (the status' deadline still ends the run)."""
     from training.tasks import publish_lora
 
     run = TrainingRun.objects.filter(id=run_id).first()
@@ -270,70 +359,167 @@ def training_apply_update(*, run_id: int, training: ProviderTraining) -> None:
         return
     new_status = PROVIDER_STATUS.get(training.status)
     if new_status is None:
-        logger.warning("training %s: unknown provider status %r", run_id, training.status)
+        logger.warning("training %s: unknown provider status %r", run_id, training.status[:40])
         return
     fields = {"last_event_at": timezone.now()}
-    if TrainingRun.RANK[new_status] >= TrainingRun.RANK[run.status]:
-        fields["status"] = new_status
+    if TrainingRun.RANK[new_status] > TrainingRun.RANK[run.status]:
+        fields.update(_entering(new_status))
     percent, points = _progress(training.logs or "")
     if percent is not None and percent > run.progress:
         fields["progress"] = percent
     if points:
         fields["loss_points"] = points
     if training.logs:
-        fields["log_tail"] = "\n".join(training.logs.splitlines()[-LOG_TAIL_LINES:])
+        fields["log_tail"] = "\n".join(training.logs.splitlines()[-LOG_TAIL_LINES:])[-20_000:]
     if training.gpu_seconds is not None:
         fields["gpu_seconds"] = training.gpu_seconds
-        fields["actual_cost"] = Decimal(str(training.gpu_seconds * settings.TRAINING_GPU_PRICE_PER_SECOND)).quantize(
-            Decimal("0.01"), ROUND_HALF_UP
-        )
+        fields["actual_cost"] = _cost(training.gpu_seconds)
     if training.version:
         fields["provider_version"] = training.version
-    if fields.get("status") == TrainingRun.Status.FAILED:
-        fields.update(error=_failure_message(training), completed_at=timezone.now())
-    elif fields.get("status") == TrainingRun.Status.CANCELED:
-        fields.update(error="The training was canceled.", completed_at=timezone.now())
-    elif fields.get("status") == TrainingRun.Status.PUBLISHING:
+    ending = fields.get("status") in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED)
+    if ending:
+        if run.error_kind == failures.Kind.USER_CANCELED:
+            # The user's cancel reached the provider before we recorded it: theirs, not the provider's.
+            fields.update(
+                status=TrainingRun.Status.CANCELED, error=failures.explain(run.error_kind, subject="training")
+            )
+        else:
+            kind, message = _provider_failure(training)
+            fields.update(error_kind=kind, error=message)
+            if kind == failures.Kind.PROVIDER_CANCELED:
+                fields["status"] = TrainingRun.Status.CANCELED
+        fields["completed_at"] = timezone.now()
+        _end(run_id=run_id, statuses=[run.status], **fields)
+        return
+    if fields.get("status") == TrainingRun.Status.PUBLISHING:
         fields["progress"] = 100
     # Conditional on the status read above: when another update got there first, it did the follow-up.
-    if fields.get("status") in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED):
-        _end(run_id=run_id, statuses=[run.status], **fields)
-    elif TrainingRun.objects.filter(id=run_id, status=run.status).update(**fields):
+    if TrainingRun.objects.filter(id=run_id, status=run.status).update(**fields):
         if fields.get("status") == TrainingRun.Status.PUBLISHING:
             publish_lora.delay_on_commit(run_id)
 
 
+def _poll_delay(run: TrainingRun) -> float:
+    """Doubles with each real poll in the status, up to the status' cap."""
+    cap = settings.TRAINING_POLL_MAX_SECONDS.get(run.status, settings.TRAINING_POLL_SECONDS)
+    return min(settings.TRAINING_POLL_SECONDS * 2 ** min(run.polls, 16), cap)
+
+
 def training_sync(*, run_id: int) -> None:
-    """Poll the provider for a run (covers lost webhooks); fails runs past their deadline."""
-    run = TrainingRun.objects.filter(id=run_id).first()
-    if run is None or not run.is_active or not run.provider_training_id or run.status == TrainingRun.Status.PUBLISHING:
+    """Poll the provider for a run (covers lost webhooks); ends runs past their status' deadline.
+
+    The poll claims its slot with a conditional update (the poll count it read), so duplicate
+    sync messages (the reconcile re-sending while a worker is busy) make one provider request.
+    """
+    now = timezone.now()
+    run = TrainingRun.objects.filter(
+        id=run_id,
+        status__in=[TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING],
+        provider_training_id__isnull=False,
+    ).first()
+    if run is None:
         return
-    deadline = (run.submitted_at or run.created_at) + timedelta(hours=settings.TRAINING_DEADLINE_HOURS)
-    if timezone.now() > deadline:
-        backend_for(run.backend).cancel(provider_id=run.provider_training_id)
-        training_fail(
-            run_id=run.id,
-            message=f"No result after {settings.TRAINING_DEADLINE_HOURS} hours, so we stopped the training. Retry it.",
-        )
+    if now > state_deadline(run):
+        training_expire(run_id=run.id)
         return
-    polls = run.polls + 1
-    delay = settings.TRAINING_POLL_SECONDS * min(2 ** min(polls, 4), 10)
-    TrainingRun.objects.filter(id=run.id).update(polls=polls, next_poll_at=timezone.now() + timedelta(seconds=delay))
+    claimed = (
+        TrainingRun.objects.filter(id=run.id, status=run.status, polls=run.polls)
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(seconds=0.5)))
+        .update(polls=run.polls + 1, next_poll_at=now + timedelta(seconds=_poll_delay(run)))
+    )
+    if not claimed:
+        return
     training_apply_update(run_id=run.id, training=backend_for(run.backend).fetch(provider_id=run.provider_training_id))
 
 
+def training_repoll(*, run_id: int) -> bool:
+    """Poll an active run now (operators)."""
+    from training.tasks import sync_training
+
+    moved = TrainingRun.objects.filter(
+        id=run_id, status__in=[TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING]
+    ).update(next_poll_at=timezone.now())
+    if moved:
+        sync_training.delay_on_commit(run_id)
+    return bool(moved)
+
+
+def _overdue() -> Q:
+    """Active runs whose status' deadline has passed."""
+    now = timezone.now()
+    overdue = Q(pk__in=[])
+    for status, minutes in settings.TRAINING_STATE_DEADLINE_MINUTES.items():
+        overdue |= Q(status=status, state_changed_at__lt=now - timedelta(minutes=minutes))
+    return overdue
+
+
+def training_expire(*, run_id: int) -> bool:
+    """End a run whose status ran past its deadline, with what went wrong in that status.
+
+    The end is decided here, in the database alone: no provider answer can hold it up. Stopping
+    whatever the provider still runs for it is best effort, in a task of its own.
+    """
+    from training.tasks import cancel_at_provider
+
+    run = TrainingRun.objects.filter(_overdue(), id=run_id, status__in=TrainingRun.ACTIVE).first()
+    if run is None:
+        return False
+    if run.status == TrainingRun.Status.PUBLISHING and run.lora_file:
+        return _succeed_without_hub(run)
+    minutes = settings.TRAINING_STATE_DEADLINE_MINUTES[run.status]
+    message = failures.TRAINING_DEADLINES[run.status].format(minutes=minutes)
+    ended = _end(
+        run_id=run.id,
+        statuses=[run.status],
+        status=TrainingRun.Status.FAILED,
+        error=failures.with_last_error(message, run.last_error),
+        error_kind=failures.Kind.DEADLINE,
+        completed_at=timezone.now(),
+    )
+    if ended and run.status in (
+        TrainingRun.Status.SUBMITTING,
+        TrainingRun.Status.STARTING,
+        TrainingRun.Status.TRAINING,
+    ):
+        cancel_at_provider.delay_on_commit(run.id)
+    logger.warning("training %s: %s ran past its %s-minute deadline", run.id, run.status, minutes)
+    return ended
+
+
+def training_cancel_at_provider(*, run_id: int) -> None:
+    """Stop the provider's training of a run that has ended on our side (best effort), including
+    one that a timed-out submission started without our knowing its id."""
+    run = TrainingRun.objects.filter(id=run_id, status__in=TrainingRun.TERMINAL).first()
+    if run is None:
+        return
+    backend = backend_for(run.backend)
+    provider_id = run.provider_training_id
+    if not provider_id and run.dataset_url:
+        found = backend.find_submitted(dataset_url=run.dataset_url)
+        provider_id = found.id if found else None
+    if provider_id:
+        try:
+            backend.cancel(provider_id=provider_id)
+        except PermanentProviderError as error:
+            # It no longer exists there (or never will be stoppable): nothing left to do.
+            logger.warning("training %s: the provider refused the cancel: %s", run_id, error)
+
+
 def training_reconcile(*, batch_size: int = 50) -> int:
-    """Re-drive runs that should have moved on: due polls, and submissions, publications and
-    emails whose attempt stopped (a lost message, a killed worker) once their lease is free."""
+    """Re-drive runs that should have moved on: end those past their status' deadline, poll the
+    due ones, and re-drive submissions, publications and emails whose attempt stopped (a lost
+    message, a killed worker) once their lease is free."""
     from training.tasks import notify_owner, publish_lora, submit_training, sync_training
 
+    count = 0
+    for run_id in TrainingRun.objects.filter(_overdue()).values_list("id", flat=True)[:batch_size]:
+        count += training_expire(run_id=run_id)
     now = timezone.now()
     due = TrainingRun.objects.filter(
         status__in=[TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING],
         provider_training_id__isnull=False,
         next_poll_at__lte=now,
     ).order_by("next_poll_at")[:batch_size]
-    count = 0
     for run_id in due.values_list("id", flat=True):
         sync_training.delay(run_id)
         count += 1
@@ -351,11 +537,7 @@ def training_reconcile(*, batch_size: int = 50) -> int:
         count += 1
     unannounced = (
         TrainingRun.objects.filter(lease_expired())
-        .filter(
-            status__in=[TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED],
-            notified_at__isnull=True,
-            completed_at__lt=stale,
-        )
+        .filter(_to_announce(), notified_at__isnull=True, email_error="", completed_at__lt=stale)
         .values_list("id", flat=True)
     )
     for run_id in unannounced[:batch_size]:
@@ -368,47 +550,79 @@ def training_reconcile(*, batch_size: int = 50) -> int:
 # ------------------------------------------------------------------------------
 
 
-def training_fail(*, run_id: int, message: str) -> None:
+def _to_announce() -> Q:
+    """Ended runs whose owner gets an email: all but the ones the user canceled."""
+    return Q(status__in=TrainingRun.TERMINAL) & ~Q(error_kind=failures.Kind.USER_CANCELED)
+
+
+def training_fail(*, run_id: int, message: str, kind: str = failures.Kind.UNKNOWN) -> None:
     _end(
         run_id=run_id,
         statuses=TrainingRun.ACTIVE,
         status=TrainingRun.Status.FAILED,
         error=message,
+        error_kind=kind,
         completed_at=timezone.now(),
     )
 
 
+def _fail_with(run_id: int, kind: str, *, detail: str = "") -> None:
+    training_fail(run_id=run_id, message=failures.explain(kind, subject="training", detail=detail[:300]), kind=kind)
+
+
+def training_charge_note(*, run: TrainingRun) -> str:
+    """What the run costs the user, as far as we know: for pages and messages about its end."""
+    if run.gpu_seconds:
+        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes (${_cost(run.gpu_seconds)}), which are billed."
+    if run.status == TrainingRun.Status.PUBLISHING or (run.is_terminal and run.provider_version):
+        return "The training had finished at the provider, so its GPU time is billed."
+    if not run.provider_training_id or run.progress == 0:
+        return "It had not started on a GPU, so nothing is charged."
+    return "The GPU time it used until now is billed; nothing more will be."
+
+
 def training_cancel(*, run: TrainingRun) -> TrainingRun:
-    """Stop a run. A canceled run never publishes or emails."""
+    """Stop a run. A run the user canceled never publishes or emails."""
     run.refresh_from_db()
     if not run.is_active:
         return run
-    if run.provider_training_id:
+    # Recorded first: a "canceled" webhook racing this call is then read as the user's cancel.
+    TrainingRun.objects.filter(id=run.id, status__in=TrainingRun.ACTIVE).update(error_kind=failures.Kind.USER_CANCELED)
+    if run.provider_training_id and run.status != TrainingRun.Status.PUBLISHING:
         # Outside any transaction: a network call.
-        backend_for(run.backend).cancel(provider_id=run.provider_training_id)
+        try:
+            stopped = backend_for(run.backend).cancel(provider_id=run.provider_training_id)
+        except ProviderError:
+            TrainingRun.objects.filter(id=run.id, status__in=TrainingRun.ACTIVE).update(error_kind="")
+            raise
+        if stopped is not None and stopped.gpu_seconds is not None:
+            TrainingRun.objects.filter(id=run.id).update(
+                gpu_seconds=stopped.gpu_seconds, actual_cost=_cost(stopped.gpu_seconds)
+            )
     _end(
         run_id=run.id,
         statuses=TrainingRun.ACTIVE,
-        notify=False,
         status=TrainingRun.Status.CANCELED,
-        error="You canceled this training.",
+        error=failures.explain(failures.Kind.USER_CANCELED, subject="training"),
+        error_kind=failures.Kind.USER_CANCELED,
         completed_at=timezone.now(),
     )
     run.refresh_from_db()
     return run
 
 
-def _end(*, run_id: int, statuses, notify: bool = True, **fields) -> bool:
+def _end(*, run_id: int, statuses, **fields) -> bool:
     """End a run that is in one of `statuses`, and put its project back in a usable state, in one
     commit: a worker killed in between would leave the project "training" for good."""
+    fields.setdefault("state_changed_at", timezone.now())
     with transaction.atomic():
-        ended = TrainingRun.objects.filter(id=run_id, status__in=statuses).update(**fields, **FREE)
+        ended = TrainingRun.objects.filter(id=run_id, status__in=statuses).update(**{**fields, **FREE, "attempts": 0})
         if ended:
-            _after_end(run_id=run_id, notify=notify)
+            _after_end(run_id=run_id)
     return bool(ended)
 
 
-def _after_end(*, run_id: int, notify: bool = True) -> None:
+def _after_end(*, run_id: int) -> None:
     """Put the project back in a usable state and tell the owner how it went."""
     from training.tasks import notify_owner
 
@@ -419,7 +633,7 @@ def _after_end(*, run_id: int, notify: bool = True) -> None:
     else:
         Project.objects.filter(id=project.id, status=Project.Status.TRAINING).update(status=Project.Status.DRAFT)
         project_services.project_refresh_status(project_id=project.id)
-    if notify and run.status != TrainingRun.Status.CANCELED:
+    if run.error_kind != failures.Kind.USER_CANCELED:
         notify_owner.delay_on_commit(run_id)
 
 
@@ -428,52 +642,77 @@ def _after_end(*, run_id: int, notify: bool = True) -> None:
 
 
 def training_publish(*, run_id: int, attempt: str | None = None) -> None:
-    """Fetch the LoRA from the trainer's output and store it (Hub or storage). Safe to run twice;
-    one attempt at a time holds the run's lease, so the Hub never gets two commits."""
+    """Fetch the LoRA from the trainer's output and store it (our storage, then the Hub). Safe to
+    run twice and resumable: once the LoRA is in our storage a retry only does what is left. One
+    attempt at a time holds the run's lease, so the Hub never gets two commits."""
     attempt = attempt or new_attempt()
     claimable = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.PUBLISHING)
     if not lease_claim(claimable, holder=attempt, seconds=lease_seconds("training.publish_lora")):
         return
     with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
-        _publish(TrainingRun.objects.select_related("project").get(id=run_id))
+        run = TrainingRun.objects.select_related("project").get(id=run_id)
+        if timezone.now() > state_deadline(run):
+            training_expire(run_id=run.id)
+        elif _out_of_attempts(run):
+            _give_up_step(run)
+        else:
+            _publish(run)
 
 
 def _publish(run: TrainingRun) -> None:
-    from integrations import huggingface
-
-    # The provider keeps a training's output for a limited time: past the deadline, stop trying.
-    if run.last_event_at and timezone.now() > run.last_event_at + timedelta(hours=settings.TRAINING_DEADLINE_HOURS):
-        training_fail(
-            run_id=run.id,
-            message="The training finished, but its LoRA could not be fetched from the provider in time. Retry it.",
-        )
-        return
     backend = backend_for(run.backend)
-    hub_pending = settings.HF_TOKEN and not backend.simulated and not run.hf_commit
-    if not run.lora_file or hub_pending:
+    if not run.lora_file:
         training = backend.fetch(provider_id=run.provider_training_id)
         try:
             with backend.open_weights(training=training, max_bytes=settings.TRAINING_MAX_WEIGHTS_BYTES) as stream:
                 lora = weights.extract_lora(stream, max_bytes=settings.TRAINING_MAX_WEIGHTS_BYTES)
         except weights.WeightsError as error:
-            training_fail(run_id=run.id, message=f"The trained LoRA could not be used: {error}")
+            _fail_with(run.id, failures.Kind.BAD_OUTPUT, detail=str(error))
+            return
+        except OutputUnusable as error:
+            _fail_with(run.id, error.kind, detail=str(error))
             return
         with lora:
-            # Our storage always keeps a copy (owner downloads, generation); the Hub gets one too
-            # when configured.
-            if not run.lora_file:
-                _store_lora(run, lora)
-            if hub_pending:
-                lora.seek(0)
-                repo_id, commit = huggingface.publish_lora(
-                    repo_id=_hub_repo_id(run), lora=lora, model_card=_model_card(run), run_marker=f"run-{run.id}"
-                )
-                TrainingRun.objects.filter(id=run.id, hf_commit="").update(hf_repo_id=repo_id, hf_commit=commit)
+            _store_lora(run, lora)
+        run.refresh_from_db()
+    if settings.HF_TOKEN and not backend.simulated and not run.hf_commit:
+        try:
+            _publish_to_hub(run)
+        except PermanentProviderError as error:
+            # The LoRA is stored with us and usable; the Hub copy is an extra.
+            _succeed_without_hub(run, reason=str(error))
+            return
     _end(
         run_id=run.id,
         statuses=[TrainingRun.Status.PUBLISHING],
         status=TrainingRun.Status.SUCCEEDED,
         progress=100,
+        completed_at=timezone.now(),
+    )
+
+
+def _publish_to_hub(run: TrainingRun) -> None:
+    from integrations import huggingface
+
+    with default_storage.open(run.lora_file.name, "rb") as stored, tempfile.TemporaryFile() as lora:
+        shutil.copyfileobj(stored, lora, 1024 * 1024)
+        lora.seek(0)
+        repo_id, commit = huggingface.publish_lora(
+            repo_id=_hub_repo_id(run), lora=lora, model_card=_model_card(run), run_marker=f"run-{run.id}"
+        )
+    TrainingRun.objects.filter(id=run.id, hf_commit="").update(hf_repo_id=repo_id, hf_commit=commit)
+
+
+def _succeed_without_hub(run: TrainingRun, *, reason: str = "") -> bool:
+    """The LoRA is in our storage but the Hub copy could not be made: the model is usable all the same."""
+    reason = reason or run.last_error or "the Hub kept failing"
+    logger.warning("training %s: published without a Hub copy: %s", run.id, reason)
+    return _end(
+        run_id=run.id,
+        statuses=[TrainingRun.Status.PUBLISHING],
+        status=TrainingRun.Status.SUCCEEDED,
+        progress=100,
+        last_error=f"No Hugging Face copy: {reason}"[:500],
         completed_at=timezone.now(),
     )
 
@@ -509,31 +748,44 @@ def _model_card(run: TrainingRun) -> str:
 
 
 def training_notify(*, run_id: int, attempt: str | None = None) -> None:
-    """Email the owner how the run ended, once.
+    """Email the owner how the run ended, once (every end but the user's own cancel).
 
     The attempt holds the run's lease while it sends and records the mail as sent right after
     SendGrid accepted it. A failed send frees the lease for the retry; an attempt killed while
-    sending leaves it to run out, and the reconcile task sends again. (SendGrid has no idempotency
-    key: only an attempt killed between SendGrid's answer and that record can mail twice.)
+    sending leaves it to run out, and the reconcile task sends again. The step has a budget of
+    attempts; a mail SendGrid refuses for good is recorded as such, not retried. (SendGrid has
+    no idempotency key: only an attempt killed between SendGrid's answer and that record can
+    mail twice.)
     """
     attempt = attempt or new_attempt()
-    unsent = TrainingRun.objects.filter(
-        id=run_id, status__in=[TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED], notified_at__isnull=True
-    )
+    unsent = TrainingRun.objects.filter(_to_announce(), id=run_id, notified_at__isnull=True, email_error="")
     if not lease_claim(unsent, holder=attempt, seconds=lease_seconds("training.notify_owner")):
         return
     with released_on_error(TrainingRun.objects.filter(id=run_id), holder=attempt):
         run = TrainingRun.objects.select_related("project__owner").get(id=run_id)
+        if _out_of_attempts(run):
+            training_email_failed(run_id=run_id, reason=f"{settings.TRAINING_STEP_ATTEMPTS} attempts failed")
+            return
         succeeded = run.status == TrainingRun.Status.SUCCEEDED
-        send_templated_email(
-            to=run.project.owner.email,
-            template="training_succeeded" if succeeded else "training_failed",
-            context={
-                "user": run.project.owner,
-                "run": run,
-                "project": run.project,
-                "link": settings.SITE_URL + reverse("training:run", kwargs={"run_id": run.id}),
-                "simulated": run.backend == "demo",
-            },
-        )
+        try:
+            send_templated_email(
+                to=run.project.owner.email,
+                template="training_succeeded" if succeeded else "training_failed",
+                context={
+                    "user": run.project.owner,
+                    "run": run,
+                    "project": run.project,
+                    "link": settings.SITE_URL + reverse("training:run", kwargs={"run_id": run.id}),
+                    "simulated": run.backend == "demo",
+                    "charge_note": training_charge_note(run=run),
+                },
+            )
+        except PermanentProviderError as error:
+            training_email_failed(run_id=run_id, reason=str(error))
+            return
         TrainingRun.objects.filter(id=run_id).update(notified_at=timezone.now(), **FREE)
+
+
+def training_email_failed(*, run_id: int, reason: str) -> None:
+    logger.error("training %s: the result email could not be sent: %s", run_id, reason)
+    TrainingRun.objects.filter(id=run_id, notified_at__isnull=True).update(email_error=reason[:300], **FREE)

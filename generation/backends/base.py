@@ -4,6 +4,9 @@ from abc import ABC
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+# Stands for an output that is not an address (a number, an object): stored as a refusal.
+UNREADABLE_OUTPUT = "unreadable:"
+
 
 @dataclass(frozen=True)
 class ProviderPrediction:
@@ -62,18 +65,19 @@ class GenerationBackend(ABC):
         raise NotImplementedError
 
     def download(self, *, url: str, max_bytes: int) -> bytes:
-        """One output image; raises OSError if it is larger than max_bytes or gone."""
+        """One output image; raises OutputGone, OutputUnusable (too large, an address we do not
+        read) or TransientProviderError."""
         raise NotImplementedError
 
     def parse_webhook(self, *, payload: dict) -> ProviderPrediction:
         raise NotImplementedError
 
-    def webhook_secret(self) -> str:
+    def verify_webhook(self, *, headers, body: bytes) -> str:
+        """The delivery's webhook id once its signature checks out; raises otherwise."""
         raise NotImplementedError
 
-
-class OutputGone(OSError):
-    """The provider no longer has this output (deleted after its retention period)."""
+    def webhook_secret(self) -> str:
+        raise NotImplementedError
 
 
 def image_seed(generation, index: int) -> int:

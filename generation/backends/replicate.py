@@ -3,21 +3,29 @@
 import httpx
 from django.conf import settings
 
-from generation.backends.base import GenerationBackend, LoraSource, OutputGone, ProviderPrediction
+from core.exceptions import TransientProviderError
+from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
 from integrations import replicate as replicate_api
 
 
 def _prediction(payload: dict) -> ProviderPrediction:
+    """A prediction as the API describes it; fields of the wrong type read as absent. Outputs of a
+    type we do not read (numbers, objects) are kept as a marker, so the job says so instead of
+    waiting for images that never come."""
+    if not isinstance(payload.get("id"), str) or not payload["id"]:
+        raise TransientProviderError("Replicate described a prediction without an id")
     output = payload.get("output")
-    outputs = [output] if isinstance(output, str) else [url for url in (output or []) if isinstance(url, str)]
-    metrics = payload.get("metrics") or {}
+    items = output if isinstance(output, list) else [] if output is None else [output]
+    outputs = [item if isinstance(item, str) else UNREADABLE_OUTPUT for item in items]
+    metrics = payload.get("metrics") if isinstance(payload.get("metrics"), dict) else {}
+    gpu_seconds = metrics.get("predict_time")
     return ProviderPrediction(
         id=payload["id"],
-        status=payload.get("status", ""),
+        status=payload["status"] if isinstance(payload.get("status"), str) else "",
         outputs=outputs,
         error=str(payload.get("error") or ""),
-        gpu_seconds=metrics.get("predict_time"),
-        data_removed=bool(payload.get("data_removed")),
+        gpu_seconds=float(gpu_seconds) if isinstance(gpu_seconds, int | float) and gpu_seconds >= 0 else None,
+        data_removed=payload.get("data_removed") is True,
     )
 
 
@@ -69,10 +77,13 @@ class ReplicateGenerationBackend(GenerationBackend):
         # Every job sends an explicit seed, so prompt and seed together identify its prediction,
         # once the predictions other jobs recorded are left out: "use these settings again"
         # repeats both.
-        for payload in replicate_api.request_json("GET", "/v1/predictions").get("results", []):
-            sent = payload.get("input") or {}
+        results = replicate_api.request_json("GET", "/v1/predictions").get("results")
+        for payload in results if isinstance(results, list) else []:
+            sent = payload.get("input") if isinstance(payload, dict) else None
             if (
-                sent.get("prompt") == generation.prompt
+                isinstance(sent, dict)
+                and isinstance(payload.get("id"), str)
+                and sent.get("prompt") == generation.prompt
                 and sent.get("seed") == generation.seed
                 and not Generation.objects.filter(provider_id=payload["id"]).exclude(id=generation.id).exists()
             ):
@@ -86,33 +97,14 @@ class ReplicateGenerationBackend(GenerationBackend):
         replicate_api.request_json("POST", f"/v1/predictions/{provider_id}/cancel")
 
     def download(self, *, url: str, max_bytes: int) -> bytes:
-        # Output files are public, unguessable URLs: no credentials are sent with them.
-        if not url.startswith(("https://", "http://")):
-            raise OSError(f"Unexpected output address {url[:80]!r}.")
-        try:
-            with (
-                httpx.Client(
-                    timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, verify=replicate_api.ssl_context()
-                ) as http,
-                http.stream("GET", url) as response,
-            ):
-                if response.status_code in (404, 410):
-                    raise OutputGone("The provider no longer has this image.")
-                if response.status_code != 200:
-                    raise replicate_api.mapped_error(
-                        httpx.HTTPStatusError("output", request=response.request, response=response)
-                    )
-                content = b""
-                for chunk in response.iter_bytes(256 * 1024):
-                    content += chunk
-                    if len(content) > max_bytes:
-                        raise OSError(f"An image is larger than {max_bytes // (1024 * 1024)} MB.")
-                return content
-        except httpx.TransportError as exc:
-            raise replicate_api.mapped_error(exc) from exc
+        with replicate_api.open_output(url, max_bytes=max_bytes) as output:
+            return output.read()
 
     def parse_webhook(self, *, payload: dict) -> ProviderPrediction:
         return _prediction(payload)
+
+    def verify_webhook(self, *, headers, body: bytes) -> str:
+        return replicate_api.verify_delivery(headers=headers, body=body)
 
     def webhook_secret(self) -> str:
         return replicate_api.webhook_secret()

@@ -93,7 +93,7 @@ def test_a_refused_request_fails_the_job_with_the_reason(inference, run_on_commi
     inference.fail_next(400, {"error": "Input validation error: `inputs` must have less than 512 tokens"})
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error.startswith("The provider refused the job: Hugging Face Hub answered 400")
+    assert generation.error.startswith("The provider refused the settings of this job: Hugging Face Hub answered 400")
     assert "must have less than 512 tokens" in generation.error
     assert generation.images.count() == 0
     assert len(inference.requests) == 1  # not retried
@@ -129,7 +129,9 @@ def test_retries_running_out_after_the_first_image_keep_it_with_a_note(inference
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.SUCCEEDED
     assert [image.index for image in generation.images.all()] == [0]
-    assert generation.error.startswith("1 of 2 images stored: The provider kept failing (Hugging Face Hub answered 503")
+    assert generation.error.startswith(
+        "1 of 2 images stored: The provider kept failing while we worked on this job: Hugging Face Hub answered 503"
+    )
     assert inference.seeds() == [40] + [41] * (PROVIDER_RETRY["max_retries"] + 1)
 
 
@@ -138,7 +140,9 @@ def test_retries_running_out_before_any_image_fail_the_job(inference, run_on_com
         inference.fail_next(503, {"error": "Service Unavailable"})
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error.startswith("The provider kept failing (Hugging Face Hub answered 503")
+    assert generation.error.startswith(
+        "The provider kept failing while we worked on this job: Hugging Face Hub answered 503"
+    )
     assert generation.error.endswith("Try again later.")
     assert generation.images.count() == 0
     assert generation.cost is None

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.exceptions import TransientProviderError
 from generation import services
 from generation.models import Generation
 from generation.tests.test_replicate import crashed_while_submitting, replicate  # noqa: F401
@@ -60,7 +61,7 @@ def test_retries_running_out_leave_a_job_the_provider_took_to_the_reconcile(repl
     accepted = backend.submit(
         generation=generation, lora=services.lora_source(run=generation.training_run), webhook_url=None
     )  # the reply was lost
-    services.generation_give_up(generation_id=generation.id, message="The provider kept failing.")
+    services.generation_give_up(generation_id=generation.id, error=TransientProviderError("Replicate answered 503"))
     generation.refresh_from_db()
     assert generation.status == Generation.Status.RUNNING
 
@@ -74,10 +75,16 @@ def test_retries_running_out_leave_a_job_the_provider_took_to_the_reconcile(repl
 
 def test_a_job_past_its_deadline_that_never_reached_the_provider_fails(replicate, run_on_commit):  # noqa: F811
     generation = crashed_while_submitting()
-    Generation.objects.filter(id=generation.id).update(started_at=timezone.now() - timedelta(hours=1))
+    Generation.objects.filter(id=generation.id).update(
+        started_at=timezone.now() - timedelta(hours=1), state_changed_at=timezone.now() - timedelta(hours=1)
+    )
     with run_on_commit():
         services.generation_reconcile()
     generation.refresh_from_db()
     assert generation.status == Generation.Status.FAILED
-    assert generation.error == "The provider could not take the job. Try again."
+    assert (
+        generation.error
+        == "The provider did not take this job within 12 minutes. Nothing was charged. Try again later."
+    )
+    assert generation.error_kind == "deadline"
     assert replicate.prediction_creates() == []

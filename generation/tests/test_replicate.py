@@ -150,10 +150,10 @@ def test_a_slow_prediction_is_polled_until_it_succeeds(replicate, run_on_commit)
 
 def test_a_job_past_its_deadline_is_canceled_at_the_provider_and_failed(replicate, run_on_commit):
     generation = start(run_on_commit)
-    Generation.objects.filter(id=generation.id).update(started_at=timezone.now() - timedelta(minutes=13))
+    Generation.objects.filter(id=generation.id).update(state_changed_at=timezone.now() - timedelta(minutes=13))
     generation = poll(generation, run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error == "No result after 10 minutes, so we stopped the job."
+    assert generation.error == "No result after 12 minutes, so we stopped the job. Try again."
     assert replicate.predictions[generation.provider_id]["status"] == "canceled"
 
 
@@ -165,11 +165,11 @@ def test_a_job_past_its_deadline_ends_even_when_the_provider_cannot_cancel_it(re
     with pytest.raises(PermanentProviderError):
         poll(generation, run_on_commit)
     assert generation.status == Generation.Status.RUNNING
-    Generation.objects.filter(id=generation.id).update(started_at=timezone.now() - timedelta(minutes=13))
+    Generation.objects.filter(id=generation.id).update(state_changed_at=timezone.now() - timedelta(minutes=13))
     replicate.fail_next(r"POST /v1/predictions/.*/cancel", 404, {"detail": "Not found.", "status": 404})
     generation = poll(generation, run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error == "No result after 10 minutes, so we stopped the job."
+    assert generation.error == "No result after 12 minutes, so we stopped the job. Try again."
 
 
 # Failures at the provider
@@ -183,7 +183,9 @@ def test_a_provider_failure_shows_its_reason(replicate, run_on_commit, client):
     )
     generation = poll(generation, run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error == "The provider could not make these images: ValueError: LoRA keys do not match"
+    assert (
+        generation.error == "The provider could not make these images: ValueError: LoRA keys do not match. Try again."
+    )
     assert generation.cost is None
     assert generation.images.count() == 0
     client.force_login(generation.user)
@@ -208,7 +210,7 @@ def test_a_422_on_create_fails_the_job_at_once(replicate, run_on_commit):
     )
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error.startswith("The provider refused the job: Replicate answered 422")
+    assert generation.error.startswith("The provider refused the settings of this job: Replicate answered 422")
     assert "could not fetch" in generation.error
     assert generation.provider_id is None
     assert len(replicate.prediction_creates()) == 1  # not retried
@@ -256,7 +258,9 @@ def test_a_503_on_create_fails_the_job_clearly_when_retries_run_out(replicate, r
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.FAILED
     assert (
-        generation.error == "The provider kept failing (Replicate answered 503: Service Unavailable). Try again later."
+        generation.error
+        == "The provider kept failing while we worked on this job: Replicate answered 503: Service Unavailable. "
+        "Try again later."
     )
     assert len(replicate.prediction_creates()) == attempts
     assert replicate.predictions == {}
@@ -390,7 +394,7 @@ def test_data_removed_by_the_provider_fails_the_job_clearly(replicate, run_on_co
     replicate.remove_outputs(generation.provider_id)  # output: null, data_removed: true
     generation = poll(generation, run_on_commit)
     assert generation.status == Generation.Status.FAILED
-    assert generation.error == "The provider deleted the images before we could fetch them."
+    assert generation.error == "The provider deleted the images before we could fetch them. Try again (same settings)."
     assert replicate.output_downloads() == []
 
 

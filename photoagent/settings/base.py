@@ -352,8 +352,15 @@ REPLICATE_TRAINER_MODEL = env.str("REPLICATE_TRAINER_MODEL", default="ostris/flu
 REPLICATE_TRAINER_VERSION = env.str(
     "REPLICATE_TRAINER_VERSION", default="26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2"
 )
-# Empty: fetched once from GET /v1/webhooks/default/secret and cached.
+# Empty: fetched from GET /v1/webhooks/default/secret and cached for REPLICATE_SECRET_CACHE_SECONDS.
+# A signature that does not match makes us fetch it again (a rotation), at most once per
+# REPLICATE_SECRET_REFRESH_SECONDS; a failed fetch is remembered for REPLICATE_SECRET_FAILURE_SECONDS.
 REPLICATE_WEBHOOK_SECRET = env.str("REPLICATE_WEBHOOK_SECRET", default="")
+REPLICATE_SECRET_CACHE_SECONDS = env.int("REPLICATE_SECRET_CACHE_SECONDS", default=3600)
+REPLICATE_SECRET_REFRESH_SECONDS = env.int("REPLICATE_SECRET_REFRESH_SECONDS", default=60)
+REPLICATE_SECRET_FAILURE_SECONDS = env.int("REPLICATE_SECRET_FAILURE_SECONDS", default=15)
+# The largest output accepted inline as a data: URI (a LoRA tar or an image), decoded.
+REPLICATE_DATA_URI_MAX_BYTES = env.int("REPLICATE_DATA_URI_MAX_BYTES", default=64 * 1024 * 1024)
 HF_TOKEN = env.str("HF_TOKEN", default="")
 HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
 # The Hub user or organisation that owns the private LoRA repos.
@@ -378,10 +385,30 @@ TRAINING_SECONDS_PER_STEP = env.float("TRAINING_SECONDS_PER_STEP", default=0.6)
 # Default per-user limits; operators override them per user in the admin.
 TRAINING_RUNS_PER_DAY = env.int("TRAINING_RUNS_PER_DAY", default=3)
 TRAINING_MONTHLY_SPEND = env.float("TRAINING_MONTHLY_SPEND", default=25.0)
-# Seconds between polls of an active run when no webhook arrives (doubling up to 10x), and the
-# deadline after which a run is failed.
+# Seconds between polls of an active run when no webhook arrives: doubling with each real poll
+# up to a cap per status (a queued GPU can take long to start; a running training is followed closely).
 TRAINING_POLL_SECONDS = env.int("TRAINING_POLL_SECONDS", default=60 if not DEMO_MODE else 3)
+TRAINING_POLL_MAX_SECONDS = {
+    "starting": env.int("TRAINING_STARTING_POLL_MAX_SECONDS", default=300),
+    "training": env.int("TRAINING_TRAINING_POLL_MAX_SECONDS", default=120),
+}
+# How long the provider may train (the "training" status' deadline).
 TRAINING_DEADLINE_HOURS = env.int("TRAINING_DEADLINE_HOURS", default=6)
+# Every status of a run ends: past its deadline (minutes in that status) the run fails with what
+# went wrong in that status, and the owner is emailed. Publishing counts from the provider's end.
+TRAINING_STATE_DEADLINE_MINUTES = {
+    "queued": env.int("TRAINING_QUEUED_DEADLINE_MINUTES", default=30),
+    "submitting": env.int("TRAINING_SUBMITTING_DEADLINE_MINUTES", default=30),
+    "starting": env.int("TRAINING_STARTING_DEADLINE_MINUTES", default=60),
+    "training": TRAINING_DEADLINE_HOURS * 60,
+    "publishing": env.int("TRAINING_PUBLISHING_DEADLINE_MINUTES", default=30),
+}
+# Past this many minutes in a status (before its deadline) the run page says the wait is longer
+# than usual; "training" uses the run's own estimate instead.
+TRAINING_STATE_USUAL_MINUTES = {"queued": 2, "submitting": 5, "starting": 10, "publishing": 5}
+# Tries of one step (submit, publish, email) across every message and re-drive; then it ends.
+# (Above the tasks' own retries, which normally end a step first: this bounds the re-drives.)
+TRAINING_STEP_ATTEMPTS = env.int("TRAINING_STEP_ATTEMPTS", default=12)
 TRAINING_MAX_WEIGHTS_BYTES = env.int("TRAINING_MAX_WEIGHTS_BYTES", default=2 * 1024**3)
 # How long a simulated (demo) training takes.
 DEMO_TRAINING_SECONDS = env.int("DEMO_TRAINING_SECONDS", default=30)
@@ -411,6 +438,19 @@ REPLICATE_GENERATION_WAIT_SECONDS = env.int("REPLICATE_GENERATION_WAIT_SECONDS",
 if not 1 <= REPLICATE_GENERATION_WAIT_SECONDS <= 60:
     raise ImproperlyConfigured("REPLICATE_GENERATION_WAIT_SECONDS must be between 1 and 60.")
 GENERATION_DEADLINE_MINUTES = env.int("GENERATION_DEADLINE_MINUTES", default=10)
+# Every phase of a job ends: past its deadline (minutes in that phase) the job fails (keeping any
+# image already stored). "running" is a little past the provider's own Cancel-After deadline.
+GENERATION_STATE_DEADLINE_MINUTES = {
+    "queued": env.int("GENERATION_QUEUED_DEADLINE_MINUTES", default=10),
+    # Above the submit task's time limit, so a synchronous provider's render is never cut short.
+    "submitting": env.int("GENERATION_SUBMITTING_DEADLINE_MINUTES", default=12),
+    "running": GENERATION_DEADLINE_MINUTES + 2,
+    "collecting": env.int("GENERATION_COLLECTING_DEADLINE_MINUTES", default=15),
+}
+GENERATION_STATE_USUAL_MINUTES = {"queued": 1, "submitting": 2, "running": 3, "collecting": 2}
+# Tries of one step (submit, store the images) across every message and re-drive; then it ends.
+# (Above the tasks' own retries, which normally end a step first: this bounds the re-drives.)
+GENERATION_STEP_ATTEMPTS = env.int("GENERATION_STEP_ATTEMPTS", default=10)
 # The hf-inference endpoint of FLUX.1-dev; the client posts the prompt to it as is.
 HF_INFERENCE_URL = env.str(
     "HF_INFERENCE_URL", default="https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-dev"
@@ -493,6 +533,9 @@ RATE_LIMITS = {
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="5/hour"),
     "api_token_create": env.str("RATE_LIMIT_API_TOKEN_CREATE", default="10/hour"),
     "generation_create": env.str("RATE_LIMIT_GENERATION_CREATE", default="20/minute"),
+    # Per sending address: Replicate sends every webhook of the account from a few addresses
+    # (logs events of a training come up to twice a second), so this stays well above that.
+    "provider_webhook": env.str("RATE_LIMIT_PROVIDER_WEBHOOK", default="600/minute"),
 }
 
 # API  https://www.django-rest-framework.org/api-guide/settings/

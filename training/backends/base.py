@@ -41,14 +41,19 @@ class TrainingBackend(ABC):
         """The training's current state."""
 
     @abstractmethod
-    def cancel(self, *, provider_id: str) -> None:
-        """Ask the provider to stop the training."""
+    def cancel(self, *, provider_id: str) -> ProviderTraining | None:
+        """Ask the provider to stop the training; its state after, when the provider says."""
 
     @abstractmethod
     def open_weights(self, *, training: ProviderTraining, max_bytes: int) -> IO[bytes]:
-        """The trained weights (a tar), streamed; raises if larger than max_bytes."""
+        """The trained weights (a tar) as a context manager giving a reader; raises OutputGone,
+        OutputUnusable (too large, not a URL we read) or TransientProviderError."""
 
     def parse_webhook(self, *, payload: dict) -> ProviderTraining:
+        raise NotImplementedError
+
+    def verify_webhook(self, *, headers, body: bytes) -> str:
+        """The delivery's webhook id once its signature checks out; raises otherwise."""
         raise NotImplementedError
 
     def webhook_secret(self) -> str:

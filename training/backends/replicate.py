@@ -8,54 +8,28 @@ import httpx
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from core.exceptions import OutputUnusable, TransientProviderError
 from integrations import replicate as replicate_api
 from training.backends.base import ProviderTraining, TrainingBackend
 
 
 def _training(payload: dict) -> ProviderTraining:
+    """A training as the API describes it; fields of the wrong type read as absent."""
+    if not isinstance(payload.get("id"), str) or not payload["id"]:
+        raise TransientProviderError("Replicate described a training without an id")
     output = payload.get("output") if isinstance(payload.get("output"), dict) else {}
-    metrics = payload.get("metrics") or {}
+    metrics = payload.get("metrics") if isinstance(payload.get("metrics"), dict) else {}
+    gpu_seconds = metrics.get("predict_time")
+    weights, version = output.get("weights"), output.get("version")
     return ProviderTraining(
         id=payload["id"],
-        status=payload.get("status", ""),
-        logs=payload.get("logs") or "",
+        status=payload["status"] if isinstance(payload.get("status"), str) else "",
+        logs=payload["logs"] if isinstance(payload.get("logs"), str) else "",
         error=str(payload.get("error") or ""),
-        gpu_seconds=metrics.get("predict_time"),
-        weights_url=output.get("weights") or "",
-        version=output.get("version") or "",
+        gpu_seconds=float(gpu_seconds) if isinstance(gpu_seconds, int | float) and gpu_seconds >= 0 else None,
+        weights_url=weights if isinstance(weights, str) else "",
+        version=version[:200] if isinstance(version, str) else "",
     )
-
-
-class _BoundedStream:
-    """A file-like reader over an HTTP download that refuses to read past max_bytes."""
-
-    def __init__(self, response: httpx.Response, max_bytes: int):
-        self._chunks = response.iter_bytes(1024 * 1024)
-        self._response = response
-        self._buffer = b""
-        self._read = 0
-        self._max = max_bytes
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            self._read += len(chunk)
-            if self._read > self._max:
-                raise OSError(f"The trained weights are larger than {self._max} bytes.")
-            self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._response.close()
 
 
 class ReplicateTrainingBackend(TrainingBackend):
@@ -123,31 +97,29 @@ class ReplicateTrainingBackend(TrainingBackend):
         return _training(payload)
 
     def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
-        for payload in replicate_api.request_json("GET", "/v1/trainings").get("results", []):
-            if (payload.get("input") or {}).get("input_images") == dataset_url:
+        results = replicate_api.request_json("GET", "/v1/trainings").get("results")
+        for payload in results if isinstance(results, list) else []:
+            sent = payload.get("input") if isinstance(payload, dict) else None
+            if isinstance(sent, dict) and sent.get("input_images") == dataset_url:
                 return _training(payload)
         return None
 
     def fetch(self, *, provider_id: str) -> ProviderTraining:
         return _training(replicate_api.request_json("GET", f"/v1/trainings/{provider_id}"))
 
-    def cancel(self, *, provider_id: str) -> None:
-        replicate_api.request_json("POST", f"/v1/trainings/{provider_id}/cancel")
+    def cancel(self, *, provider_id: str) -> ProviderTraining:
+        return _training(replicate_api.request_json("POST", f"/v1/trainings/{provider_id}/cancel"))
 
     def open_weights(self, *, training: ProviderTraining, max_bytes: int):
         if not training.weights_url:
-            raise OSError("The trainer returned no weights.")
-        http = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
-        response = http.send(http.build_request("GET", training.weights_url), stream=True)
-        if response.status_code != 200:
-            response.close()
-            raise replicate_api.mapped_error(
-                httpx.HTTPStatusError("weights", request=response.request, response=response)
-            )
-        return _BoundedStream(response, max_bytes)
+            raise OutputUnusable("The training succeeded but returned no weights.")
+        return replicate_api.open_output(training.weights_url, max_bytes=max_bytes)
 
     def parse_webhook(self, *, payload: dict) -> ProviderTraining:
         return _training(payload)
+
+    def verify_webhook(self, *, headers, body: bytes) -> str:
+        return replicate_api.verify_delivery(headers=headers, body=body)
 
     def webhook_secret(self) -> str:
         return replicate_api.webhook_secret()

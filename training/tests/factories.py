@@ -15,3 +15,14 @@ def ready_project(**fields):
         project_services.photo_update_description(photo=photo, description="a blue mug on a table")
     project.refresh_from_db()
     return project
+
+
+def poll_now(run_id: int) -> None:
+    """The run's next poll is due now (as the reconcile task would find it), and it happens."""
+    from django.utils import timezone
+
+    from training import services
+    from training.models import TrainingRun
+
+    TrainingRun.objects.filter(id=run_id).update(next_poll_at=timezone.now())
+    services.training_sync(run_id=run_id)

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from training import services
 from training.models import TrainingLimit, TrainingRun
-from training.tests.factories import ready_project
+from training.tests.factories import poll_now, ready_project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -56,7 +56,7 @@ def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, run_o
     run = TrainingRun.objects.get()
     assert response.url == f"/training/runs/{run.id}/"
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     page = client.get(f"/training/runs/{run.id}/").content.decode()
     assert "Succeeded" in page
     assert "simulated" in page
@@ -92,7 +92,7 @@ def test_admin_lists_runs_and_resends_the_email(client, run_on_commit):
     with run_on_commit():
         run = services.training_start(project=project)
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     assert len(mail.outbox) == 1
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert project.name in client.get("/admin/training/trainingrun/", {"status__exact": "succeeded"}).content.decode()

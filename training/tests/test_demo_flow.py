@@ -6,7 +6,7 @@ from django.core import mail
 from projects.models import Project
 from training import services
 from training.models import TrainingRun
-from training.tests.factories import ready_project
+from training.tests.factories import poll_now, ready_project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -19,7 +19,7 @@ def test_a_ready_project_trains_publishes_and_emails_once(django_capture_on_comm
     assert run.status == TrainingRun.Status.STARTING
     assert run.dataset.name.endswith("dataset.zip")
     with django_capture_on_commit_callbacks(execute=True):
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert run.progress == 100
@@ -31,7 +31,7 @@ def test_a_ready_project_trains_publishes_and_emails_once(django_capture_on_comm
     assert "is ready (demo)" in mail.outbox[0].subject
     # Everything again: nothing new happens.
     with django_capture_on_commit_callbacks(execute=True):
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
         services.training_publish(run_id=run.id)
         services.training_notify(run_id=run.id)
     assert len(mail.outbox) == 1
@@ -50,7 +50,7 @@ def test_a_canceled_run_never_publishes_or_emails(django_capture_on_commit_callb
         run = services.training_start(project=project)
     with django_capture_on_commit_callbacks(execute=True):
         services.training_cancel(run=run)
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
         services.training_publish(run_id=run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELED

@@ -4,7 +4,7 @@ import pytest
 
 from training import services
 from training.models import TrainingRun
-from training.tests.factories import ready_project
+from training.tests.factories import poll_now, ready_project
 from training.tests.standins import start_hub_standin, start_replicate_standin
 from training.weights import check_safetensors
 
@@ -34,7 +34,7 @@ def trained_run(replicate, run_on_commit) -> TrainingRun:
     run.refresh_from_db()
     replicate.advance(run.provider_training_id, "succeeded")
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     return run
 
@@ -76,7 +76,7 @@ def test_a_hub_outage_is_retried_and_then_publishes(providers, run_on_commit):
         run = services.training_start(project=project)
     run.refresh_from_db()
     replicate.advance(run.provider_training_id, "succeeded")
-    services.training_sync(run_id=run.id)
+    poll_now(run.id)
     with pytest.raises(TransientProviderError):
         services.training_publish(run_id=run.id)
     run.refresh_from_db()

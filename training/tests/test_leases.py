@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.exceptions import TransientProviderError
 from core.leases import lease_claim
 from training import services
 from training.models import TrainingRun
@@ -113,7 +114,7 @@ def test_retries_running_out_fail_a_run_the_provider_never_took(replicate):  # n
     TrainingRun.objects.filter(id=run.id).update(
         status=TrainingRun.Status.SUBMITTING, dataset_url="https://api.replicate.com/v1/files/never-used"
     )
-    services.training_give_up(run_id=run.id, message="The provider kept failing.")
+    services.training_give_up(run_id=run.id, error=TransientProviderError("Replicate answered 503"))
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
 
@@ -126,7 +127,7 @@ def test_retries_running_out_leave_a_run_the_provider_took_to_the_reconcile(repl
     TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
     run.refresh_from_db()
     accepted = backend.submit(run=run, dataset_url=url, webhook_url=None)  # the reply was lost
-    services.training_give_up(run_id=run.id, message="The provider kept failing.")
+    services.training_give_up(run_id=run.id, error=TransientProviderError("Replicate answered 503"))
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUBMITTING
 

@@ -7,7 +7,7 @@ from django.core import mail
 
 from training import services
 from training.models import TrainingRun
-from training.tests.factories import ready_project
+from training.tests.factories import poll_now, ready_project
 from training.tests.standins import lora_tar, sign, start_replicate_standin
 
 pytestmark = pytest.mark.django_db
@@ -52,13 +52,13 @@ def test_happy_path_by_polling(replicate, run_on_commit):
         "processing",
         logs="flux_train_replicate:  40%| 400/1000 [01:00<01:30, loss: 4.1e-01]\n",
     )
-    services.training_sync(run_id=run.id)
+    poll_now(run.id)
     run.refresh_from_db()
     assert (run.status, run.progress, run.loss_points) == (TrainingRun.Status.TRAINING, 40, [[400, 0.41]])
 
     replicate.advance(run.provider_training_id, "succeeded", logs="done\n")
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert run.lora_file
@@ -73,8 +73,8 @@ def test_failure_shows_the_providers_reason_and_emails_once(replicate, run_on_co
         run.provider_training_id, "failed", error="Traceback ...\nValueError: input_images must be a zip file"
     )
     with run_on_commit():
-        services.training_sync(run_id=run.id)
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
     assert "input_images must be a zip file" in run.error
@@ -88,20 +88,28 @@ def test_aborted_is_handled_although_the_client_models_reject_it(replicate, run_
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "aborted")
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
     assert "deadline" in run.error
 
 
-def test_canceled_at_the_provider_never_publishes_or_emails(replicate, run_on_commit):
+def test_canceled_at_the_provider_ends_with_the_reason_and_one_email(replicate, run_on_commit):
     run = started_run(run_on_commit)
+    replicate.advance(run.provider_training_id, "processing")
+    with run_on_commit():
+        poll_now(run.id)
     replicate.advance(run.provider_training_id, "canceled")
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELED
-    assert mail.outbox == []
+    assert run.error.startswith("The provider canceled this training (you did not ask for it).")
+    assert not run.lora_file
+    assert len(mail.outbox) == 1
+    assert "did not finish" in mail.outbox[0].subject
+    assert "The provider canceled this training" in mail.outbox[0].body
 
 
 def test_cancel_from_the_website_cancels_at_the_provider(replicate, run_on_commit, client):
@@ -158,7 +166,7 @@ def test_weights_that_are_not_safetensors_fail_the_run(replicate, run_on_commit)
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar(b"not safetensors at all"))
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
     assert "not safetensors" in run.error
@@ -168,7 +176,7 @@ def test_older_trainers_lora_name_is_accepted(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar(name="flux_train_replicate.safetensors"))
     with run_on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
 

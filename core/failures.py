@@ -1,0 +1,202 @@
+"""What went wrong with paid work at a provider, in the user's words: one mapping for trainings and
+generation jobs, so the same failure never reads two ways and every message says what to do next.
+
+Providers report failures as free text (a trainer's traceback, a prediction's `error`) or as HTTP
+answers; `classify` reads either into a `Kind`, and `explain` turns the kind into the message
+shown on the run or job page and in the email.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    OUT_OF_MEMORY = "out_of_memory"
+    NSFW = "nsfw"
+    INVALID_INPUT = "invalid_input"
+    DEADLINE = "deadline"
+    BILLING = "billing"
+    AUTHENTICATION = "authentication"
+    EXPIRED_OUTPUTS = "expired_outputs"
+    BAD_OUTPUT = "bad_output"
+    PROVIDER_CANCELED = "provider_canceled"
+    PROVIDER_DOWN = "provider_down"
+    USER_CANCELED = "user_canceled"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    message: str
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.advice}".strip()
+
+
+# Checked in order: the first pattern that matches the provider's text decides.
+PATTERNS: list[tuple[Kind, re.Pattern]] = [
+    (Kind.OUT_OF_MEMORY, re.compile(r"out of memory|CUDA error: out of memory|OutOfMemoryError|\bOOM\b", re.I)),
+    (Kind.NSFW, re.compile(r"nsfw|safety checker|inappropriate content|flagged as sensitive", re.I)),
+    (Kind.BILLING, re.compile(r"billing|payment|insufficient credit|spend limit|quota|free time limit", re.I)),
+    (Kind.AUTHENTICATION, re.compile(r"unauthenticated|authentication|invalid (api )?token|permission denied", re.I)),
+    (Kind.DEADLINE, re.compile(r"deadline|timed? ?out|time limit", re.I)),
+    (
+        Kind.INVALID_INPUT,
+        re.compile(r"invalid|validation|must be|is required|not a zip|unsupported|could not (read|open|decode)", re.I),
+    ),
+]
+STATUS_KINDS = {401: Kind.AUTHENTICATION, 402: Kind.BILLING, 403: Kind.AUTHENTICATION, 404: Kind.UNKNOWN}
+
+
+def classify(text: str = "", *, status_code: int | None = None) -> Kind:
+    """The kind of a failure from the provider's words and, for HTTP answers, its status code."""
+    for kind, pattern in PATTERNS:
+        if pattern.search(text or ""):
+            return kind
+    if status_code in STATUS_KINDS:
+        return STATUS_KINDS[status_code]
+    if status_code == 422 or (status_code is not None and 400 <= status_code < 500 and status_code != 429):
+        return Kind.INVALID_INPUT
+    if status_code is not None:
+        return Kind.PROVIDER_DOWN
+    return Kind.UNKNOWN
+
+
+def reason_of(text: str) -> str:
+    """The last line of a provider's error (a traceback ends with the exception), shortened."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+TRAINING = {
+    Kind.OUT_OF_MEMORY: Explanation(
+        "The provider's GPU ran out of memory during the training.",
+        "This is not caused by your photos: retry, or choose the Fast or Balanced preset.",
+    ),
+    Kind.NSFW: Explanation(
+        "The provider refused the training because its safety checker flagged the photos.",
+        "Replace the flagged photos, then retry.",
+    ),
+    Kind.INVALID_INPUT: Explanation(
+        "The provider could not use the training data.",
+        "Check that every photo opens and is described, then retry.",
+    ),
+    Kind.DEADLINE: Explanation(
+        "The training ran past its time limit.",
+        "Retry it; if it happens again, choose a preset with fewer steps.",
+    ),
+    Kind.BILLING: Explanation(
+        "The provider refused the training for billing reasons (credit or spend limit).",
+        "This is on our side, not yours: we have been alerted; retry later.",
+    ),
+    Kind.AUTHENTICATION: Explanation(
+        "The provider refused our credentials.",
+        "This is on our side, not yours: we have been alerted; retry later.",
+    ),
+    Kind.EXPIRED_OUTPUTS: Explanation(
+        "The training finished, but the provider had already deleted its LoRA before we could fetch it.",
+        "Retry the training.",
+    ),
+    Kind.BAD_OUTPUT: Explanation(
+        "The training finished, but the file it produced is not a usable LoRA.",
+        "Retry the training.",
+    ),
+    Kind.PROVIDER_CANCELED: Explanation(
+        "The provider canceled this training (you did not ask for it).",
+        "Retry it when you are ready.",
+    ),
+    Kind.PROVIDER_DOWN: Explanation(
+        "The provider kept failing while we worked on this training.",
+        "Retry it later.",
+    ),
+    Kind.USER_CANCELED: Explanation("You canceled this training.", ""),
+    Kind.UNKNOWN: Explanation("The training failed at the provider.", "Retry it; if it fails again, contact us."),
+}
+GENERATION = {
+    Kind.OUT_OF_MEMORY: Explanation(
+        "The provider's GPU ran out of memory while making these images.",
+        "Try again, with fewer images or a smaller aspect ratio.",
+    ),
+    Kind.NSFW: Explanation(
+        "The provider's safety checker flagged these images, so none were returned.",
+        "Change the prompt and try again.",
+    ),
+    Kind.INVALID_INPUT: Explanation("The provider refused the settings of this job.", "Change them and try again."),
+    Kind.DEADLINE: Explanation("The images were not ready in time, so we stopped the job.", "Try again."),
+    Kind.BILLING: Explanation(
+        "The provider refused the job for billing reasons (credit or spend limit).",
+        "This is on our side, not yours: we have been alerted; try again later.",
+    ),
+    Kind.AUTHENTICATION: Explanation(
+        "The provider refused our credentials.",
+        "This is on our side, not yours: we have been alerted; try again later.",
+    ),
+    Kind.EXPIRED_OUTPUTS: Explanation(
+        "The provider deleted the images before we could fetch them.", "Try again (same settings)."
+    ),
+    Kind.BAD_OUTPUT: Explanation("The provider returned something that is not an image.", "Try again."),
+    Kind.PROVIDER_CANCELED: Explanation("The provider canceled this job.", "Try again."),
+    Kind.PROVIDER_DOWN: Explanation("The provider kept failing while we worked on this job.", "Try again later."),
+    Kind.USER_CANCELED: Explanation("You canceled this job.", ""),
+    Kind.UNKNOWN: Explanation("The provider could not make these images.", "Try again."),
+}
+
+
+def explain(kind: Kind, *, subject: str, detail: str = "") -> str:
+    """The user-facing text of a failure of a "training" or "generation": message, detail, advice."""
+    explanation = (TRAINING if subject == "training" else GENERATION)[kind]
+    message = explanation.message
+    detail = " ".join(detail.split())
+    if detail:
+        message = f"{message.rstrip('.')}: {detail.rstrip('.')}."
+    return f"{message} {explanation.advice}".strip()
+
+
+# The provider's own deadline ended the work before it started ("aborted").
+ABORTED = {
+    "training": "The provider stopped the training before it started (it hit the provider's deadline). "
+    "Nothing was charged. Retry it.",
+    "generation": "The provider stopped the job before it started (it hit its deadline). Nothing was charged. "
+    "Try again.",
+}
+# What a run or job that stayed too long in one state is told: {minutes} is that state's deadline.
+TRAINING_DEADLINES = {
+    "queued": "Our workers did not pick this training up within {minutes} minutes. Nothing was charged. Retry it.",
+    "submitting": (
+        "The provider did not accept this training within {minutes} minutes. Nothing was charged. Retry it later."
+    ),
+    "starting": (
+        "The provider did not start this training within {minutes} minutes (no GPU became free), so we canceled "
+        "it before it started. Nothing was charged. Retry it later."
+    ),
+    "training": (
+        "The training ran longer than {minutes} minutes, so we stopped it. The GPU time it used is billed. "
+        "Retry it, or choose a preset with fewer steps."
+    ),
+    "publishing": (
+        "The training finished, but we could not fetch and store its LoRA within {minutes} minutes. "
+        "The GPU time of the training is billed. Retry the training."
+    ),
+}
+# A step that failed every one of its attempts.
+TRAINING_EXHAUSTED = {
+    "submitting": "The provider kept failing to start this training ({attempts} attempts). Nothing was charged.",
+    "publishing": "The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed.",
+}
+GENERATION_DEADLINES = {
+    "queued": "Our workers did not pick this job up within {minutes} minutes. Nothing was charged. Try again.",
+    "submitting": "The provider did not take this job within {minutes} minutes. Nothing was charged. Try again later.",
+    "running": "No result after {minutes} minutes, so we stopped the job. Try again.",
+    "collecting": "The images were made, but we could not fetch them within {minutes} minutes. Try again.",
+}
+GENERATION_EXHAUSTED = {
+    "submitting": "The provider kept failing to take this job ({attempts} attempts).",
+    "collecting": "The images were made, but fetching them failed {attempts} times.",
+}
+
+
+def with_last_error(message: str, last_error: str) -> str:
+    first_line = (last_error or "").strip().splitlines()[:1]
+    return f"{message} (Last error: {first_line[0].rstrip('.')[:200]}.)" if first_line else message
