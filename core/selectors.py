@@ -24,6 +24,7 @@ BROKER_TIMEOUT_SECONDS = 3
 # Every reconcile re-drives its items after 2 (library: 10) minutes, every 10 s to 5 min: an item
 # still not moving after this long means the reconcile cannot help (beat or workers down, or a bug).
 STUCK_AFTER = timedelta(minutes=15)
+ENDED_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,30 @@ class WorkKind:
     counts: list[tuple[str, str, int]]
     stuck_count: int
     oldest_stuck: models.Model | None
+    # Ended by a status' deadline or a step's attempt budget in the last ENDED_WINDOW (runs and jobs).
+    ended_count: int = 0
+    latest_ended: models.Model | None = None
 
 
 def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
     """Training runs, generation jobs and library analyses per status, with their stuck items."""
     since = timezone.now() - stuck_after
     kinds = [
-        ("training", "Training runs", TrainingRun, training_selectors.run_status_counts, training_selectors.runs_stuck),
+        (
+            "training",
+            "Training runs",
+            TrainingRun,
+            training_selectors.run_status_counts,
+            training_selectors.runs_stuck,
+            training_selectors.runs_ended_by_deadline,
+        ),
         (
             "generation",
             "Generation jobs",
             Generation,
             generation_selectors.generation_status_counts,
             generation_selectors.generations_stuck,
+            generation_selectors.generations_ended_by_deadline,
         ),
         (
             "library",
@@ -127,12 +139,14 @@ def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
             LibraryItem,
             library_selectors.item_status_counts,
             library_selectors.items_stuck,
+            None,
         ),
     ]
     report = []
-    for key, label, model, status_counts, stuck in kinds:
+    for key, label, model, status_counts, stuck, ended in kinds:
         counts = status_counts()
         stuck_items = stuck(since=since)
+        ended_items = ended(since=timezone.now() - ENDED_WINDOW) if ended else None
         report.append(
             WorkKind(
                 key=key,
@@ -141,6 +155,8 @@ def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
                 counts=[(value, name, counts.get(value, 0)) for value, name in model.Status.choices],
                 stuck_count=stuck_items.count(),
                 oldest_stuck=stuck_items.first(),
+                ended_count=ended_items.count() if ended_items is not None else 0,
+                latest_ended=ended_items.first() if ended_items is not None else None,
             )
         )
     return report

@@ -32,7 +32,7 @@ class GeneratedImageInline(admin.TabularInline):
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "model", "status", "num_outputs", "backend", "cost", "worker_ms", "created_at"]
-    list_filter = ["status", "backend", "aspect_ratio", "created_at"]
+    list_filter = ["status", "error_kind", "backend", "aspect_ratio", "created_at"]
     search_fields = ["user__email", "prompt", "provider_id", "project__name"]
     list_select_related = ["user", "training_run__project"]
     readonly_fields = [field.name for field in Generation._meta.fields] + ["provider_link"]

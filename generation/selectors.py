@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -6,6 +6,7 @@ from django.db.models import Case, Count, F, Prefetch, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GeneratedImage, Generation
@@ -132,3 +133,31 @@ def generations_stuck(*, since: datetime):
         .filter(stuck_since__lt=since)
         .order_by(F("stuck_since").asc(), "id")
     )
+
+
+WAIT_NOTICES = {
+    "queued": "Our workers have not picked this job up yet; it starts or ends within {left}.",
+    "submitting": "The provider has not taken this job yet; we keep trying for up to {left}.",
+    "running": "The provider is taking longer than usual to make these images; we stop the job if they are not "
+    "ready within {left}.",
+    "collecting": "The images are made; fetching them is taking longer than usual (at most {left} more).",
+}
+
+
+def generation_wait_notice(*, generation: Generation) -> str:
+    """What the job page says when a phase lasts longer than usual, before its deadline; "" else."""
+    if not generation.is_active:
+        return ""
+    phase = generation.phase
+    if timezone.now() - generation.state_changed_at < timedelta(minutes=settings.GENERATION_STATE_USUAL_MINUTES[phase]):
+        return ""
+    deadline = generation.state_changed_at + timedelta(minutes=settings.GENERATION_STATE_DEADLINE_MINUTES[phase])
+    minutes = max(1, round((deadline - timezone.now()).total_seconds() / 60))
+    return WAIT_NOTICES[phase].format(left=f"{minutes} minute{'s' if minutes != 1 else ''}")
+
+
+def generations_ended_by_deadline(*, since: datetime):
+    """Jobs that a deadline or an attempt budget ended, newest first (operators)."""
+    return Generation.objects.filter(
+        status=Generation.Status.FAILED, error_kind__in=["deadline", "provider_down"], completed_at__gte=since
+    ).order_by("-completed_at", "-id")

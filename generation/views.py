@@ -103,7 +103,12 @@ def generation_detail(request, generation_id):
         {"image": image, "thumbnail_url": selectors.image_url(image=image, variant="thumbnail")}
         for image in generation.images.all()
     ]
-    return render(request, "generation/job.html", {"generation": generation, "images": images})
+    context = {
+        "generation": generation,
+        "images": images,
+        "wait_notice": selectors.generation_wait_notice(generation=generation),
+    }
+    return render(request, "generation/job.html", context)
 
 
 @login_required

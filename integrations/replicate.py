@@ -128,7 +128,6 @@ def webhook_secret(*, refresh: bool = False) -> str:
             return secret
         raise
     cache.set(SECRET_CACHE_KEY, fetched, settings.REPLICATE_SECRET_CACHE_SECONDS)
-    cache.add(SECRET_REFRESHED_KEY, 1, settings.REPLICATE_SECRET_REFRESH_SECONDS)
     return fetched
 
 

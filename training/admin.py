@@ -19,7 +19,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "actual_cost",
         "created_at",
     ]
-    list_filter = ["status", "backend", "preset", "created_at"]
+    list_filter = ["status", "error_kind", "backend", "preset", "created_at"]
     search_fields = ["project__name", "project__owner__email", "provider_training_id", "hf_repo_id"]
     list_select_related = ["project__owner"]
     readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["provider_link", "hub_link"]

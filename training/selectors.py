@@ -1,8 +1,10 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Case, Count, F, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import User
 from training.models import TrainingRun
@@ -65,3 +67,50 @@ def runs_stuck(*, since: datetime):
         .filter(stuck_since__lt=since)
         .order_by(F("stuck_since").asc(), "id")
     )
+
+
+WAIT_NOTICES = {
+    "queued": "Our workers have not picked this training up yet; it starts or ends within {left}.",
+    "submitting": "The provider has not accepted this training yet; we keep trying for up to {left}.",
+    "starting": (
+        "The provider is still queueing this training for a GPU; this can take up to {left} more. "
+        "Nothing is charged until it starts."
+    ),
+    "training": (
+        "This training is taking longer than the estimated {usual}; we stop it if it is not done within {left}."
+    ),
+    "publishing": (
+        "The training is done; fetching and storing its LoRA is taking longer than usual (at most {left} more)."
+    ),
+}
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{round(minutes / 60, 1):g} hours"
+
+
+def run_wait_notice(*, run: TrainingRun) -> str:
+    """What the run page says when a status lasts longer than usual, before its deadline; "" else."""
+    if not run.is_active:
+        return ""
+    usual_minutes = (
+        run.estimated_minutes * 1.5 + 5
+        if run.status == TrainingRun.Status.TRAINING
+        else settings.TRAINING_STATE_USUAL_MINUTES[run.status]
+    )
+    waited = timezone.now() - run.state_changed_at
+    if waited < timedelta(minutes=usual_minutes):
+        return ""
+    deadline = run.state_changed_at + timedelta(minutes=settings.TRAINING_STATE_DEADLINE_MINUTES[run.status])
+    left = max(60.0, (deadline - timezone.now()).total_seconds())
+    return WAIT_NOTICES[run.status].format(left=_duration(left), usual=_duration(usual_minutes * 60))
+
+
+def runs_ended_by_deadline(*, since: datetime):
+    """Runs that a deadline or an attempt budget ended, newest first (operators)."""
+    return TrainingRun.objects.filter(
+        status=TrainingRun.Status.FAILED, error_kind__in=["deadline", "provider_down"], completed_at__gte=since
+    ).order_by("-completed_at", "-id")

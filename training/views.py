@@ -38,6 +38,8 @@ def run_detail(request, run_id):
         "loss_points": selectors.loss_chart_points(run=run),
         "polling_only": not settings.SITE_URL.startswith("https://"),
         "simulated": run.backend == "demo",
+        "wait_notice": selectors.run_wait_notice(run=run),
+        "charge_note": services.training_charge_note(run=run) if run.status == TrainingRun.Status.CANCELED else "",
     }
     return render(request, "training/run.html", context)
 
@@ -52,7 +54,7 @@ def run_cancel(request, run_id):
         messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
     else:
         if run.status == TrainingRun.Status.CANCELED:
-            messages.success(request, "Training canceled. You will not be charged for further GPU time.")
+            messages.success(request, f"Training canceled. {services.training_charge_note(run=run)}")
     return redirect("training:run", run_id=run.id)
 
 

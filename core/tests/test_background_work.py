@@ -125,8 +125,9 @@ def test_the_page_runs_the_same_number_of_queries_whatever_the_amount_of_work(
         training_run(project, TrainingRun.Status.QUEUED, created_at=ago(hours=1))
         generation_job(project.owner, Generation.Status.QUEUED, created_at=ago(hours=1))
         LibraryItem.objects.create(user=project.owner, kind=LibraryItem.Kind.PHOTO, created_at=ago(hours=1))
-    # Session and user, then per kind: counts per state, stuck count, oldest stuck item.
-    with django_assert_num_queries(11):
+    # Session and user, then per kind: counts per state, stuck count, oldest stuck item; for runs
+    # and jobs also the count and latest of those a deadline ended.
+    with django_assert_num_queries(15):
         assert operator_client.get(URL).status_code == 200
 
 
@@ -255,3 +256,20 @@ def test_on_redis_messages_a_worker_holds_are_counted_apart(operator_client, mon
     assert queue_row(html, "generation") == ["2", "1"]
     assert queue_row(html, "training") == ["0", "0"]
     assert "redis broker" in html
+
+
+def test_the_page_shows_runs_and_jobs_a_deadline_ended(operator_client):
+    project = ProjectFactory()
+    run = training_run(project, TrainingRun.Status.FAILED, created_at=ago(hours=2))
+    TrainingRun.objects.filter(id=run.id).update(
+        error_kind="deadline",
+        completed_at=ago(hours=1),
+        error="The provider did not start this training within 60 minutes.",
+    )
+    job = generation_job(project.owner, Generation.Status.FAILED, created_at=ago(hours=2))
+    Generation.objects.filter(id=job.id).update(error_kind="failed-otherwise", completed_at=ago(hours=1))
+    html = operator_client.get(URL).content.decode()
+    training = section(html, "work-training")
+    assert '<strong class="ended-count">1</strong>' in training
+    assert "did not start this training within 60 minutes" in training
+    assert '<strong class="ended-count">0</strong>' in section(html, "work-generation")

@@ -62,6 +62,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     images = GeneratedImageSerializer(many=True, read_only=True)
     simulated = serializers.BooleanField(read_only=True)
+    wait_notice = serializers.SerializerMethodField(help_text="Set when a phase lasts longer than usual.")
 
     class Meta:
         model = Generation
@@ -83,11 +84,15 @@ class GenerationSerializer(serializers.ModelSerializer):
             "cost",
             "gpu_seconds",
             "simulated",
+            "wait_notice",
             "images",
             "created_at",
             "started_at",
             "completed_at",
         ]
+
+    def get_wait_notice(self, generation) -> str:
+        return selectors.generation_wait_notice(generation=generation)
 
 
 class GenerationCreateSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from training.models import TrainingRun
 class TrainingRunSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(read_only=True)
     simulated = serializers.SerializerMethodField()
+    wait_notice = serializers.SerializerMethodField(help_text="Set when a status lasts longer than usual.")
 
     class Meta:
         model = TrainingRun
@@ -39,6 +40,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "hf_repo_id",
             "hf_commit",
             "simulated",
+            "wait_notice",
             "created_at",
             "submitted_at",
             "completed_at",
@@ -46,6 +48,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     def get_simulated(self, run) -> bool:
         return run.backend == "demo"
+
+    def get_wait_notice(self, run) -> str:
+        return selectors.run_wait_notice(run=run)
 
 
 class TrainingStartSerializer(serializers.Serializer):

@@ -155,6 +155,7 @@ class ReplicateStandIn(ThreadingHTTPServer):
         self.predictions: dict[str, dict] = {}
         self.outputs: dict[str, bytes] = {}  # path under /outputs/ -> bytes
         self.finish_predictions = False
+        self.secret = WEBHOOK_SECRET  # what GET /v1/webhooks/default/secret answers: rotate by setting it
         self.faults: list[tuple[str, int, dict]] = []  # (route pattern, status, body)
         self.delays: list[tuple[str, float]] = []  # (route pattern, seconds before answering)
         self._counter = 0
@@ -325,8 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/trainings":
             return self._send(200, {"next": None, "previous": None, "results": list(server.trainings.values())[::-1]})
         if path == "/v1/webhooks/default/secret":
-            return self._send(200, {"key": WEBHOOK_SECRET})
+            return self._send(200, {"key": server.secret})
         if match := re.fullmatch(r"/weights/([\w-]+)\.tar", path):
+            if match.group(1) not in server.weights:
+                return self._send(404, raw=b"Not found", content_type="text/plain")
             return self._send(200, raw=server.weights[match.group(1)], content_type="application/x-tar")
         if match := re.fullmatch(r"/v1/predictions/([\w-]+)", path):
             prediction = server.predictions.get(match.group(1))
