@@ -17,6 +17,13 @@ def pytest_addoption(parser):
         help="Comma list the run must really use, e.g. 'mysql,redis'; the session stops if it does not.",
     )
     parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=12,
+        help="Examples of the provider fuzzer (fuzz/); `make fuzz-providers` runs thousands.",
+    )
+    parser.addoption("--fuzz-report", default="", help="Write the provider fuzzer's totals to this JSON file.")
+    parser.addoption(
         "--require-browser",
         action="store_true",
         help="Fail, rather than skip, browser tests when Chromium is not installed (CI sets this).",
