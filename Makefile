@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # default still works (it uses SQLite), so the install skips it rather than failing.
 WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
@@ -23,6 +23,8 @@ help:
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
 	@echo "                and the providers fail 20% of calls (needs MariaDB and redis-server)"
+	@echo "make fuzz-providers  2,000 runs whose provider behaviour the fuzzer invents (FUZZ_RUNS=N);"
+	@echo "                a few dozen of them run in make test"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PhotoAgent needs Python 3.11 or newer")'
@@ -76,6 +78,11 @@ bench-search: install
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
 chaos: install
 	$(BIN)/python bench/chaos.py
+
+# The provider fuzzer (fuzz/) for FUZZ_RUNS examples; one summary line. About 20 minutes for 2,000.
+FUZZ_RUNS ?= 2000
+fuzz-providers: install
+	$(BIN)/python bench/fuzz_providers.py --runs $(FUZZ_RUNS)
 
 # MariaDB: BENCH_DATABASE_URL, else root@127.0.0.1:3306 (a fresh photoagent_load database), else
 # a private mariadbd; Redis as bench-queue, on db 13. LOAD_USERS and LOAD_SECONDS for short trials.

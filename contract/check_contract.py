@@ -22,7 +22,7 @@ from generation.tests.factories import trained_model
 from integrations.tests.test_sendgrid import MAIL_SEND_SCHEMA, SendGridStandIn
 from training import services
 from training.models import TrainingRun
-from training.tests.factories import ready_project
+from training.tests.factories import poll_now, ready_project
 from training.tests.standins import start_replicate_standin
 
 ROOT = Path(__file__).resolve().parent
@@ -103,10 +103,10 @@ def test_training_traffic_conforms_to_the_specs(providers, django_capture_on_com
     standin.advance(
         run.provider_training_id, "processing", logs="flux_train_replicate: 5/10 [00:01<00:01, loss: 0.5]\n"
     )
-    services.training_sync(run_id=run.id)
+    poll_now(run.id)
     standin.advance(run.provider_training_id, "succeeded")
     with on_commit():
-        services.training_sync(run_id=run.id)
+        poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED
 
@@ -116,7 +116,7 @@ def test_training_traffic_conforms_to_the_specs(providers, django_capture_on_com
     failed.refresh_from_db()
     standin.advance(failed.provider_training_id, "failed", error="ValueError: input_images must be a zip file")
     with on_commit():
-        services.training_sync(run_id=failed.id)
+        poll_now(failed.id)
 
     # Canceled by the user, and a crashed submission found again by listing trainings.
     with on_commit():
@@ -187,7 +187,9 @@ def test_generation_traffic_conforms_to_the_spec(providers, django_capture_on_co
     removed = start(run, "removed")
     standin.advance_prediction(removed.provider_id, "succeeded")
     standin.remove_outputs(removed.provider_id)
-    assert poll(removed).error == "The provider deleted the images before we could fetch them."
+    assert (
+        poll(removed).error == "The provider deleted the images before we could fetch them. Try again (same settings)."
+    )
 
     # Canceled by the user, and a crashed submission found again by listing predictions.
     canceled = start(run, "canceled")
