@@ -16,6 +16,7 @@ import re
 import tarfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -153,7 +154,7 @@ class FuzzReplicate(ThreadingHTTPServer):
         with self.lock:
             self.counter += 1
             prefix = "tr" if kind == "training" else "pr"
-            remote_id = f"{prefix}{self.counter}x{int(time.time()) % 100000}"
+            remote_id = f"{prefix}{uuid.uuid4().hex[:20]}"  # unique across examples, as Replicate's are
             scripts = self.scripts[kind]
             script = scripts.pop(0) if scripts else Script(steps=[(0, "starting"), (30, "succeeded")])
             if kind == "prediction":

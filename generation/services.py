@@ -451,8 +451,6 @@ def generation_sync(*, generation_id: int) -> None:
 def generation_expire(*, generation_id: int) -> bool:
     """End a job whose phase ran past its deadline, keeping any image already stored. Decided in
     the database alone; stopping the prediction is best effort, in a task of its own."""
-    from generation.tasks import cancel_at_provider
-
     generation = Generation.objects.filter(_overdue(), id=generation_id).select_related("project").first()
     if generation is None:
         return False
@@ -470,18 +468,26 @@ def generation_expire(*, generation_id: int) -> bool:
             cost=generation_estimate(num_outputs=len(generation.output_urls))
         )
     ended = _end(generation.id, Generation.Status.FAILED, failures.Kind.DEADLINE, message=message)
-    if ended and phase == "running":
-        cancel_at_provider.delay_on_commit(generation.id)
+    if ended:
+        _stop_at_provider(generation)
     return ended
 
 
 def generation_cancel_at_provider(*, generation_id: int) -> None:
     """Stop the prediction of a job that has ended on our side (best effort)."""
     generation = Generation.objects.filter(id=generation_id, status__in=Generation.TERMINAL).first()
-    if generation is None or not generation.provider_id or generation.output_urls:
+    if generation is None or generation.output_urls:
+        return
+    backend = backend_for(generation.backend)
+    provider_id = generation.provider_id
+    if not provider_id and not backend.synchronous:
+        # A submission whose reply was lost may have started a prediction we never recorded.
+        found = backend.find_submitted(generation=generation)
+        provider_id = found.id if found else None
+    if not provider_id:
         return
     try:
-        backend_for(generation.backend).cancel(provider_id=generation.provider_id)
+        backend.cancel(provider_id=provider_id)
     except PermanentProviderError as error:
         # It no longer exists there (or never will be stoppable): nothing left to do.
         logger.warning("generation %s: the provider refused the cancel: %s", generation_id, error)
@@ -717,7 +723,8 @@ def _give_up_step(generation: Generation) -> None:
             Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
                 cost=generation_estimate(num_outputs=len(generation.output_urls))
             )
-        _end(generation.id, Generation.Status.FAILED, failures.Kind.PROVIDER_DOWN, message=message)
+        if _end(generation.id, Generation.Status.FAILED, failures.Kind.PROVIDER_DOWN, message=message):
+            _stop_at_provider(generation)
 
 
 def generation_give_up(*, generation_id: int, error: Exception) -> None:
@@ -741,13 +748,17 @@ def generation_give_up(*, generation_id: int, error: Exception) -> None:
             billed_images=len(generation.output_urls) or len(_stored_indexes(generation_id)),
             problems=[message],
         )
-    else:
-        _end(
-            generation_id,
-            Generation.Status.FAILED,
-            getattr(error, "kind", failures.Kind.PROVIDER_DOWN),
-            message=message,
-        )
+    elif _end(generation_id, Generation.Status.FAILED, kind, message=message):
+        _stop_at_provider(generation)
+
+
+def _stop_at_provider(generation: Generation) -> None:
+    """A job we ended while the provider may still work on it (its phase as read before the end):
+    cancel that, best effort."""
+    from generation.tasks import cancel_at_provider
+
+    if generation.phase in ("submitting", "running"):
+        cancel_at_provider.delay_on_commit(generation.id)
 
 
 def _provider_may_have(generation: Generation) -> bool:

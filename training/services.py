@@ -49,6 +49,8 @@ PROVIDER_STATUS = {
 STEP_PATTERN = re.compile(r"(\d+)/(\d+) \[")
 LOSS_PATTERN = re.compile(r"loss: ([0-9.]+(?:e[-+]?\d+)?)")
 LOG_TAIL_LINES = 30
+# Statuses in which the provider may be working on (and billing) a run we end on our side.
+PROVIDER_WORKS = (TrainingRun.Status.SUBMITTING, TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING)
 
 
 class TrainingNotAllowed(Exception):
@@ -266,7 +268,7 @@ def training_give_up(*, run_id: int, error: Exception) -> None:
         return
     _note_error(run_id, error)
     if isinstance(error, PermanentProviderError):
-        _fail_with(run_id, error.kind, detail=str(error))
+        _fail_with(run_id, error.kind, detail=str(error), stop_provider=run.status in PROVIDER_WORKS)
         return
     if run.status == TrainingRun.Status.SUBMITTING and run.dataset_url:
         # Submitting failed every time; a timed-out attempt may still have got through.
@@ -302,6 +304,7 @@ def _give_up_step(run: TrainingRun) -> None:
     _end(
         run_id=run.id,
         statuses=[run.status],
+        stop_provider=run.status in PROVIDER_WORKS,
         status=TrainingRun.Status.FAILED,
         error=failures.with_last_error(message, run.last_error),
         error_kind=failures.Kind.PROVIDER_DOWN,
@@ -459,8 +462,6 @@ def training_expire(*, run_id: int) -> bool:
     The end is decided here, in the database alone: no provider answer can hold it up. Stopping
     whatever the provider still runs for it is best effort, in a task of its own.
     """
-    from training.tasks import cancel_at_provider
-
     run = TrainingRun.objects.filter(_overdue(), id=run_id, status__in=TrainingRun.ACTIVE).first()
     if run is None:
         return False
@@ -471,17 +472,12 @@ def training_expire(*, run_id: int) -> bool:
     ended = _end(
         run_id=run.id,
         statuses=[run.status],
+        stop_provider=run.status in PROVIDER_WORKS,
         status=TrainingRun.Status.FAILED,
         error=failures.with_last_error(message, run.last_error),
         error_kind=failures.Kind.DEADLINE,
         completed_at=timezone.now(),
     )
-    if ended and run.status in (
-        TrainingRun.Status.SUBMITTING,
-        TrainingRun.Status.STARTING,
-        TrainingRun.Status.TRAINING,
-    ):
-        cancel_at_provider.delay_on_commit(run.id)
     logger.warning("training %s: %s ran past its %s-minute deadline", run.id, run.status, minutes)
     return ended
 
@@ -555,10 +551,11 @@ def _to_announce() -> Q:
     return Q(status__in=TrainingRun.TERMINAL) & ~Q(error_kind=failures.Kind.USER_CANCELED)
 
 
-def training_fail(*, run_id: int, message: str, kind: str = failures.Kind.UNKNOWN) -> None:
+def training_fail(*, run_id: int, message: str, kind: str = failures.Kind.UNKNOWN, stop_provider: bool = False) -> None:
     _end(
         run_id=run_id,
         statuses=TrainingRun.ACTIVE,
+        stop_provider=stop_provider,
         status=TrainingRun.Status.FAILED,
         error=message,
         error_kind=kind,
@@ -566,8 +563,9 @@ def training_fail(*, run_id: int, message: str, kind: str = failures.Kind.UNKNOW
     )
 
 
-def _fail_with(run_id: int, kind: str, *, detail: str = "") -> None:
-    training_fail(run_id=run_id, message=failures.explain(kind, subject="training", detail=detail[:300]), kind=kind)
+def _fail_with(run_id: int, kind: str, *, detail: str = "", stop_provider: bool = False) -> None:
+    message = failures.explain(kind, subject="training", detail=detail[:300])
+    training_fail(run_id=run_id, message=message, kind=kind, stop_provider=stop_provider)
 
 
 def training_charge_note(*, run: TrainingRun) -> str:
@@ -611,14 +609,22 @@ def training_cancel(*, run: TrainingRun) -> TrainingRun:
     return run
 
 
-def _end(*, run_id: int, statuses, **fields) -> bool:
+def _end(*, run_id: int, statuses, stop_provider: bool = False, **fields) -> bool:
     """End a run that is in one of `statuses`, and put its project back in a usable state, in one
-    commit: a worker killed in between would leave the project "training" for good."""
+    commit: a worker killed in between would leave the project "training" for good.
+
+    `stop_provider`: we end it while the provider may still work on it (a deadline, retries that
+    ran out): a best-effort task then cancels whatever training the run has there.
+    """
+    from training.tasks import cancel_at_provider
+
     fields.setdefault("state_changed_at", timezone.now())
     with transaction.atomic():
         ended = TrainingRun.objects.filter(id=run_id, status__in=statuses).update(**{**fields, **FREE, "attempts": 0})
         if ended:
             _after_end(run_id=run_id)
+            if stop_provider:
+                cancel_at_provider.delay_on_commit(run_id)
     return bool(ended)
 
 
