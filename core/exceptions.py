@@ -24,7 +24,7 @@ class UnexpectedStepError(TransientProviderError):
     foresee, a database hiccup): retried like a transient error, and the step's attempt budget
     ends the work if it keeps happening."""
 
-    kind = Kind.UNKNOWN
+    kind = Kind.INTERNAL
 
 
 class PermanentProviderError(ProviderError):

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     PROVIDER_CANCELED = "provider_canceled"
     PROVIDER_DOWN = "provider_down"
     USER_CANCELED = "user_canceled"
+    INTERNAL = "internal"  # our own error (a bug, a database hiccup), not the provider's
     UNKNOWN = "unknown"
 
 
@@ -112,6 +113,9 @@ TRAINING = {
         "Retry it later.",
     ),
     Kind.USER_CANCELED: Explanation("You canceled this training.", ""),
+    Kind.INTERNAL: Explanation(
+        "Something went wrong on our side while working on this training.", "We have been alerted; retry it."
+    ),
     Kind.UNKNOWN: Explanation("The training failed at the provider.", "Retry it; if it fails again, contact us."),
 }
 GENERATION = {
@@ -140,6 +144,9 @@ GENERATION = {
     Kind.PROVIDER_CANCELED: Explanation("The provider canceled this job.", "Try again."),
     Kind.PROVIDER_DOWN: Explanation("The provider kept failing while we worked on this job.", "Try again later."),
     Kind.USER_CANCELED: Explanation("You canceled this job.", ""),
+    Kind.INTERNAL: Explanation(
+        "Something went wrong on our side while working on this job.", "We have been alerted; try again."
+    ),
     Kind.UNKNOWN: Explanation("The provider could not make these images.", "Try again."),
 }
 
@@ -182,7 +189,7 @@ TRAINING_DEADLINES = {
 }
 # A step that failed every one of its attempts.
 TRAINING_EXHAUSTED = {
-    "submitting": "The provider kept failing to start this training ({attempts} attempts). Nothing was charged.",
+    "submitting": "We could not start this training at the provider ({attempts} attempts). Nothing was charged.",
     "publishing": "The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed.",
 }
 GENERATION_DEADLINES = {
@@ -192,9 +199,14 @@ GENERATION_DEADLINES = {
     "collecting": "The images were made, but we could not fetch them within {minutes} minutes. Try again.",
 }
 GENERATION_EXHAUSTED = {
-    "submitting": "The provider kept failing to take this job ({attempts} attempts).",
+    "submitting": "We could not start this job at the provider ({attempts} attempts).",
     "collecting": "The images were made, but fetching them failed {attempts} times.",
 }
+
+
+def kind_of_last_error(last_error: str) -> Kind:
+    """What a step's repeated failures were: ours (an unexpected error) or the provider's."""
+    return Kind.INTERNAL if (last_error or "").startswith("unexpected ") else Kind.PROVIDER_DOWN
 
 
 def with_last_error(message: str, last_error: str) -> str:

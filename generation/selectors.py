@@ -159,5 +159,7 @@ def generation_wait_notice(*, generation: Generation) -> str:
 def generations_ended_by_deadline(*, since: datetime):
     """Jobs that a deadline or an attempt budget ended, newest first (operators)."""
     return Generation.objects.filter(
-        status=Generation.Status.FAILED, error_kind__in=["deadline", "provider_down"], completed_at__gte=since
+        status=Generation.Status.FAILED,
+        error_kind__in=["deadline", "provider_down", "internal"],
+        completed_at__gte=since,
     ).order_by("-completed_at", "-id")

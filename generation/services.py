@@ -723,7 +723,9 @@ def _give_up_step(generation: Generation) -> None:
             Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
                 cost=generation_estimate(num_outputs=len(generation.output_urls))
             )
-        if _end(generation.id, Generation.Status.FAILED, failures.Kind.PROVIDER_DOWN, message=message):
+        if _end(
+            generation.id, Generation.Status.FAILED, failures.kind_of_last_error(generation.last_error), message=message
+        ):
             _stop_at_provider(generation)
 
 
@@ -741,7 +743,8 @@ def generation_give_up(*, generation_id: int, error: Exception) -> None:
         logger.warning("generation %s: retries ran out (%s); the reconcile task will try again", generation_id, error)
         return
     kind = getattr(error, "kind", failures.Kind.PROVIDER_DOWN)
-    message = failures.explain(kind, subject="generation", detail=str(error).splitlines()[0][:300])
+    detail = "" if kind == failures.Kind.INTERNAL else str(error).splitlines()[0][:300]
+    message = failures.explain(kind, subject="generation", detail=detail)
     if generation.status == Generation.Status.RUNNING and _stored_indexes(generation_id):
         _finish(
             generation,

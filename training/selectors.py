@@ -112,5 +112,7 @@ def run_wait_notice(*, run: TrainingRun) -> str:
 def runs_ended_by_deadline(*, since: datetime):
     """Runs that a deadline or an attempt budget ended, newest first (operators)."""
     return TrainingRun.objects.filter(
-        status=TrainingRun.Status.FAILED, error_kind__in=["deadline", "provider_down"], completed_at__gte=since
+        status=TrainingRun.Status.FAILED,
+        error_kind__in=["deadline", "provider_down", "internal"],
+        completed_at__gte=since,
     ).order_by("-completed_at", "-id")

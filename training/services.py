@@ -281,7 +281,8 @@ def training_give_up(*, run_id: int, error: Exception) -> None:
     if taken:
         logger.warning("training %s: retries ran out (%s); the reconcile task will try again", run_id, error)
     else:
-        _fail_with(run_id, failures.Kind.PROVIDER_DOWN, detail=str(error))
+        kind = getattr(error, "kind", failures.Kind.PROVIDER_DOWN)
+        _fail_with(run_id, kind, detail="" if kind == failures.Kind.INTERNAL else str(error))
 
 
 def training_note_error(*, run_id: int, error: Exception) -> None:
@@ -307,7 +308,7 @@ def _give_up_step(run: TrainingRun) -> None:
         stop_provider=run.status in PROVIDER_WORKS,
         status=TrainingRun.Status.FAILED,
         error=failures.with_last_error(message, run.last_error),
-        error_kind=failures.Kind.PROVIDER_DOWN,
+        error_kind=failures.kind_of_last_error(run.last_error),
         completed_at=timezone.now(),
     )
 

@@ -80,6 +80,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "output_format",
             "status",
             "error",
+            "error_kind",
             "estimated_cost",
             "cost",
             "gpu_seconds",

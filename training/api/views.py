@@ -33,6 +33,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "log_tail",
             "loss_points",
             "error",
+            "error_kind",
             "estimated_cost",
             "estimated_minutes",
             "actual_cost",

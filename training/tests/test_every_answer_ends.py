@@ -155,7 +155,7 @@ def test_an_unexpected_error_in_a_step_is_retried_then_ends_the_run(
         poll_now(run.id)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
-    assert run.error_kind == "provider_down"
+    assert run.error_kind == "internal"  # ours, not the provider's
     assert "storing its LoRA failed 3 times" in run.error
     assert "AttributeError" in run.error  # the last error, for the user and operators
     assert f"training {run.id}: publish: unexpected AttributeError" in caplog.text
