@@ -102,11 +102,14 @@ ERRORS = (
 )
 
 
-class FuzzReplicate(ThreadingHTTPServer):
+class FaultyServer(ThreadingHTTPServer):
+    """A stand-in on a free loopback port with faults queued per route."""
+
     daemon_threads = True
+    handler: type
 
     def __init__(self):
-        super().__init__(("127.0.0.1", 0), _ReplicateHandler)
+        super().__init__(("127.0.0.1", 0), self.handler)
         self.lock = threading.RLock()
         self.reset()
 
@@ -115,24 +118,11 @@ class FuzzReplicate(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def reset(self) -> None:
-        with self.lock:
-            self.secret = WEBHOOK_SECRET
-            self.requests: list[tuple[str, str, str]] = []  # (method, path, the remote it concerns)
-            self.remotes: dict[str, Remote] = {}
-            self.files: dict[str, int] = {}
-            self.models: set[str] = set()
-            self.faults: list[Fault] = []
-            self.faults_injected = 0
-            self.log: list[str] = []  # "METHOD path fault", in order, for reports
-            self.scripts: dict[str, list[Script]] = {"training": [], "prediction": []}
-            self.mailbox: list[dict] = []
-            self.counter = 0
+        self.faults: list[Fault] = []
+        self.faults_injected = 0
 
     def handle_error(self, request, client_address):
         pass  # a client that timed out and hung up is what a slow answer is for
-
-    # Faults
-    # --------------------------------------------------------------------------
 
     def inject(self, route: str, kind: str, count: int) -> None:
         with self.lock:
@@ -146,6 +136,21 @@ class FuzzReplicate(ThreadingHTTPServer):
                     self.faults_injected += 1
                     return fault.kind
         return None
+
+
+class FuzzReplicate(FaultyServer):
+    def reset(self) -> None:
+        super().reset()
+        with self.lock:
+            self.secret = WEBHOOK_SECRET
+            self.requests: list[tuple[str, str, str]] = []  # (method, path, the remote it concerns)
+            self.remotes: dict[str, Remote] = {}
+            self.files: dict[str, int] = {}
+            self.models: set[str] = set()
+            self.log: list[str] = []  # "METHOD path fault", in order, for reports
+            self.scripts: dict[str, list[Script]] = {"training": [], "prediction": []}
+            self.mailbox: list[dict] = []
+            self.counter = 0
 
     # Remotes: their state is a function of the clock and their script
     # --------------------------------------------------------------------------
@@ -479,30 +484,12 @@ class _ReplicateHandler(_Handler):
 HUB_ROUTES = ("hub_create", "hub_commits", "hub_preupload", "hub_commit")
 
 
-class FuzzHub(ThreadingHTTPServer):
+class FuzzHub(FaultyServer):
     """create_repo, list_repo_commits, preupload and create_commit; commits are counted per run marker."""
 
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _HubHandler)
-        self.lock = threading.RLock()
-        self.reset()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
     def reset(self) -> None:
+        super().reset()
         self.repos: dict[str, list[dict]] = {}
-        self.faults: list[Fault] = []
-        self.faults_injected = 0
-
-    def handle_error(self, request, client_address):
-        pass
-
-    inject = FuzzReplicate.inject
-    take_fault = FuzzReplicate.take_fault
 
     def commits_with(self, title: str) -> int:
         return sum(1 for commits in self.repos.values() for commit in commits if commit["title"] == title)
@@ -578,30 +565,12 @@ class _HubHandler(_Handler):
 SENDGRID_ROUTES = ("mail_send",)
 
 
-class FuzzSendGrid(ThreadingHTTPServer):
+class FuzzSendGrid(FaultyServer):
     """POST /v3/mail/send: 202 and the mail is counted as accepted, or the queued fault (before acceptance)."""
 
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _SendGridHandler)
-        self.lock = threading.RLock()
-        self.reset()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
     def reset(self) -> None:
+        super().reset()
         self.accepted: list[str] = []  # the text of each accepted mail
-        self.faults: list[Fault] = []
-        self.faults_injected = 0
-
-    def handle_error(self, request, client_address):
-        pass
-
-    inject = FuzzReplicate.inject
-    take_fault = FuzzReplicate.take_fault
 
     def mails_about(self, needle: str) -> int:
         return sum(1 for text in self.accepted if needle in text)
@@ -629,6 +598,11 @@ class _SendGridHandler(_Handler):
         return None
 
 
-def start(server):
+FuzzReplicate.handler = _ReplicateHandler
+FuzzHub.handler = _HubHandler
+FuzzSendGrid.handler = _SendGridHandler
+
+
+def start(server: FaultyServer) -> FaultyServer:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
