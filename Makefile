@@ -79,7 +79,7 @@ bench-search: install
 chaos: install
 	$(BIN)/python bench/chaos.py
 
-# The provider fuzzer (fuzz/) for FUZZ_RUNS examples; one summary line. About 20 minutes for 2,000.
+# The provider fuzzer (fuzz/) for FUZZ_RUNS examples; one summary line. About 30 minutes for 2,000.
 FUZZ_RUNS ?= 2000
 fuzz-providers: install
 	$(BIN)/python bench/fuzz_providers.py --runs $(FUZZ_RUNS)
