@@ -13,6 +13,8 @@ from projects import faces
 from projects.models import Photo, Project
 
 OK, WARNING, BLOCKER = "ok", "warning", "blocker"
+# Not checked yet: there are no ready photos to check, so neither a tick nor a cross is honest.
+PENDING = "pending"
 
 
 @dataclass
@@ -54,6 +56,15 @@ def _names(photos: list[Photo]) -> str:
     return shown + (f" and {len(photos) - 3} more" if len(photos) > 3 else "")
 
 
+def _agree(photos: list, singular: str, plural: str) -> str:
+    """The verb form for a list of photos: one photo "looks", two "look"."""
+    return singular if len(photos) == 1 else plural
+
+
+def _photos(count: int) -> str:
+    return f"{count} photo{'' if count == 1 else 's'}"
+
+
 def report_for(*, project: Project, photos: list[Photo]) -> Report:
     ready = [photo for photo in photos if photo.status == Photo.Status.READY]
     processing = [photo for photo in photos if photo.status == Photo.Status.PROCESSING]
@@ -65,7 +76,7 @@ def report_for(*, project: Project, photos: list[Photo]) -> Report:
                 "processing",
                 "Processing",
                 BLOCKER,
-                f"{len(processing)} photo(s) are still being processed.",
+                f"{_photos(len(processing))} {_agree(processing, 'is', 'are')} still being processed.",
                 "Wait a moment; this page updates when they are done.",
                 [p.id for p in processing],
             )
@@ -81,9 +92,22 @@ def report_for(*, project: Project, photos: list[Photo]) -> Report:
                 [p.id for p in failed],
             )
         )
-    checks += [_description_check(ready), _resolution_check(ready), _duplicate_check(ready), _blur_check(ready)]
+    # (key, label, check): with no ready photo yet, each of these is pending, never ticked.
+    photo_checks = [
+        ("descriptions", "Descriptions", _description_check),
+        ("resolution", "Resolution", _resolution_check),
+        ("near_duplicates", "Variety", _duplicate_check),
+        ("sharpness", "Sharpness", _blur_check),
+    ]
     if project.category == Project.Category.PERSON:
-        checks += _face_checks(ready)
+        photo_checks += [
+            ("faces", "One face per photo", _face_check),
+            ("same_person", "Same person", _same_person_check),
+        ]
+    checks += [
+        check(ready) if ready else Check(key, label, PENDING, "Checked once photos are uploaded and processed.")
+        for key, label, check in photo_checks
+    ]
     return Report(checks=checks)
 
 
@@ -105,7 +129,7 @@ def _description_check(ready: list[Photo]) -> Check:
         "descriptions",
         "Descriptions",
         BLOCKER,
-        f"{len(missing)} photo(s) have no description.",
+        f"{_photos(len(missing))} {_agree(missing, 'has', 'have')} no description.",
         "Describe what each photo shows (pose, setting, light); the model learns from these words.",
         [p.id for p in missing],
     )
@@ -119,7 +143,8 @@ def _resolution_check(ready: list[Photo]) -> Check:
             "resolution",
             "Resolution",
             BLOCKER,
-            f"{_names(too_small)} are under {settings.PHOTO_MIN_SIDE} px on the short side.",
+            f"{_names(too_small)} {_agree(too_small, 'is', 'are')} under {settings.PHOTO_MIN_SIDE} px "
+            "on the short side.",
             "Replace them with larger photos.",
             [p.id for p in too_small],
         )
@@ -128,7 +153,8 @@ def _resolution_check(ready: list[Photo]) -> Check:
             "resolution",
             "Resolution",
             WARNING,
-            f"{_names(small)} are under {settings.PHOTO_RECOMMENDED_SIDE} px on the short side.",
+            f"{_names(small)} {_agree(small, 'is', 'are')} under {settings.PHOTO_RECOMMENDED_SIDE} px "
+            "on the short side.",
             "Larger originals give sharper results; replace them if you can.",
             [p.id for p in small],
         )
@@ -143,7 +169,7 @@ def _duplicate_check(ready: list[Photo]) -> Check:
         "near_duplicates",
         "Variety",
         WARNING,
-        f"{_names(twins)} look almost the same as another photo.",
+        f"{_names(twins)} {_agree(twins, 'looks', 'look')} almost the same as another photo.",
         "Swap them for photos with a different angle, setting or expression.",
         [p.id for p in twins],
     )
@@ -157,46 +183,39 @@ def _blur_check(ready: list[Photo]) -> Check:
         "sharpness",
         "Sharpness",
         WARNING,
-        f"{_names(blurry)} look blurry.",
+        f"{_names(blurry)} {_agree(blurry, 'looks', 'look')} blurry.",
         "Replace them with sharp photos; the model copies blur.",
         [p.id for p in blurry],
     )
 
 
-def _face_checks(ready: list[Photo]) -> list[Check]:
+def _face_check(ready: list[Photo]) -> Check:
     analysed = [photo for photo in ready if photo.face_count is not None]
     no_face = [photo for photo in analysed if photo.face_count == 0]
     crowded = [photo for photo in analysed if photo.face_count > 1]
-    checks = []
     if no_face:
-        checks.append(
-            Check(
-                "faces",
-                "One face per photo",
-                BLOCKER,
-                f"No face found in {_names(no_face)}.",
-                "Use photos where the face is visible and reasonably large.",
-                [p.id for p in no_face],
-            )
+        return Check(
+            "faces",
+            "One face per photo",
+            BLOCKER,
+            f"No face found in {_names(no_face)}.",
+            "Use photos where the face is visible and reasonably large.",
+            [p.id for p in no_face],
         )
-    elif crowded:
-        checks.append(
-            Check(
-                "faces",
-                "One face per photo",
-                WARNING,
-                f"{_names(crowded)} show more than one face.",
-                "Crop them to the person, or the model may mix people up.",
-                [p.id for p in crowded],
-            )
+    if crowded:
+        return Check(
+            "faces",
+            "One face per photo",
+            WARNING,
+            f"{_names(crowded)} {_agree(crowded, 'shows', 'show')} more than one face.",
+            "Crop them to the person, or the model may mix people up.",
+            [p.id for p in crowded],
         )
-    else:
-        checks.append(Check("faces", "One face per photo", OK, "Each photo shows one face."))
-    checks.append(_same_person_check([photo for photo in analysed if photo.face_descriptor]))
-    return checks
+    return Check("faces", "One face per photo", OK, "Each photo shows one face.")
 
 
-def _same_person_check(with_faces: list[Photo]) -> Check:
+def _same_person_check(ready: list[Photo]) -> Check:
+    with_faces = [photo for photo in ready if photo.face_count is not None and photo.face_descriptor]
     if len(with_faces) < 2:
         return Check("same_person", "Same person", OK, "Not enough faces to compare yet.")
     strangers = []
@@ -215,7 +234,7 @@ def _same_person_check(with_faces: list[Photo]) -> Check:
         "same_person",
         "Same person",
         BLOCKER,
-        f"{_names(strangers)} seem to show someone else.",
+        f"{_names(strangers)} {_agree(strangers, 'seems', 'seem')} to show someone else.",
         "Use photos of one person only; mixing people blurs the likeness.",
         [p.id for p in strangers],
     )

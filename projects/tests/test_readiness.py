@@ -101,7 +101,7 @@ def test_person_sets_need_one_face_per_photo_and_the_same_person(settings):
     same_person = next(check for check in report(project).checks if check.key == "same_person")
     assert same_person.level == "blocker"
     assert same_person.photo_ids == [stranger.id]
-    assert "“grace.jpg” seem to show someone else" in same_person.message
+    assert "“grace.jpg” seems to show someone else" in same_person.message
 
 
 def test_a_photo_without_a_face_blocks_a_person_set(settings):
@@ -116,3 +116,30 @@ def test_a_photo_without_a_face_blocks_a_person_set(settings):
 def test_blurred_faces_still_count_as_faces_but_warn_about_sharpness():
     count, _ = descriptor_of("grace_hopper.jpg", lambda im: im.filter(ImageFilter.GaussianBlur(1)))
     assert count == 1
+
+
+@pytest.mark.parametrize("category", ["product", "person"])
+def test_with_no_photos_no_photo_check_is_ticked(category):
+    result = readiness.report_for(project=ProjectFactory(category=category), photos=[])
+    photo_checks = [check for check in result.checks if check.key != "count"]
+    assert photo_checks
+    assert {check.level for check in photo_checks} == {readiness.PENDING}
+    assert not any("Every photo" in check.message or "No blurry" in check.message for check in result.checks)
+    assert not result.ready
+
+
+@pytest.mark.parametrize(
+    ("fields", "key", "one", "two"),
+    [
+        ({"blur_score": 1.0}, "sharpness", "“p0.jpg” looks blurry.", "“p0.jpg”, “p1.jpg” look blurry."),
+        ({"description": ""}, "descriptions", "1 photo has no description.", "2 photos have no description."),
+        ({"width": 900, "height": 700}, "resolution", "“p0.jpg” is under", "“p0.jpg”, “p1.jpg” are under"),
+    ],
+)
+def test_messages_agree_with_the_number_of_photos(settings, fields, key, one, two):
+    settings.PROJECT_PHOTOS_MIN = 1
+    project = ProjectFactory()
+    photo(project, 0, **fields)
+    assert next(check for check in report(project).checks if check.key == key).message.startswith(one)
+    photo(project, 1, **fields)
+    assert next(check for check in report(project).checks if check.key == key).message.startswith(two)
