@@ -5,6 +5,8 @@ from generation.models import Generation
 from generation.services import DEFAULTS
 
 BASE_MODEL = "base"
+# Folded away under "Advanced settings" unless one has an error or a value other than the default.
+ADVANCED_FIELDS = ("guidance", "steps", "lora_scale")
 
 
 class GenerationForm(forms.Form):
@@ -42,6 +44,25 @@ class GenerationForm(forms.Form):
         ]
         self.fields["model"].choices = [*choices, (BASE_MODEL, "FLUX.1-dev base model (no LoRA)")]
         self.fields["prompt"].max_length = settings.GENERATION_PROMPT_MAX_CHARS
+        self.fields["prompt"].widget.attrs["aria-describedby"] = "prompt-count"
+
+    def basic_fields(self):
+        return [self[name] for name in self.fields if name not in ADVANCED_FIELDS]
+
+    def advanced_fields(self):
+        return [self[name] for name in ADVANCED_FIELDS]
+
+    def advanced_open(self) -> bool:
+        """Open the advanced settings when one of them needs the user's eye: an error, or a changed value."""
+        for name in ADVANCED_FIELDS:
+            if self[name].errors:
+                return True
+            try:
+                if float(self[name].value()) != float(DEFAULTS[name]):
+                    return True
+            except (TypeError, ValueError):
+                return True
+        return False
 
     def training_run(self):
         return self.models.get(self.cleaned_data["model"])

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("new/", views.generation_new, name="new"),
     path("jobs/<id:generation_id>/", views.generation_detail, name="job"),
+    path("jobs/<id:generation_id>/live/", views.generation_live, name="live"),
     path("jobs/<id:generation_id>/cancel/", views.generation_cancel, name="cancel"),
     path("images/<id:image_id>/", views.image_detail, name="image"),
     path("images/<id:image_id>/download/", views.image_download, name="download"),

@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
@@ -79,36 +79,53 @@ def generation_new(request):
                     request, f"We added your trigger word “{run.trigger_word}”: the prompt is “{generation.prompt}”."
                 )
             return redirect("generation:job", generation_id=generation.id)
-    selected = form["model"].value()
-    run = form.models.get(str(selected)) if selected else None
-    templates = [
-        {"key": key, "label": label, "prompt": text.format(trigger=run.trigger_word if run else "the subject")}
-        for key, label, text in services.prompt_templates(category=run.project.category if run else None)
-    ]
+    # The prompt templates of every model choice: picking another model swaps them in place, no reload.
+    templates_by_model = {
+        value: [
+            {"label": label, "prompt": text.format(trigger=run.trigger_word if run else "the subject")}
+            for _, label, text in services.prompt_templates(category=run.project.category if run else None)
+        ]
+        for value, run in [*form.models.items(), (BASE_MODEL, None)]
+    }
+    selected = str(form["model"].value() or "")
+    templates = templates_by_model.get(selected, templates_by_model[BASE_MODEL])
     context = {
         "form": form,
         "models": models,
         "templates": templates,
         "trigger_words": {str(model.id): model.trigger_word for model in models},
+        "templates_by_model": templates_by_model,
+        "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
         "usage": services.generation_usage(user=request.user),
         "price": services.generation_estimate(num_outputs=1),
     }
     return render(request, "generation/new.html", context)
 
 
-@login_required
-def generation_detail(request, generation_id):
-    generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+def _job_context(*, generation: Generation) -> dict:
     images = [
         {"image": image, "thumbnail_url": selectors.image_url(image=image, variant="thumbnail")}
         for image in generation.images.all()
     ]
-    context = {
+    return {
         "generation": generation,
         "images": images,
         "wait_notice": selectors.generation_wait_notice(generation=generation),
     }
-    return render(request, "generation/job.html", context)
+
+
+@login_required
+def generation_detail(request, generation_id):
+    generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+    return render(request, "generation/job.html", _job_context(generation=generation))
+
+
+@login_required
+@never_cache
+def generation_live(request, generation_id):
+    """The changing part of the job page, polled by the page itself while the job is active."""
+    generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+    return render(request, "generation/_job_live.html", _job_context(generation=generation))
 
 
 @login_required

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.project_list, name="list"),
     path("new/", views.project_create, name="create"),
     path("<id:project_id>/", views.project_detail, name="detail"),
+    path("<id:project_id>/live/", views.project_live, name="live"),
     path("<id:project_id>/edit/", views.project_edit, name="edit"),
     path("<id:project_id>/delete/", views.project_delete, name="delete"),
     path("<id:project_id>/photos/", views.photo_upload, name="photo_upload"),

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from generation import selectors as generation_selectors
@@ -64,9 +65,7 @@ def project_edit(request, project_id):
     return render(request, "projects/form.html", {"form": form, "project": project, "creating": False})
 
 
-@login_required
-def project_detail(request, project_id):
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+def _detail_context(*, project) -> dict:
     photos = list(selectors.photo_list_for_project(project=project))
     report = selectors.project_readiness(project=project, photos=photos)
     flagged = {photo_id: check for check in report.checks if check.level != "ok" for photo_id in check.photo_ids}
@@ -93,7 +92,7 @@ def project_detail(request, project_id):
         {"image": image, "thumbnail_url": generation_selectors.image_url(image=image, variant="thumbnail")}
         for image in (generation_selectors.recent_images_for_project(project=project) if trained_run else [])
     ]
-    context = {
+    return {
         "runs": runs,
         "recent_images": recent_images,
         "trained_run": trained_run,
@@ -109,12 +108,26 @@ def project_detail(request, project_id):
         "upload_form": PhotoUploadForm(),
         "photo_count": active,
         "photo_max": settings.PROJECT_PHOTOS_MAX,
+        "photo_min": settings.PROJECT_PHOTOS_MIN,
         "can_upload": active < settings.PROJECT_PHOTOS_MAX,
         "processing": any(photo.status == Photo.Status.PROCESSING for photo in photos),
         "upload_max_files": settings.PHOTO_UPLOAD_MAX_FILES,
         "upload_max_mb": settings.PHOTO_MAX_BYTES // (1024 * 1024),
     }
-    return render(request, "projects/detail.html", context)
+
+
+@login_required
+def project_detail(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return render(request, "projects/detail.html", _detail_context(project=project))
+
+
+@login_required
+@never_cache
+def project_live(request, project_id):
+    """The changing part of the project page, polled by the page itself while photos are processed."""
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return render(request, "projects/_live.html", _detail_context(project=project))
 
 
 @login_required
@@ -156,10 +169,12 @@ def photo_describe(request, project_id, photo_id):
     photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
     form = PhotoDescriptionForm(request.POST, instance=photo, prefix=f"photo-{photo.id}")
     if form.is_valid():
-        services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
+        photo = services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
+        # An empty box is allowed (the checklist asks for it again), but it must not read as "Saved".
+        status = "Description saved." if photo.description else "Description cleared."
         if _wants_json(request):
-            return JsonResponse({"id": photo.id, "description": photo.description})
-        messages.success(request, f"Description of “{photo.original_filename}” saved.")
+            return JsonResponse({"id": photo.id, "description": photo.description, "message": status})
+        messages.success(request, f"{status[:-1]} for “{photo.original_filename}”.")
     else:
         error = "; ".join(form.errors.get("description", ["Invalid description."]))
         if _wants_json(request):

@@ -27,19 +27,51 @@ def runs_for_project(*, project):
     return TrainingRun.objects.filter(project=project).order_by("-created_at", "-id")
 
 
-def loss_chart_points(*, run: TrainingRun, width: int = 600, height: int = 160) -> str:
-    """SVG polyline points for the loss curve, scaled to the box; "" without loss values."""
+def _ticks(low: float, high: float, count: int) -> list[float]:
+    if high == low:
+        return [low]
+    return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+def loss_chart(*, run: TrainingRun) -> dict | None:
+    """The loss curve as an SVG with labelled axes and a sentence for those who cannot see it; None without data.
+
+    Coordinates are in a fixed 600×200 box: the plot sits inside margins that hold the tick labels.
+    """
     points = run.loss_points or []
     if len(points) < 2:
-        return ""
+        return None
+    width, height, left, right, top, bottom = 600, 200, 56, 12, 24, 36
     steps = [step for step, _ in points]
     losses = [loss for _, loss in points]
+    first_step, last_step = min(steps), max(steps)
     low, high = min(losses), max(losses)
-    span_x, span_y = (max(steps) - min(steps)) or 1, (high - low) or 1
-    return " ".join(
-        f"{(step - min(steps)) / span_x * width:.1f},{height - (loss - low) / span_y * height:.1f}"
-        for step, loss in points
-    )
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(step):
+        return left + (step - first_step) / ((last_step - first_step) or 1) * plot_w
+
+    def y(loss):
+        return top + plot_h - (loss - low) / ((high - low) or 1) * plot_h
+
+    lowest_step, lowest = min(points, key=lambda point: point[1])
+    # Up to 200 points are kept; a table of about ten, always with the last, is what a reader takes in.
+    table = points[:: max(1, len(points) // 10)]
+    if table[-1] != points[-1]:
+        table.append(points[-1])
+    return {
+        "width": width,
+        "height": height,
+        "plot": {"left": left, "right": width - right, "top": top, "bottom": top + plot_h},
+        "points": " ".join(f"{x(step):.1f},{y(loss):.1f}" for step, loss in points),
+        "x_ticks": [{"at": f"{x(step):.1f}", "label": f"{step:.0f}"} for step in _ticks(first_step, last_step, 5)],
+        "y_ticks": [{"at": f"{y(loss):.1f}", "label": f"{loss:.3g}"} for loss in _ticks(low, high, 4)],
+        "summary": (
+            f"Loss went from {losses[0]:.3g} at step {steps[0]} to {losses[-1]:.3g} at step {steps[-1]}; "
+            f"the lowest was {lowest:.3g} at step {lowest_step}."
+        ),
+        "table": table,
+    }
 
 
 def run_status_counts() -> dict[str, int]:

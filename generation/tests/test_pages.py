@@ -201,7 +201,7 @@ def test_a_job_can_be_canceled_from_its_page(client, settings, run_on_commit):
         generation = services.generation_create(user=run.project.owner, training_run=run, prompt="x")
     page = client.get(f"/generation/jobs/{generation.id}/").content.decode()
     assert "Running" in page
-    assert 'http-equiv="refresh"' in page
+    assert f'data-live-url="/generation/jobs/{generation.id}/live/" data-live-active="true"' in page
     response = client.post(f"/generation/jobs/{generation.id}/cancel/", follow=True)
     assert "Generation canceled" in response.content.decode()
     generation.refresh_from_db()

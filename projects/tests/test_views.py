@@ -82,11 +82,12 @@ def test_delete_asks_for_confirmation_then_removes_files(owner_client, project, 
     assert stored_files() == set()
 
 
-def test_processing_photos_make_the_page_refresh_itself(owner_client, project):
+def test_processing_photos_make_the_page_update_itself_without_reloading(owner_client, project):
     owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(1)]})  # task not run
     page = owner_client.get(f"/projects/{project.id}/").content.decode()
     assert "Processing…" in page
-    assert 'http-equiv="refresh"' in page
+    assert 'http-equiv="refresh"' not in page
+    assert f'data-live-url="/projects/{project.id}/live/" data-live-active="true"' in page
 
 
 def test_another_users_project_and_files_are_not_found(client, project, run_on_commit):

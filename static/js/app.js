@@ -12,15 +12,105 @@ document.addEventListener("submit", (event) => {
   if (message && !window.confirm(message)) event.preventDefault();
 });
 
-// Photo upload: drag-and-drop, previews and a progress bar. The form still posts normally
-// when JavaScript is off.
+// Live regions: a [data-live-url] element polls its URL while data-live-active is "true" and swaps
+// only the [data-live-id] leaves whose HTML changed. Never a page reload: what the user types, picks
+// or focuses survives every update.
+const live = (() => {
+  const INTERVAL = 4000;
+  const fields = (root) => Array.from(root.querySelectorAll("input, textarea, select"));
+  const keyOf = (el) => el.id || `${el.tagName}:${el.name || ""}:${["radio", "checkbox"].includes(el.type) ? el.value : ""}:${el.name ? "" : el.textContent.trim()}`;
+  const changed = (el) => {
+    if (el.type === "radio" || el.type === "checkbox") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") return Array.from(el.options).some((option) => option.selected !== option.defaultSelected);
+    return el.type !== "hidden" && el.type !== "file" && el.value !== el.defaultValue;
+  };
+  // Replace a leaf's content, carrying over what the user changed in it and where the focus was.
+  const replace = (current, fresh) => {
+    const edits = fields(current).filter(changed).map((el) => ({ key: keyOf(el), value: el.value, checked: el.checked }));
+    const focused = current.contains(document.activeElement) ? keyOf(document.activeElement) : null;
+    const opened = Array.from(current.querySelectorAll("details"), (details) => details.open);
+    current.className = fresh.className;
+    current.innerHTML = fresh.innerHTML;
+    current.querySelectorAll("details").forEach((details, index) => { if (opened[index]) details.open = true; });
+    const byKey = new Map(fields(current).map((el) => [keyOf(el), el]));
+    edits.forEach((edit) => {
+      const el = byKey.get(edit.key);
+      if (!el) return;
+      if (el.type === "radio" || el.type === "checkbox") el.checked = edit.checked; else el.value = edit.value;
+    });
+    if (focused) {
+      const target = Array.from(current.querySelectorAll("a, button, input, textarea, select")).find((el) => keyOf(el) === focused);
+      target?.focus();
+    }
+  };
+  const sync = (root, fresh) => {
+    root.dataset.liveActive = fresh.dataset.liveActive;
+    const nodes = new Map(Array.from(root.querySelectorAll("[data-live-id]")).map((node) => [node.dataset.liveId, node]));
+    fresh.querySelectorAll("[data-live-id]").forEach((node) => {
+      const current = nodes.get(node.dataset.liveId);
+      if (current) {
+        // A container (it holds other leaves and the user's own fields) only takes its new class.
+        if (node.querySelector("[data-live-id]")) { current.className = node.className; return; }
+        if (current.innerHTML !== node.innerHTML || current.className !== node.className) replace(current, node);
+        return;
+      }
+      // New on the server (a photo just uploaded, the images of a finished job): insert it in place.
+      const added = document.importNode(node, true);
+      let before = node.previousElementSibling;
+      while (before && !nodes.has(before.dataset?.liveId)) before = before.previousElementSibling;
+      const parent = node.parentElement.dataset.liveId ? nodes.get(node.parentElement.dataset.liveId) : null;
+      if (before) nodes.get(before.dataset.liveId).after(added);
+      else if (parent) parent.prepend(added);
+      else return;
+      [added, ...added.querySelectorAll("[data-live-id]")].forEach((el) => nodes.set(el.dataset.liveId, el));
+    });
+  };
+  const refresh = async (root) => {
+    const response = await fetch(root.dataset.liveUrl, { headers: { Accept: "text/html" }, cache: "no-store" });
+    if (!response.ok) throw new Error(`live update: ${response.status}`);
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("[data-live-url]");
+    if (!fresh) { root.dataset.liveActive = "false"; return; }  // e.g. the login page after the session ended
+    sync(root, fresh);
+  };
+  const poll = (root, delay = INTERVAL) => {
+    window.clearTimeout(root.liveTimer);
+    if (root.dataset.liveActive !== "true") return;
+    root.liveTimer = window.setTimeout(async () => {
+      if (document.hidden) { poll(root, delay); return; }
+      try { await refresh(root); poll(root); } catch (error) { poll(root, Math.min(delay * 2, 60000)); }
+    }, delay);
+  };
+  // Fetch now (after a save or an upload), then keep polling if work is in progress.
+  const update = async (element) => {
+    const root = element.closest("[data-live-url]");
+    if (!root) return;
+    try { await refresh(root); } catch (error) { /* the next poll tries again */ }
+    poll(root);
+  };
+  document.querySelectorAll("[data-live-url]").forEach((root) => poll(root));
+  return { update };
+})();
+
+// Photo upload: drag-and-drop, previews, and one request per file so the progress says how many
+// arrived and an interrupted upload loses only the files not yet sent. The form still posts
+// normally when JavaScript is off.
 document.querySelectorAll("[data-upload]").forEach((form) => {
   const input = form.querySelector("input[type=file]");
   const previews = form.querySelector("[data-previews]");
   const progress = form.querySelector("[data-progress]");
+  const progressText = form.querySelector("[data-progress-text]");
   const results = form.querySelector("[data-results]");
+  const button = form.querySelector("button[type=submit]");
+  const memoryKey = `upload:${form.action}`;
+  const photoCards = () => Array.from(document.querySelectorAll("[data-photo-id]"));
   let files = [];
 
+  const line = (text, className = "") => {
+    const li = document.createElement("li");
+    li.className = className;
+    li.textContent = text;
+    return li;
+  };
   const show = (list) => {
     files = Array.from(list);
     previews.replaceChildren(...files.map((file) => {
@@ -40,75 +130,172 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
     event.preventDefault();
     show(event.dataTransfer.files);
   });
-  form.addEventListener("submit", (event) => {
-    if (!files.length || !window.XMLHttpRequest) return;
+
+  // After a reload that cut an upload short: which of its files the project now has, and which not.
+  const interrupted = JSON.parse(window.sessionStorage.getItem(memoryKey) || "null");
+  if (interrupted) {
+    window.sessionStorage.removeItem(memoryKey);
+    const arrivedNames = photoCards().filter((card) => !interrupted.before.includes(card.dataset.photoId)).map((card) => card.dataset.photoName);
+    const arrived = [], missing = [];
+    interrupted.names.forEach((name) => {
+      const at = arrivedNames.indexOf(name);
+      if (at >= 0) { arrived.push(name); arrivedNames.splice(at, 1); } else missing.push(name);
+    });
+    results.replaceChildren(
+      line("The last upload was interrupted.", "error"),
+      line(arrived.length ? `Arrived (${arrived.length}): ${arrived.join(", ")}` : "No file arrived."),
+      ...(missing.length ? [line(`Did not arrive (${missing.length}): ${missing.join(", ")}. Choose them again.`, "error")] : []),
+    );
+  }
+
+  const warnBeforeLeaving = (event) => {
     event.preventDefault();
+    event.returnValue = "";  // older browsers need a value to show their own "leave the page?" prompt
+  };
+  const sendOne = (file, onProgress) => new Promise((resolve) => {
     const data = new FormData();
     data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-    files.forEach((file) => data.append("photos", file));
+    data.append("photos", file);
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
     request.setRequestHeader("Accept", "application/json");
-    progress.hidden = false;
-    request.upload.addEventListener("progress", (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; });
+    request.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(file.size * (e.loaded / e.total)); });
     request.addEventListener("load", () => {
-      let body = {};
-      try { body = JSON.parse(request.responseText); } catch (error) { body = { rejected: [{ name: "Upload", error: "The server could not take the upload. Please try again." }] }; }
-      const rejected = body.rejected || [];
-      if (!rejected.length) { window.location.reload(); return; }
-      results.replaceChildren(...rejected.map((item) => {
-        const li = document.createElement("li");
-        li.className = "error";
-        li.textContent = `${item.name}: ${item.error}`;
-        return li;
-      }));
-      if ((body.accepted || []).length) {
-        const li = document.createElement("li");
-        li.textContent = `${body.accepted.length} photo(s) uploaded.`;
-        results.prepend(li);
-        setTimeout(() => window.location.reload(), 4000);
+      try { resolve(JSON.parse(request.responseText)); } catch (error) {
+        resolve({ rejected: [{ name: file.name, error: "The server could not take this file. Please try again." }] });
       }
     });
-    request.addEventListener("error", () => { results.textContent = "The upload failed: check your connection and try again."; });
+    request.addEventListener("error", () => resolve({ rejected: [{ name: file.name, error: "Not sent: check your connection and try again." }] }));
     request.send(data);
   });
-});
+  const minutes = (seconds) => (seconds < 60 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`);
 
-// Save a photo description without leaving the page.
-document.querySelectorAll("[data-describe]").forEach((form) => {
   form.addEventListener("submit", async (event) => {
+    if (!files.length || !window.XMLHttpRequest || !window.fetch) return;
     event.preventDefault();
-    const saved = form.querySelector("[data-saved]");
-    const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" } });
-    const body = await response.json().catch(() => ({}));
-    saved.textContent = response.ok ? "Saved" : (body.error || "Not saved");
-    if (response.ok) setTimeout(() => window.location.reload(), 600);
+    const batch = files;
+    const totalBytes = batch.reduce((sum, file) => sum + file.size, 0) || 1;
+    const started = Date.now();
+    let sentBytes = 0, done = 0;
+    const accepted = [], rejected = [];
+    const report = (currentBytes) => {
+      const loaded = sentBytes + currentBytes;
+      const percent = Math.min(100, Math.round((100 * loaded) / totalBytes));
+      const elapsed = (Date.now() - started) / 1000;
+      const left = loaded > 0 && elapsed > 1 ? ((totalBytes - loaded) * elapsed) / loaded : null;
+      progress.value = percent;
+      progressText.textContent = `${done} of ${batch.length} files uploaded · ${percent} %${left === null ? "" : ` · about ${minutes(left)} left`}`;
+    };
+    window.sessionStorage.setItem(memoryKey, JSON.stringify({ names: batch.map((file) => file.name), before: photoCards().map((card) => card.dataset.photoId) }));
+    window.addEventListener("beforeunload", warnBeforeLeaving);
+    button.disabled = true;
+    progress.hidden = false;
+    results.replaceChildren();
+    report(0);
+    for (const file of batch) {
+      const body = await sendOne(file, report);
+      accepted.push(...(body.accepted || []));
+      rejected.push(...(body.rejected || []));
+      sentBytes += file.size;
+      done += 1;
+      report(0);
+    }
+    window.removeEventListener("beforeunload", warnBeforeLeaving);
+    window.sessionStorage.removeItem(memoryKey);
+    button.disabled = false;
+    progress.hidden = true;
+    progressText.textContent = "";
+    input.value = "";
+    files = [];
+    previews.replaceChildren();
+    results.replaceChildren(
+      line(`${accepted.length} of ${batch.length} photo${batch.length === 1 ? "" : "s"} uploaded${accepted.length ? "; processing them now." : "."}`),
+      ...rejected.map((item) => line(`${item.name}: ${item.error}`, "error")),
+    );
+    live.update(form);
   });
 });
 
-// Generation form: templates fill the prompt; say when the trigger word will be added.
+// Save a photo description without leaving the page: only this photo's status changes, the focus
+// stays where it is, and the other boxes keep what is typed in them.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("[data-describe]");
+  if (!form || event.defaultPrevented) return;
+  event.preventDefault();
+  const card = form.closest("[data-photo-id]") || form;
+  const box = card.querySelector("[data-describe] textarea");
+  const saved = card.querySelector("[data-saved]");
+  const sent = new FormData(form);
+  saved.textContent = "Saving…";
+  let response, body = {};
+  try {
+    response = await fetch(form.action, { method: "POST", body: sent, headers: { Accept: "application/json" } });
+    body = await response.json().catch(() => ({}));
+  } catch (error) {
+    saved.textContent = "Not saved: check your connection and try again.";
+    return;
+  }
+  if (!response.ok) { saved.textContent = body.error || "Not saved. Please try again."; return; }
+  saved.textContent = body.message || "Saved.";
+  if (box) {
+    const typedSince = box.value !== sent.get(box.name);
+    box.defaultValue = body.description;
+    if (form.hasAttribute("data-ai-caption")) { box.value = body.description; box.focus(); }
+    else if (!typedSince) box.value = body.description;  // what is typed while saving is kept
+  }
+  live.update(card);
+});
+
+// Generation form: templates fill the prompt; say when the trigger word will be added and how many
+// characters the prompt the backend checks (trigger word included) has. Choosing another model swaps
+// its templates in place: no reload, the focus stays on the select.
 document.querySelectorAll("[data-generate]").forEach((form) => {
   const prompt = form.querySelector("[name=prompt]");
   const model = form.querySelector("[name=model]");
   const note = form.querySelector("[data-trigger-note]");
+  const counter = form.querySelector("[data-prompt-count]");
+  const templateField = form.querySelector("[data-templates]");
+  const templateList = form.querySelector("[data-template-list]");
+  const maxChars = Number(form.dataset.maxChars);
   const words = JSON.parse(document.getElementById("trigger-words")?.textContent || "{}");
+  const templates = JSON.parse(document.getElementById("model-templates")?.textContent || "{}");
+  const escaped = (word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const update = () => {
     const word = words[model.value];
-    const missing = word && !new RegExp(`\\b${word}\\b`).test(prompt.value);
+    const typed = prompt.value.split(/\s+/).filter(Boolean).join(" ");
+    const missing = word && !new RegExp(`\\b${escaped(word)}\\b`).test(typed);
     note.textContent = missing ? `Your trigger word “${word}” will be added: “a photo of ${word}, …”.` : "";
+    const length = (missing ? `a photo of ${word}, `.length : 0) + typed.length;
+    counter.textContent = `${length} / ${maxChars} characters${missing ? ", the trigger word included" : ""}${length > maxChars ? `: ${length - maxChars} too many` : ""}`;
+    counter.classList.toggle("error", length > maxChars);
   };
-  form.querySelectorAll("[data-template]").forEach((button) => button.addEventListener("click", () => {
+  const showTemplates = () => {
+    const list = templates[model.value] || templates.base || [];
+    templateList.replaceChildren(...list.map((template) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button-small button-ghost";
+      button.dataset.template = template.prompt;
+      button.title = template.prompt;
+      button.textContent = template.label;
+      return button;
+    }));
+    templateField.hidden = !list.length;
+  };
+  templateList.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-template]");
+    if (!button) return;
     prompt.value = button.dataset.template;
     update();
     prompt.focus();
-  }));
+  });
   prompt.addEventListener("input", update);
+  model.addEventListener("change", () => { showTemplates(); update(); });
   // Each submission is a paid job: a double click must not queue two.
   form.addEventListener("submit", () => {
     const button = form.querySelector("button[type=submit]");
     window.setTimeout(() => { button.disabled = true; button.textContent = "Generating…"; });
   });
-  model.addEventListener("change", () => { window.location.search = `?model=${model.value}`; });
   update();
 });
 
