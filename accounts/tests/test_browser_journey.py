@@ -98,15 +98,16 @@ def create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path):
         files.append(str(path))
     page.locator("input[type=file]").set_input_files(files)
     assert page.locator("[data-previews] img").count() == 15
-    with page.expect_navigation():
-        page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("15 of 15 photos uploaded").wait_for()
     page.get_by_text("15 / 15").first.wait_for()
     assert page.get_by_text("Not ready to train yet").is_visible()
 
+    # Each save stays on the page: no reload, no lost focus.
     for index in range(15):
-        page.locator("[data-describe] textarea").nth(index).fill(f"the blue mug, view {index + 1}, on a wooden table")
-        with page.expect_navigation():
-            page.locator("[data-describe] button").nth(index).click()
+        page.locator("form.describe textarea").nth(index).fill(f"the blue mug, view {index + 1}, on a wooden table")
+        page.locator("form.describe button").nth(index).click()
+        page.locator("form.describe [data-saved]").nth(index).filter(has_text="Description saved.").wait_for()
     page.locator(".readiness .badge-ready").wait_for()
     assert page.locator(".verdict").inner_text().startswith("Ready to train")
 

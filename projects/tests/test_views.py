@@ -141,3 +141,46 @@ def test_project_page_keeps_a_constant_query_count(owner_client, project, run_on
         owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(n) for n in range(2, 9)]})
     with django_assert_num_queries(5):
         owner_client.get(f"/projects/{project.id}/")
+
+
+def test_an_emptied_description_is_reported_as_cleared_not_saved(owner_client, project, run_on_commit):
+    with run_on_commit():
+        owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(1)]})
+    photo = Photo.objects.get()
+    url = f"/projects/{project.id}/photos/{photo.id}/description/"
+    field = f"photo-{photo.id}-description"
+    assert owner_client.post(url, {field: "red mug"}, HTTP_ACCEPT="application/json").json()["message"] == (
+        "Description saved."
+    )
+    answer = owner_client.post(url, {field: "   "}, HTTP_ACCEPT="application/json").json()
+    assert (answer["description"], answer["message"]) == ("", "Description cleared.")
+    page = owner_client.post(url, {field: ""}, follow=True).content.decode()
+    assert "Description cleared for “" in page
+    assert "saved" not in page.split('class="messages"')[1].split("</ul>")[0]
+
+
+def test_a_new_project_page_names_the_uploader_not_its_place_and_labels_the_file_input(owner_client, project):
+    page = owner_client.get(f"/projects/{project.id}/").content.decode()
+    assert "add photos with the uploader" in page
+    assert "below" not in page.split('class="next-step"')[1].split("</p>")[0]
+    assert '<label for="id_photos">Choose photos</label>' in page
+    assert 'id="id_photos"' in page
+
+
+def test_a_trained_projects_next_step_is_generating_or_retraining(client, settings):
+    from generation.tests.factories import trained_model
+    from training.tests.factories import ready_project
+
+    project = ready_project()
+    run = trained_model(project=project)
+    Project.objects.filter(id=project.id).update(status=Project.Status.TRAINED)
+    client.force_login(project.owner)
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    readiness = page.split('data-live-id="readiness"')[1].split("</section>")[0]
+    assert "Trained" in readiness
+    assert "Ready to train" not in readiness
+    assert "train your model below" not in readiness
+    assert "Your model is trained." in readiness
+    assert "generate images with your model, or retrain it" in readiness
+    assert f'href="/generation/new/?model={run.id}"' in readiness
+    assert "Retrain your model" in page

@@ -147,3 +147,39 @@ def test_a_trained_projects_page_keeps_a_constant_query_count(
     assert page.context["report"].ready
     assert len(page.context["rows"]) == 18
     assert len(page.context["recent_images"]) == 8
+
+
+def test_a_simulated_run_never_blames_a_missing_public_address(client, settings, run_on_commit):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    settings.DEMO_TRAINING_SECONDS = 600
+    project = ready_project()
+    with run_on_commit():
+        run = services.training_start(project=project, preset="fast")
+    client.force_login(project.owner)
+    page = client.get(f"/training/runs/{run.id}/").content.decode()
+    assert run.backend == "demo"
+    assert "updates by itself" in page
+    assert "public web address" not in page
+    TrainingRun.objects.filter(id=run.id).update(backend="replicate")
+    assert "public web address" in client.get(f"/training/runs/{run.id}/").content.decode()
+
+
+def test_a_finished_run_offers_to_generate_with_it_and_charts_its_loss_with_axes(client):
+    from generation.tests.factories import trained_model
+
+    run = trained_model(loss_points=[[10, 0.52], [250, 0.31], [500, 0.22], [750, 0.18], [1000, 0.15]])
+    client.force_login(run.project.owner)
+    page = client.get(f"/training/runs/{run.id}/").content.decode()
+    assert f'<a class="button" href="/generation/new/?model={run.id}">Generate with this model</a>' in page
+    chart = page.split('<svg class="loss-chart"')[1].split("</svg>")[0]
+    assert ">Step</text>" in chart
+    assert ">Loss</text>" in chart
+    assert ">10</text>" in chart  # first step on the x axis
+    assert ">1000</text>" in chart  # last step
+    assert ">0.52</text>" in chart  # highest loss on the y axis
+    assert ">0.15</text>" in chart  # lowest
+    assert 'aria-labelledby="loss-heading loss-summary"' in chart
+    assert "Loss went from 0.52 at step 10 to 0.15 at step 1000; the lowest was 0.15 at step 1000." in page
+    assert "<td>500</td><td>0.2200</td>" in page
+    form = client.get(f"/generation/new/?model={run.id}").content.decode()
+    assert f'<option value="{run.id}" selected>' in form

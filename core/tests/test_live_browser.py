@@ -1,0 +1,170 @@
+"""Live pages in a real Chromium: what the user types, where the focus is and what they upload survive every
+update; nothing reloads the page behind their back."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from accounts.tests.test_browser_journey import CHROMIUM_ARGS
+from projects.models import Photo
+from projects.tests.factories import ProjectFactory, encode, scene
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Set on the first load; a reload would lose it.
+NOT_RELOADED = "window.__notReloaded === true"
+
+
+@pytest.fixture
+def browser_for(chromium_path, live_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+
+        def logged_in(user, width=1200):
+            client = Client()
+            client.force_login(user)
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.add_cookies(
+                [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            return page
+
+        yield logged_in
+        browser.close()
+
+
+def processing_photo(project, n):
+    """A photo whose processing task has not run yet; the test decides when its state changes."""
+    stored = default_storage.save(f"users/{project.owner_id}/x{n}.jpg", ContentFile(encode(scene(n), quality=80)))
+    return Photo.objects.create(
+        project=project,
+        original=stored,
+        training_image=stored,
+        original_filename=f"photo-{n}.jpg",
+        format="JPEG",
+        bytes=1,
+        sha256=f"{n:064d}",
+        width=1600,
+        height=1200,
+        status=Photo.Status.PROCESSING,
+    )
+
+
+def open_page(page, url):
+    page.goto(url)
+    page.evaluate("window.__notReloaded = true")
+
+
+def test_typing_survives_state_updates_and_saves_and_the_focus_stays_put(browser_for, live_server):
+    project = ProjectFactory()
+    photo_a, photo_b = processing_photo(project, 1), processing_photo(project, 2)
+    page = browser_for(project.owner)
+    open_page(page, f"{live_server.url}/projects/{project.id}/")
+    box_a, box_b = (
+        page.locator(f"#id_photo-{photo_a.id}-description"),
+        page.locator(f"#id_photo-{photo_b.id}-description"),
+    )
+    box_b.click()
+    page.keyboard.type("the mug from above, half a sent")
+
+    # Photo A finishes processing while the user types in B's box: the page updates A's state only.
+    Photo.objects.filter(id=photo_a.id).update(status=Photo.Status.READY)
+    page.locator(f"#photo-{photo_a.id} .photo-state").filter(has_not_text="Processing").wait_for()
+    assert box_b.input_value() == "the mug from above, half a sent"
+    assert page.evaluate("document.activeElement.id") == f"id_photo-{photo_b.id}-description"
+    page.keyboard.type("ence")
+    assert box_b.input_value() == "the mug from above, half a sentence"
+
+    # Saving A with the keyboard: no reload, the focus stays on A's Save, B keeps its unsaved text.
+    box_a.fill("the mug on a wooden table")
+    box_a.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.locator(f"#photo-{photo_a.id} [data-saved]").filter(has_text="Description saved.").wait_for()
+    assert Photo.objects.get(id=photo_a.id).description == "the mug on a wooden table"
+    assert page.evaluate(NOT_RELOADED)
+    assert page.evaluate("document.activeElement.closest('[data-describe]')?.action").endswith(
+        f"/photos/{photo_a.id}/description/"
+    )
+    assert box_b.input_value() == "the mug from above, half a sentence"
+
+    # A save finishing (or a poll landing) while the user types in B leaves B's box and focus alone.
+    box_b.focus()
+    page.evaluate(f"document.querySelector('#photo-{photo_a.id} [data-describe]').requestSubmit()")
+    page.locator(f"#photo-{photo_a.id} [data-saved]").filter(has_text="Description saved.").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.activeElement.id") == f"id_photo-{photo_b.id}-description"
+    assert box_b.input_value() == "the mug from above, half a sentence"
+
+    # An empty box is saved as cleared, not as "Saved".
+    box_a.fill("")
+    page.locator(f"#photo-{photo_a.id} [data-describe] button").click()
+    page.locator(f"#photo-{photo_a.id} [data-saved]").filter(has_text="Description cleared.").wait_for()
+    assert page.evaluate(NOT_RELOADED)
+
+
+def write_photos(tmp_path, count):
+    paths = []
+    for seed in range(count):
+        path = tmp_path / f"upload-{seed}.jpg"
+        path.write_bytes(encode(scene(300 + seed, size=(1200, 1100)), quality=85))
+        paths.append(str(path))
+    return paths
+
+
+def test_an_upload_reports_progress_and_new_photos_appear_without_a_reload(browser_for, live_server, tmp_path):
+    project = ProjectFactory()
+    earlier = processing_photo(project, 9)
+    page = browser_for(project.owner)
+    open_page(page, f"{live_server.url}/projects/{project.id}/")
+    page.locator(f"#id_photo-{earlier.id}-description").fill("typed before the upload")
+    page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 3))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("3 of 3 photos uploaded").wait_for()
+    assert page.locator("[data-photo-id]").count() == 4
+    assert page.get_by_text("4 / 15").is_visible()
+    assert page.locator(f"#id_photo-{earlier.id}-description").input_value() == "typed before the upload"
+    assert page.evaluate(NOT_RELOADED)
+
+
+def test_leaving_during_an_upload_warns_and_a_reload_says_which_files_arrived(browser_for, live_server, tmp_path):
+    project = ProjectFactory()
+    page = browser_for(project.owner)
+    open_page(page, f"{live_server.url}/projects/{project.id}/")
+    held = []
+
+    def first_file_only(route):
+        if held or route.request.method != "POST":
+            held.append(route)  # never answered: the connection is cut when the page goes
+        else:
+            held.append(None)
+            route.continue_()
+
+    page.route(f"{live_server.url}/projects/{project.id}/photos/", first_file_only)
+    page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 3))
+    page.get_by_role("button", name="Upload").click()
+    page.locator("[data-progress-text]").filter(has_text="1 of 3 files uploaded").wait_for()
+    text = page.locator("[data-progress-text]").inner_text()
+    assert "%" in text
+    assert "left" in text
+
+    leaving = page.evaluate(
+        "(() => { const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); "
+        "return e.defaultPrevented; })()"
+    )
+    assert leaving is True
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+    results = page.locator("[data-results]")
+    results.get_by_text("The last upload was interrupted.").wait_for()
+    assert "Arrived (1): upload-0.jpg" in results.inner_text()
+    assert "Did not arrive (2): upload-1.jpg, upload-2.jpg" in results.inner_text()
+    # Said once: the next visit is quiet.
+    page.reload()
+    assert page.locator("[data-results] li").count() == 0
