@@ -168,3 +168,41 @@ def test_leaving_during_an_upload_warns_and_a_reload_says_which_files_arrived(br
     # Said once: the next visit is quiet.
     page.reload()
     assert page.locator("[data-results] li").count() == 0
+
+
+def test_choosing_a_model_with_the_keyboard_keeps_the_page_and_the_focus(browser_for, live_server):
+    from generation.tests.factories import trained_model
+    from projects.models import Project
+
+    product = trained_model()
+    person = trained_model(owner=product.project.owner, category=Project.Category.PERSON)
+    page = browser_for(product.project.owner)
+    open_page(page, f"{live_server.url}/generation/new/?model={person.id}")
+    page.get_by_label("Prompt").fill("on a sunny beach")
+    counter = page.locator("[data-prompt-count]")
+    assert counter.inner_text().startswith(f"{len(f'a photo of {person.trigger_word}, on a sunny beach')} / ")
+    model = page.get_by_label("Model")
+    model.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(NOT_RELOADED)
+    assert page.evaluate("document.activeElement.name") == "model"
+    assert model.input_value() != str(person.id)
+    chosen = model.input_value()
+    assert page.get_by_label("Prompt").input_value() == "on a sunny beach"
+    templates = page.locator("[data-template]")
+    if chosen == str(product.id):
+        assert product.trigger_word in templates.first.get_attribute("data-template")
+        assert product.trigger_word in page.locator("[data-trigger-note]").inner_text()
+    assert not page.locator("details.advanced").evaluate("details => details.open")
+
+
+@pytest.mark.parametrize("path", ["/projects/", "/projects/new/", "/projects/{id}/", "/projects/{id}/edit/"])
+def test_project_pages_fit_a_320_px_screen(browser_for, live_server, path):
+    project = ProjectFactory(name="A project with a rather long name for a small phone", trigger_word="TRIGGERWORDXYZ")
+    for n in range(3):
+        processing_photo(project, n)
+    page = browser_for(project.owner, width=320)
+    page.goto(live_server.url + path.format(id=project.id))
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{path} is {overflow} px wider than the screen"

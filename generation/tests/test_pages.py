@@ -1,6 +1,7 @@
 """The website: the form, the job page, the gallery with its lightbox, downloads and the zip."""
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -245,3 +246,43 @@ def test_the_form_keeps_a_constant_query_count_whatever_the_number_of_models(cli
     with django_assert_num_queries(7):
         page = client.get("/generation/new/").content.decode()
     assert page.count("— simulated</option>") == 3
+
+
+def advanced(page: str) -> str:
+    return page.split('<details class="advanced"')[1].split("</details>")[0]
+
+
+def test_advanced_settings_are_folded_away_unless_changed_or_wrong(client, settings, run_on_commit):
+    run = trained_model()
+    client.force_login(run.project.owner)
+    page = client.get("/generation/new/").content.decode()
+    assert advanced(page).startswith(" >")  # closed
+    for name in ("guidance", "steps", "lora_scale"):
+        assert f'name="{name}"' in advanced(page)
+    assert 'name="prompt"' not in advanced(page)
+    assert f"Up to {settings.GENERATION_PROMPT_MAX_CHARS} characters, the trigger word included." in page
+    assert 'aria-describedby="prompt-count"' in page
+
+    with run_on_commit():
+        job = services.generation_create(user=run.project.owner, training_run=run, prompt="x", steps=40)
+    again = client.get(f"/generation/new/?from={job.id}").content.decode()
+    assert advanced(again).startswith(" open>")  # 40 steps is not the default: the user must see it
+
+    fields = {"model": run.id, "prompt": "x", "num_outputs": 1, "aspect_ratio": "1:1", "guidance": 3, "steps": 99}
+    wrong = client.post("/generation/new/", fields | {"lora_scale": 1, "output_format": "webp"}).content.decode()
+    assert advanced(wrong).startswith(" open>")
+    assert "less than or equal to 50" in advanced(wrong)
+
+
+def test_every_models_templates_are_on_the_page_so_choosing_one_needs_no_reload(client):
+    from projects.models import Project
+
+    product = trained_model()
+    person = trained_model(owner=product.project.owner, category=Project.Category.PERSON)
+    client.force_login(product.project.owner)
+    page = client.get(f"/generation/new/?model={product.id}").content.decode()
+    templates = json.loads(page.split('<script id="model-templates" type="application/json">')[1].split("</script>")[0])
+    assert set(templates) == {str(product.id), str(person.id), "base"}
+    assert any(product.trigger_word in template["prompt"] for template in templates[str(product.id)])
+    assert any(person.trigger_word in template["prompt"] for template in templates[str(person.id)])
+    assert {t["label"] for t in templates[str(product.id)]} != {t["label"] for t in templates[str(person.id)]}
