@@ -157,7 +157,8 @@ def photo_upload(request, project_id):
     if not result.accepted and not result.rejected:
         messages.error(request, "Choose one or more photos to upload.")
     if result.accepted:
-        messages.success(request, f"{len(result.accepted)} photo(s) uploaded; processing them now.")
+        count = len(result.accepted)
+        messages.success(request, f"{count} photo{'' if count == 1 else 's'} uploaded; processing them now.")
     for name, error in result.rejected:
         messages.error(request, f"{name}: {error}")
     return redirect("projects:detail", project_id=project.id)

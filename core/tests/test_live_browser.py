@@ -95,7 +95,7 @@ def test_typing_survives_state_updates_and_saves_and_the_focus_stays_put(browser
 
     # A save finishing (or a poll landing) while the user types in B leaves B's box and focus alone.
     box_b.focus()
-    page.evaluate(f"document.querySelector('#photo-{photo_a.id} [data-describe]').requestSubmit()")
+    page.evaluate(f"document.querySelector('#photo-{photo_a.id} form.describe').requestSubmit()")
     page.locator(f"#photo-{photo_a.id} [data-saved]").filter(has_text="Description saved.").wait_for()
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.activeElement.id") == f"id_photo-{photo_b.id}-description"
@@ -103,7 +103,7 @@ def test_typing_survives_state_updates_and_saves_and_the_focus_stays_put(browser
 
     # An empty box is saved as cleared, not as "Saved".
     box_a.fill("")
-    page.locator(f"#photo-{photo_a.id} [data-describe] button").click()
+    page.locator(f"#photo-{photo_a.id} form.describe button").click()
     page.locator(f"#photo-{photo_a.id} [data-saved]").filter(has_text="Description cleared.").wait_for()
     assert page.evaluate(NOT_RELOADED)
 

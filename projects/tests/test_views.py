@@ -42,7 +42,7 @@ def test_upload_describe_and_delete_photos_without_javascript(owner_client, proj
         response = owner_client.post(
             f"/projects/{project.id}/photos/", {"photos": [photo_upload(1), photo_upload(2)]}, follow=True
         )
-    assert "2 photo(s) uploaded" in response.content.decode()
+    assert "2 photos uploaded; processing them now." in response.content.decode()
     photo = Photo.objects.first()
     response = owner_client.post(
         f"/projects/{project.id}/photos/{photo.id}/description/",
