@@ -110,7 +110,9 @@ def _detail_context(*, project) -> dict:
         "photo_max": settings.PROJECT_PHOTOS_MAX,
         "photo_min": settings.PROJECT_PHOTOS_MIN,
         "can_upload": active < settings.PROJECT_PHOTOS_MAX,
-        "processing": any(photo.status == Photo.Status.PROCESSING for photo in photos),
+        # The page keeps itself current while photos are processed or a run's progress moves.
+        "updating": any(photo.status == Photo.Status.PROCESSING for photo in photos)
+        or any(run.is_active for run in runs),
         "upload_max_files": settings.PHOTO_UPLOAD_MAX_FILES,
         "upload_max_mb": settings.PHOTO_MAX_BYTES // (1024 * 1024),
     }

@@ -99,7 +99,8 @@ def create_a_project_upload_and_describe_15_photos(page, live_server, tmp_path):
     page.locator("input[type=file]").set_input_files(files)
     assert page.locator("[data-previews] img").count() == 15
     page.get_by_role("button", name="Upload").click()
-    page.get_by_text("15 of 15 photos uploaded").wait_for()
+    # Tests process each photo inside its upload request (eager tasks): give the 15 requests time.
+    page.get_by_text("15 of 15 photos uploaded").wait_for(timeout=90_000)
     page.get_by_text("15 / 15").first.wait_for()
     assert page.get_by_text("Not ready to train yet").is_visible()
 

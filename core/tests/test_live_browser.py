@@ -125,7 +125,7 @@ def test_an_upload_reports_progress_and_new_photos_appear_without_a_reload(brows
     page.locator(f"#id_photo-{earlier.id}-description").fill("typed before the upload")
     page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 3))
     page.get_by_role("button", name="Upload").click()
-    page.get_by_text("3 of 3 photos uploaded").wait_for()
+    page.get_by_text("3 of 3 photos uploaded").wait_for(timeout=60_000)  # each is processed in its request here
     assert page.locator("[data-photo-id]").count() == 4
     assert page.get_by_text("4 / 15").is_visible()
     assert page.locator(f"#id_photo-{earlier.id}-description").input_value() == "typed before the upload"
@@ -148,7 +148,7 @@ def test_leaving_during_an_upload_warns_and_a_reload_says_which_files_arrived(br
     page.route(f"{live_server.url}/projects/{project.id}/photos/", first_file_only)
     page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 3))
     page.get_by_role("button", name="Upload").click()
-    page.locator("[data-progress-text]").filter(has_text="1 of 3 files uploaded").wait_for()
+    page.locator("[data-progress-text]").filter(has_text="1 of 3 files uploaded").wait_for(timeout=60_000)
     text = page.locator("[data-progress-text]").inner_text()
     assert "%" in text
     assert "left" in text
@@ -206,3 +206,40 @@ def test_project_pages_fit_a_320_px_screen(browser_for, live_server, path):
     page.goto(live_server.url + path.format(id=project.id))
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{path} is {overflow} px wider than the screen"
+
+
+def test_a_run_and_a_job_page_show_the_finished_state_without_reloading(browser_for, live_server, settings):
+    from django.utils import timezone
+
+    from generation import services as generation_services
+    from generation.models import Generation
+    from generation.tests.factories import trained_model
+    from training import services as training_services
+    from training.models import TrainingRun
+    from training.tests.factories import ready_project
+
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_TRAINING_SECONDS = settings.DEMO_GENERATION_SECONDS = 600
+    project = ready_project()
+    run = training_services.training_start(project=project, preset="fast")
+    page = browser_for(project.owner)
+    open_page(page, f"{live_server.url}/training/runs/{run.id}/")
+    assert page.get_by_role("button", name="Cancel training").is_visible()
+    TrainingRun.objects.filter(id=run.id).update(
+        status=TrainingRun.Status.SUCCEEDED, progress=100, hf_commit="abc123", completed_at=timezone.now()
+    )
+    page.get_by_role("link", name="Generate with this model").wait_for()
+    assert page.get_by_role("strong").filter(has_text="100 %").is_visible()
+    assert page.get_by_role("button", name="Cancel training").count() == 0
+    assert page.evaluate(NOT_RELOADED)
+    assert page.locator("[data-live-url]").get_attribute("data-live-active") == "false"
+
+    model = trained_model(owner=project.owner)
+    job = generation_services.generation_create(user=project.owner, training_run=model, prompt="on a beach")
+    open_page(page, f"{live_server.url}/generation/jobs/{job.id}/")
+    page.get_by_text("this page updates by itself").wait_for()
+    Generation.objects.filter(id=job.id).update(status=Generation.Status.FAILED, error="The provider gave up.")
+    page.get_by_text("The provider gave up.").wait_for()
+    assert page.get_by_role("button", name="Cancel").count() == 0
+    assert page.evaluate(NOT_RELOADED)

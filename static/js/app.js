@@ -216,6 +216,12 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
   });
 });
 
+// A description typed but not saved is not lost to a click on a link or another form without a warning.
+window.addEventListener("beforeunload", (event) => {
+  const unsaved = Array.from(document.querySelectorAll("form.describe textarea")).some((box) => box.value !== box.defaultValue);
+  if (unsaved) { event.preventDefault(); event.returnValue = ""; }
+});
+
 // Save a photo description without leaving the page: only this photo's status changes, the focus
 // stays where it is, and the other boxes keep what is typed in them.
 document.addEventListener("submit", async (event) => {
