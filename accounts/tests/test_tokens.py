@@ -180,3 +180,44 @@ def test_settings_page_queries_do_not_grow_with_tokens(client, user, token_for, 
         token_for(user, name=f"t{n}")
     with django_assert_num_queries(3):
         client.get("/accounts/settings/")
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt"),
+    [
+        ({"name": "ci"}, "json"),
+        ({"name": "ci", "expires_at": ""}, "json"),
+        ({"name": "ci", "expires_at": None}, "json"),
+        ({"name": "ci", "expires_at": ""}, "multipart"),
+    ],
+    ids=["left-out", "empty-json", "null", "empty-form-field"],
+)
+def test_an_api_token_without_an_expiry_expires_in_the_default_90_days(api_client, user, body, fmt):
+    api_client.force_authenticate(user)
+    response = api_client.post("/api/v1/tokens/", body, format=fmt)
+    assert response.status_code == 201, response.json()
+    expires_in = ApiToken.objects.get().expires_at - timezone.now()
+    assert timedelta(days=89, hours=23) < expires_in <= timedelta(days=90)
+    assert response.json()["expires_at"] is not None
+
+
+def test_an_api_token_that_never_expires_is_asked_for_explicitly(api_client, user):
+    api_client.force_authenticate(user)
+    response = api_client.post("/api/v1/tokens/", {"name": "ci", "never_expires": True}, format="json")
+    assert response.status_code == 201
+    assert response.json()["expires_at"] is None
+    assert "never_expires" not in response.json()
+    expiry = (timezone.now() + timedelta(days=3)).isoformat()
+    both = {"name": "ci", "never_expires": True, "expires_at": expiry}
+    response = api_client.post("/api/v1/tokens/", both, format="json")
+    assert response.status_code == 400
+    assert "never_expires" in response.json()["error"]["details"]
+
+
+def test_the_schema_says_what_a_token_without_an_expiry_gets():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    fields = schema["components"]["schemas"]["ApiTokenCreateInputRequest"]["properties"]
+    assert "90 days from now" in fields["expires_at"]["description"]
+    assert "never_expires" in fields
