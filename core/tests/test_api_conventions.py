@@ -251,3 +251,13 @@ def test_a_very_long_file_name_is_stored_shortened_or_refused_never_a_500(owned,
         assert "error" in body or len(body["accepted"]) + len(body["rejected"]) == 1
         names = [photo["original_filename"] for photo in body.get("accepted", [])]
         assert all(len(stored) <= 255 for stored in names)
+
+
+def test_the_schema_documents_the_400_of_every_filter_and_the_413_of_every_body():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                assert "400" in operation["responses"], f"{method.upper()} {path}"
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], f"{method.upper()} {path}"
