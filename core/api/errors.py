@@ -30,6 +30,13 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ParseError) and "header size exceeded" in str(exc.detail):
+        # Django's words for a multipart part whose headers pass 1 KB, which in practice is its file name.
+        exc = exceptions.ParseError(
+            "A part of the multipart body has headers over 1 KB: most likely a file name that long. "
+            "Shorten the file name.",
+            code=exc.detail.code,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
