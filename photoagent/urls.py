@@ -17,7 +17,7 @@ urlpatterns = [
     path("s/", include(share_public_urls)),
     path("api/v1/", include("photoagent.api_urls")),
     # Last under /api/: any other path is a JSON 404, for every method and in DEBUG too.
-    re_path(r"^api/", api_errors.not_found_view),
+    re_path(r"^api(?:/|$)", api_errors.not_found_view),
     path("admin/", admin.site.urls),
 ]
 

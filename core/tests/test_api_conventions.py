@@ -79,7 +79,7 @@ def test_every_api_route_answers_the_same_without_its_slash_and_only_json_errors
 def test_an_overlong_id_or_an_unknown_path_is_a_json_404_for_every_method(owned, settings, debug):
     settings.DEBUG = debug
     api = APIClient(HTTP_AUTHORIZATION=f"Bearer {owned['secret']}")
-    unknown = ["/api/", "/api/v1/", "/api/v2/me/", "/api/v1/no-such-thing", "/api/v1/no-such-thing/"]
+    unknown = ["/api", "/api/", "/api/v1", "/api/v1/", "/api/v2/me/", "/api/v1/no-such-thing", "/api/v1/no-such-thing/"]
     overlong = [fill(route, lambda name: OVERLONG_ID) for route in API_ROUTES if PARAMETER.search(route)]
     assert overlong
     for url in unknown + overlong + [url.rstrip("/") for url in overlong]:

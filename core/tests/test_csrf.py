@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 WEBHOOKS = {"training/webhooks/replicate/<id:run_id>/", "generation/webhooks/replicate/<id:generation_id>/"}
 # The API's catch-all answers every path no route takes with a 404 and changes nothing.
-API_NOT_FOUND = "^api/"
+API_NOT_FOUND = "^api(?:/|$)"
 # Parameters that name no object of the owner's: any value that matches the route will do, since
 # the CSRF check runs before the view.
 OTHER_VALUES = {
