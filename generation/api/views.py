@@ -189,7 +189,9 @@ class GeneratedImageFilters(QueryFilters):
     model = IdField(required=False, help_text="Only this trained model's")
     project = IdField(required=False, help_text="Only this project's")
     favourite = serializers.BooleanField(default=False, help_text="Only favourites")
-    sort = serializers.ChoiceField(choices=list(selectors.IMAGE_SORTS), default="newest")
+    sort = serializers.ChoiceField(
+        choices=list(selectors.IMAGE_SORTS), default="newest", help_text="Newest first, or most like the person first"
+    )
 
 
 class GeneratedImageListView(ListAPIView):
