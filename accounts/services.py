@@ -24,6 +24,8 @@ TOKEN_PREFIX = "pat"
 # would only add latency to every API request.
 TOKEN_SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# What an API client gets when it names no expiry: the settings page's preselected choice too.
+API_TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
 
 
 class VerificationError(Exception):

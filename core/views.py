@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -25,6 +26,12 @@ def dashboard(request):
 def healthz(request):
     report = health.run_checks()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def bad_request(request, exception):
+    if request.path.startswith("/api/"):
+        return api_errors.json_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request, exception):

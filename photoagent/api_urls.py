@@ -15,10 +15,17 @@ urlpatterns = [
     path("", include("generation.api.urls")),
     path("", include("library.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    # The pages render only HTML templates, so DRF's OPTIONS description of them would be a 500: no OPTIONS.
+    path(
+        "docs/",
+        docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema", metadata_class=None)),
+        name="docs",
+    ),
     path(
         "redoc/",
-        docs_policy(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")),
+        docs_policy(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html", metadata_class=None)
+        ),
         name="redoc",
     ),
 ]

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core import views as core_views
+from core.api import errors as api_errors
 from library.urls import share_public_urls
 
 urlpatterns = [
@@ -15,8 +16,11 @@ urlpatterns = [
     path("library/", include("library.urls")),
     path("s/", include(share_public_urls)),
     path("api/v1/", include("photoagent.api_urls")),
+    # Last under /api/: any other path is a JSON 404, for every method and in DEBUG too.
+    re_path(r"^api(?:/|$)", api_errors.not_found_view),
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"

@@ -60,7 +60,7 @@ def test_sign_up_verify_log_in_create_a_token_and_log_out(page, live_server, set
     secret = page.locator("#new-token-value").input_value()
     assert secret.startswith("pat_")
 
-    me = page.request.get(f"{live_server.url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    me = page.request.get(f"{live_server.url}/api/v1/me/", headers={"Authorization": f"Bearer {secret}"})
     assert me.status == 200
     assert me.json()["email"] == "journey@example.com"
 

@@ -1,8 +1,20 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}."""
 
-from django.core.exceptions import PermissionDenied
+import logging
+
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -11,10 +23,20 @@ def error_body(*, code: str, message: str, details=None) -> dict:
 
 
 def exception_handler(exc, context):
+    refusal = refused_request(exc, context["request"])
+    if refusal is not None:
+        return as_json(Response(refusal[1], status=refusal[0]), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ParseError) and "header size exceeded" in str(exc.detail):
+        # Django's words for a multipart part whose headers pass 1 KB, which in practice is its file name.
+        exc = exceptions.ParseError(
+            "A part of the multipart body has headers over 1 KB: most likely a file name that long. "
+            "Shorten the file name.",
+            code=exc.detail.code,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -33,6 +55,14 @@ def exception_handler(exc, context):
             if exc.wait is not None:
                 details = {"retry_after_seconds": int(exc.wait)}
     response.data = error_body(code=code, message=message, details=details)
+    return as_json(response, context)
+
+
+def as_json(response: Response, context) -> Response:
+    # Errors are JSON whatever the view renders on success (the schema's YAML, the docs' HTML),
+    # and whatever the client asked for: DRF renders with the request's renderer.
+    context["request"].accepted_renderer = JSONRenderer()
+    context["request"].accepted_media_type = JSONRenderer.media_type
     return response
 
 
@@ -43,3 +73,48 @@ def json_not_found(request, exception=None):
 
 def json_server_error(request):
     return JsonResponse(error_body(code="server_error", message="Something went wrong on our side."), status=500)
+
+
+@csrf_exempt
+def not_found_view(request, *args, **kwargs):
+    """Every /api/ path no route takes, any method: ahead of Django's debug 404 page and of
+    CommonMiddleware's APPEND_SLASH (which redirects, dropping a body, or raises on a POST in DEBUG)."""
+    return json_not_found(request)
+
+
+def json_bad_request(request, exception=None):
+    refusal = refused_request(exception, request) if exception is not None else None
+    status, body = refusal or (400, error_body(code="bad_request", message="The request could not be read."))
+    return JsonResponse(body, status=status)
+
+
+def refused_request(exc, request) -> tuple[int, dict] | None:
+    """The status and body for a request Django refuses to read (a SuspiciousOperation such as too big a
+    body or too many files), logged as Django logs them; None for any other exception."""
+    if not isinstance(exc, SuspiciousOperation):
+        return None
+    django_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        # As Django does: reading the body again would raise again (when logging the request, say).
+        django_request._mark_post_parse_error()
+    status, body = _refusal(exc)
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(
+        str(exc), extra={"status_code": status, "request": django_request}
+    )
+    return status, body
+
+
+def _refusal(exc: SuspiciousOperation) -> tuple[int, dict]:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request's fields add up to more than {limit // 1024:,} KB (files not counted)."
+        return 413, error_body(code="too_large", message=message, details={"max_bytes": limit})
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        message = f"More than {limit} files in one request; send them in smaller batches."
+        return 413, error_body(code="too_many_files", message=message, details={"max_files": limit})
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"More than {limit} fields in one request."
+        return 413, error_body(code="too_many_fields", message=message, details={"max_fields": limit})
+    return 400, error_body(code="bad_request", message="The request could not be read.")

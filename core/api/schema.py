@@ -8,7 +8,10 @@ from rest_framework import permissions, serializers
 class ApiErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: invalid, not_found, rate_limited, ...")
     message = serializers.CharField(help_text="For people.")
-    details = serializers.DictField(help_text="Per-field messages for `invalid`; `retry_after_seconds` when limited.")
+    details = serializers.DictField(
+        help_text="Per-field (or per-parameter) messages for `invalid`; `retry_after_seconds` when limited; "
+        "`max_bytes`, `max_files` or `max_fields` when too large."
+    )
 
 
 class ApiErrorSerializer(serializers.Serializer):
@@ -34,7 +37,8 @@ class AutoSchema(openapi.AutoSchema):
     def _error_responses(self):
         body = self._get_request_body() is not None
         parameters = self._get_parameters()
-        if body or any(parameter.get("in") == "query" and parameter.get("required") for parameter in parameters):
+        # Query parameters are validated too (core.api.filters, the pagination): a bad value is a 400.
+        if body or any(parameter.get("in") == "query" for parameter in parameters):
             yield "400", "The request is not valid; `details` says what to change."
         if any(issubclass(permission, permissions.IsAuthenticated) for permission in self.view.permission_classes):
             yield "401", "No valid credentials: a missing, unknown, revoked or expired token."
@@ -45,5 +49,6 @@ class AutoSchema(openapi.AutoSchema):
         elif self._is_list_view() and self._get_paginator():
             yield "404", "The page number is past the last page."
         if body:
+            yield "413", "Too big a body, or too many files or fields (`details` gives the limit)."
             yield "415", "The body is not JSON, form data or multipart."
         yield "429", "Too many requests; wait for Retry-After seconds."

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = 6
 # Whether a request is valid often depends on the user's data, which no schema can say: ids must be
-# of the user's own objects, an expiry in the future, a project complete. Leniency is by design too:
-# list filters with unusable values are ignored rather than refused.
+# of the user's own objects, an expiry in the future, a project complete. (List filters refuse what
+# they cannot use; test_api_conventions checks every one of them.)
 EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 
 

@@ -1,6 +1,6 @@
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import IdField
+from core.api.filters import QueryFilters, query_filters
 from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
-from core.parsing import int_or_none
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
@@ -128,23 +128,21 @@ class GenerationCreateSerializer(serializers.Serializer):
         return run
 
 
+class GenerationFilters(QueryFilters):
+    model = IdField(required=False, help_text="Only this trained model's")
+    project = IdField(required=False, help_text="Only this project's")
+
+
 class GenerationListCreateView(ListAPIView):
     serializer_class = GenerationSerializer
 
     def get_queryset(self):
+        filters = query_filters(GenerationFilters, self.request)
         return selectors.generation_list_for_user(
-            user=self.request.user,
-            run_id=int_or_none(self.request.query_params.get("model")),
-            project_id=int_or_none(self.request.query_params.get("project")),
+            user=self.request.user, run_id=filters.get("model"), project_id=filters.get("project")
         )
 
-    @extend_schema(
-        summary="Your generations, newest first, with their images",
-        parameters=[
-            OpenApiParameter("model", int, description="Only this trained model's"),
-            OpenApiParameter("project", int, description="Only this project's"),
-        ],
-    )
+    @extend_schema(summary="Your generations, newest first, with their images", parameters=[GenerationFilters])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -187,28 +185,29 @@ class GenerationCancelView(APIView):
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
 
+class GeneratedImageFilters(QueryFilters):
+    model = IdField(required=False, help_text="Only this trained model's")
+    project = IdField(required=False, help_text="Only this project's")
+    favourite = serializers.BooleanField(default=False, help_text="Only favourites")
+    sort = serializers.ChoiceField(
+        choices=list(selectors.IMAGE_SORTS), default="newest", help_text="Newest first, or most like the person first"
+    )
+
+
 class GeneratedImageListView(ListAPIView):
     serializer_class = GeneratedImageSerializer
 
     def get_queryset(self):
-        params = self.request.query_params
+        filters = query_filters(GeneratedImageFilters, self.request)
         return selectors.image_list_for_user(
             user=self.request.user,
-            run_id=int_or_none(params.get("model")),
-            project_id=int_or_none(params.get("project")),
-            favourites=params.get("favourite") in ("1", "true"),
-            sort=params.get("sort", "newest"),
+            run_id=filters.get("model"),
+            project_id=filters.get("project"),
+            favourites=filters["favourite"],
+            sort=filters["sort"],
         )
 
-    @extend_schema(
-        summary="Your generated images",
-        parameters=[
-            OpenApiParameter("model", int),
-            OpenApiParameter("project", int),
-            OpenApiParameter("favourite", bool),
-            OpenApiParameter("sort", str, enum=list(selectors.IMAGE_SORTS)),
-        ],
-    )
+    @extend_schema(summary="Your generated images", parameters=[GeneratedImageFilters])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -1,5 +1,6 @@
+from django.core.validators import RegexValidator
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -7,10 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import IdField
+from core.api.filters import QueryFilters, query_filters
 from core.api.schema import ApiErrorSerializer
 from library import selectors, services
 from library.models import LibraryItem
-from library.views import search_filters
 
 
 class LibraryItemSerializer(serializers.ModelSerializer):
@@ -62,26 +63,39 @@ class HitSerializer(serializers.Serializer):
     item = LibraryItemSerializer()
 
 
-FILTERS = [
-    OpenApiParameter("project", int),
-    OpenApiParameter("kind", str, enum=list(LibraryItem.Kind.values)),
-    OpenApiParameter("since", str, description="YYYY-MM-DD"),
-    OpenApiParameter("until", str, description="YYYY-MM-DD"),
-    OpenApiParameter("favourites", bool),
-]
+class LibrarySearchFilters(QueryFilters):
+    q = serializers.CharField(
+        validators=[RegexValidator(r"\S")],
+        error_messages={
+            "required": "Describe what you are looking for.",
+            "blank": "Describe what you are looking for.",
+        },
+        help_text="What you are looking for, in your own words.",
+    )
+    project = IdField(required=False, help_text="Only this project's")
+    kind = serializers.ChoiceField(choices=LibraryItem.Kind.values, required=False)
+    since = serializers.DateField(required=False, help_text="Taken or made on this day or later (YYYY-MM-DD)")
+    until = serializers.DateField(required=False, help_text="Taken or made on this day or earlier (YYYY-MM-DD)")
+    favourites = serializers.BooleanField(default=False, help_text="Only favourite images")
 
 
 class LibrarySearchView(APIView):
     @extend_schema(
         summary="Search your photos and generated images by meaning",
-        parameters=[OpenApiParameter("q", str, required=True, pattern=r"\S"), *FILTERS],
+        parameters=[LibrarySearchFilters],
         responses=HitSerializer(many=True),
     )
     def get(self, request):
-        query = request.query_params.get("q", "").strip()
-        if not query:
-            raise ValidationError({"q": ["Describe what you are looking for."]})
-        hits = services.library_search(user=request.user, query=query, **search_filters(request.query_params))
+        filters = query_filters(LibrarySearchFilters, request)
+        hits = services.library_search(
+            user=request.user,
+            query=filters["q"],
+            project_id=filters.get("project"),
+            kind=filters.get("kind"),
+            since=filters.get("since"),
+            until=filters.get("until"),
+            favourites=filters["favourites"],
+        )
         return Response(HitSerializer(hits, many=True, context={"request": request}).data)
 
 
@@ -246,11 +260,13 @@ class AlbumUpdateSerializer(serializers.Serializer):
 
 
 class AlbumItemsSerializer(serializers.Serializer):
+    # min_length puts minItems in the schema (allow_empty alone does not); allow_empty keeps its message.
     items = serializers.ListField(
         child=IdField(),
         allow_empty=False,
+        min_length=1,
         max_length=services.ALBUM_ITEMS_PER_CHANGE,
-        help_text="Library item ids.",
+        help_text="Library item ids: at least one.",
     )
 
 

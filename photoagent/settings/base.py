@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware: API paths without their trailing slash are served, never redirected.
+    "core.api.middleware.ApiPathMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -324,6 +326,11 @@ FACE_MATCH_DISTANCE = env.float("FACE_MATCH_DISTANCE", default=0.6)
 # Beyond our own per-upload limit (which answers with a clear message), Django refuses outright.
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Django's two handlers; the disk one names its temporary file so a long extension cannot break it.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "core.uploads.TemporaryFileUploadHandler",
+]
 
 # EMAIL
 # ------------------------------------------------------------------------------
