@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -54,6 +55,12 @@ def resend_verification(request):
     return render(request, "accounts/resend_verification.html", {"form": form})
 
 
+def _login_account(request) -> str:
+    return f"login:{normalize_email(request.POST.get('username', ''))}"
+
+
+# Per account from every address together; django-axes locks one account from one address.
+@method_decorator(rate_limit("login_account", key=_login_account), name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"

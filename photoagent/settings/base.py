@@ -514,8 +514,10 @@ UNVERIFIED_ACCOUNT_RETENTION = timedelta(days=env.int("UNVERIFIED_ACCOUNT_RETENT
 # Lockout after repeated failed logins  https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-# Either the account or the client address is locked, whichever reached the limit.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# One account from one client address is locked: locking the whole address would lock out every
+# account behind it (everyone, behind a proxy), and locking the account would let anyone lock its
+# owner out. Attempts on one account from all addresses are capped by RATE_LIMITS["login_account"].
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_CALLABLE = "accounts.services.user_login_identifier"
 AXES_RESET_ON_SUCCESS = True
@@ -527,12 +529,16 @@ API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
 
 # RATE LIMITS (core/ratelimit.py): "count/period", the period second, minute, hour or day. Sign-up
 # (and resending its email) and password resets count per client address (resets also per email
-# address); API tokens and generations per user, on the website and the API together.
+# address); API tokens and generations per user, on the website and the API together; log-in
+# attempts per account.
 RATE_LIMITS = {
     "signup": env.str("RATE_LIMIT_SIGNUP", default="10/hour"),
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="5/hour"),
     "api_token_create": env.str("RATE_LIMIT_API_TOKEN_CREATE", default="10/hour"),
     "generation_create": env.str("RATE_LIMIT_GENERATION_CREATE", default="20/minute"),
+    # Log-in attempts on one account from all addresses together: far above the lockout of one
+    # address (LOGIN_FAILURE_LIMIT), it slows a distributed guesser and blocks its owner for a minute at most.
+    "login_account": env.str("RATE_LIMIT_LOGIN_ACCOUNT", default="20/minute"),
     # Per sending address: Replicate sends every webhook of the account from a few addresses
     # (logs events of a training come up to twice a second), so this stays well above that.
     "provider_webhook": env.str("RATE_LIMIT_PROVIDER_WEBHOOK", default="600/minute"),
