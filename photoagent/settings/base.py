@@ -41,6 +41,38 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-
 # Previous keys, still accepted for what they signed (sessions, reset and verification links) while
 # a new SECRET_KEY takes over: see docs/operations.md, "Rotating secrets".
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Keys anyone can read in this repository (the development default above, and the tests' and
+# benchmarks'): with one, anyone can forge sessions, reset links and LoRA download links.
+PUBLIC_SECRET_KEYS = frozenset(
+    {
+        "dev-only-insecure-key-do-not-use-in-production-0123456789",
+        "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+        "chaos-" + "k" * 60,
+    }
+)
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why production must not sign with this key, or None. Length and variety are Django's own
+    deployment check (security.W009), which only warns."""
+    if key in PUBLIC_SECRET_KEYS:
+        return "is a public key from this repository"
+    if key.startswith("django-insecure-"):
+        return "is a key Django generated for development ('django-insecure-')"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "is too weak (use at least 50 characters, at least 5 of them different)"
+    return None
+
+
+if IS_PRODUCTION:
+    # Fallbacks verify signatures too: a weak one is as forgeable as a weak SECRET_KEY.
+    for _name, _key in [("SECRET_KEY", SECRET_KEY), *(("SECRET_KEY_FALLBACKS", key) for key in SECRET_KEY_FALLBACKS)]:
+        if _weakness := secret_key_weakness(_key):
+            raise ImproperlyConfigured(
+                f"DJANGO_ENV=production: a key in {_name} {_weakness}. Generate a new one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))' (see docs/operations.md, "
+                '"Rotating secrets").'
+            )
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
