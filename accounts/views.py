@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -103,6 +104,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @login_required
+# The page shows a new API token's secret once: no browser or proxy may keep a copy.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def account_settings(request):
     profile_form = ProfileForm(request.POST or None, initial={"display_name": request.user.display_name})
@@ -128,6 +131,7 @@ def _render_settings(request, *, profile_form, token_form, status=200):
 
 
 @login_required
+@never_cache
 @require_POST
 @rate_limit("api_token_create", key=by_user)
 def api_token_create(request):

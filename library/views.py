@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.parsing import int_or_none
@@ -120,6 +121,8 @@ def _share_row(request, share) -> dict:
 
 
 @login_required
+# Every link on the page is a secret (anyone who has it can view): no cache may keep a copy.
+@never_cache
 def share_list(request):
     shares = [_share_row(request, share) for share in selectors.share_list_for_user(user=request.user)]
     return render(request, "library/shares.html", {"shares": shares})

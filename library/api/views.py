@@ -1,4 +1,6 @@
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -166,6 +168,8 @@ class ShareCreateSerializer(serializers.Serializer):
         return data
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareListCreateView(ListAPIView):
     serializer_class = ShareSerializer
 
@@ -191,6 +195,8 @@ class ShareListCreateView(ListAPIView):
         return Response(ShareSerializer(share, context={"request": request}).data, status=201)
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareDetailView(APIView):
     @extend_schema(responses=ShareSerializer, summary="One share link")
     def get(self, request, share_id: int):
@@ -198,6 +204,8 @@ class ShareDetailView(APIView):
         return Response(ShareSerializer(share, context={"request": request}).data)
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareRevokeView(APIView):
     @extend_schema(request=None, responses=ShareSerializer, summary="Revoke a share link; it stops working at once")
     def post(self, request, share_id: int):
