@@ -3,9 +3,11 @@ import re
 import time
 import uuid
 
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from core import logging as log_context
+from core.files import StoredFileMissing
 
 logger = logging.getLogger("core.requests")
 
@@ -75,3 +77,19 @@ class CacheControlMiddleware:
         elif getattr(request, "user", None) is not None and request.user.is_authenticated:
             patch_cache_control(response, private=True, no_cache=True)
         return response
+
+
+class StoredFileMissingMiddleware:
+    """A website view whose stored file is gone answers the 410 page (API views answer their error
+    body through DRF's exception handling, which catches it first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, StoredFileMissing):
+            return render(request, "410.html", {"message": exception.detail}, status=exception.status_code)
+        return None

@@ -3,7 +3,6 @@ import zipfile
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ProviderError
+from core.files import StoredFileMissing, open_stored
 from core.parsing import int_or_none
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
@@ -171,9 +171,7 @@ def image_detail(request, image_id):
 @cache_control(private=True)
 def image_download(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
-    return FileResponse(
-        default_storage.open(image.file.name, "rb"), as_attachment=True, filename=selectors.download_name(image=image)
-    )
+    return FileResponse(open_stored(image.file.name), as_attachment=True, filename=selectors.download_name(image=image))
 
 
 @login_required
@@ -216,18 +214,32 @@ class _ZipSink:
         return data
 
 
+# In an archive whose images were not all in storage: which ones are left out.
+ZIP_MISSING_NOTE = "missing-from-storage.txt"
+
+
 def _zip_stream(images):
     sink = _ZipSink()
+    missing = []
     # Stored, not deflated: the images are compressed already.
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for image in images:
-            with (
-                default_storage.open(image.file.name, "rb") as source,
-                archive.open(selectors.download_name(image=image), mode="w", force_zip64=True) as target,
-            ):
+            name = selectors.download_name(image=image)
+            try:
+                source = open_stored(image.file.name)
+            except StoredFileMissing:
+                # The response has started: the others still go out, with a note naming this one.
+                missing.append(name)
+                continue
+            with source, archive.open(name, mode="w", force_zip64=True) as target:
                 while chunk := source.read(256 * 1024):
                     target.write(chunk)
                     yield sink.take()
+        if missing:
+            archive.writestr(
+                ZIP_MISSING_NOTE,
+                "These images are no longer in storage, so they are not in this archive:\n" + "\n".join(missing) + "\n",
+            )
     yield sink.take()
 
 
@@ -254,4 +266,4 @@ def lora_file(request, token):
     run = services.lora_run_from_token(token=token)
     if run is None:
         raise Http404
-    return FileResponse(default_storage.open(run.lora_file.name, "rb"), filename="lora.safetensors")
+    return FileResponse(open_stored(run.lora_file.name), filename="lora.safetensors")

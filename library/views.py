@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.files import open_stored
 from core.parsing import int_or_none
 from library import selectors, services
 from library.models import LibraryItem
@@ -216,7 +217,6 @@ def shared_page(request, token):
 @require_GET
 def shared_file(request, token, object_id, variant):
     """A file of the shared image or album, checked against the link; anything else is a 404."""
-    from django.core.files.storage import default_storage
     from django.http import FileResponse
 
     share = services.share_resolve(token=token)
@@ -224,7 +224,7 @@ def shared_file(request, token, object_id, variant):
     if found is None:
         return _share_missing(request)
     field, content_type = found
-    response = FileResponse(default_storage.open(field.name, "rb"), content_type=content_type)
+    response = FileResponse(open_stored(field.name), content_type=content_type)
     response["Cache-Control"] = "private, max-age=300"
     return _public(response)
 

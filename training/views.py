@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ProviderError
+from core.files import open_stored
 from projects import selectors as project_selectors
 from training import selectors, services
 from training.models import TrainingRun
@@ -83,4 +83,4 @@ def lora_download(request, run_id):
     if not run.lora_file:
         raise Http404
     filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.backend == 'demo' else ''}.safetensors"
-    return FileResponse(default_storage.open(run.lora_file.name, "rb"), as_attachment=True, filename=filename)
+    return FileResponse(open_stored(run.lora_file.name), as_attachment=True, filename=filename)

@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: logged-in pages and API answers are marked private (core/middleware.py).
     "core.middleware.CacheControlMiddleware",
+    # A stored file missing from storage answers a 410 page, not a 500 (core/files.py).
+    "core.middleware.StoredFileMissingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
