@@ -714,7 +714,11 @@ LOGGING = {
         # httpx logs every request's URL at INFO, provider output files included: unguessable links
         # to users' images. Our own lines say what was fetched, by id.
         "httpx": {"level": "WARNING"},
-        # runserver's request lines, unredacted: core.requests logs every request already.
+        # Django's own lines ("Not Found: <path>" from django.request, django.security) go to the
+        # redacting console above in every mode. Without this, Django's default handlers stay too:
+        # with DEBUG on, its console printed signed link paths (share, LoRA, reset) as they are.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's request lines (redacted too) below WARNING: core.requests logs every request already.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
