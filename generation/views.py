@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.exceptions import ProviderError
 from core.files import StoredFileMissing, open_stored
@@ -97,6 +97,7 @@ def generation_new(request):
 
 
 @login_required
+@require_safe
 def generation_detail(request, generation_id):
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
     images = [
@@ -126,6 +127,7 @@ def generation_cancel(request, generation_id):
 
 
 @login_required
+@require_safe
 def gallery(request):
     run_id = int_or_none(request.GET.get("model"))
     project_id = int_or_none(request.GET.get("project"))
@@ -156,6 +158,7 @@ def gallery(request):
 
 
 @login_required
+@require_safe
 def image_detail(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     context = {
@@ -169,6 +172,7 @@ def image_detail(request, image_id):
 @login_required
 # Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
 @cache_control(private=True)
+@require_safe
 def image_download(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     return FileResponse(open_stored(image.file.name), as_attachment=True, filename=selectors.download_name(image=image))
@@ -261,6 +265,7 @@ def images_action(request):
     return response
 
 
+@require_safe
 def lora_file(request, token):
     """The LoRA of a trained model, for the provider, behind a signed URL that expires in an hour."""
     run = services.lora_run_from_token(token=token)

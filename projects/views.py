@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from generation import selectors as generation_selectors
 from projects import selectors, services
@@ -20,6 +20,7 @@ def _wants_json(request) -> bool:
 
 
 @login_required
+@require_safe
 def project_list(request):
     cards = []
     for project in selectors.project_list_for_user(user=request.user):
@@ -65,6 +66,7 @@ def project_edit(request, project_id):
 
 
 @login_required
+@require_safe
 def project_detail(request, project_id):
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
     photos = list(selectors.photo_list_for_project(project=project))

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import ProviderError
 from core.files import open_stored
@@ -31,6 +31,7 @@ def training_start(request, project_id):
 
 
 @login_required
+@require_safe
 def run_detail(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     context = {
@@ -71,6 +72,7 @@ def run_retry(request, run_id):
 
 
 @login_required
+@require_safe
 def model_list(request):
     return render(request, "training/models.html", {"runs": selectors.trained_models_for_user(user=request.user)})
 
@@ -78,6 +80,7 @@ def model_list(request):
 @login_required
 # Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
 @cache_control(private=True)
+@require_safe
 def lora_download(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     if not run.lora_file:
