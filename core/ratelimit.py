@@ -73,7 +73,7 @@ class LimitCache:
             first = not self._down
             self._down = True
         if first:  # once per outage, not once per request
-            logger.error(
+            logger.warning(
                 "rate-limit cache unavailable (%s: %s): counting per process until it answers",
                 type(error).__name__,
                 error,
@@ -83,7 +83,7 @@ class LimitCache:
         with self._lock:
             was_down, self._down = self._down, False
         if was_down:
-            logger.warning("rate-limit cache answers again: counting in it")
+            logger.info("rate-limit cache answers again: counting in it")
 
     def add(self, key, value, timeout=None) -> bool:
         return self._run("add", key, value, timeout=timeout)
