@@ -98,7 +98,8 @@ class LimitCache:
         self._run("set", key, value, timeout=timeout)
 
     def clear(self) -> None:
-        """Both stores, and any outage state (tests, and the fuzzer between examples)."""
+        """Both stores, and any outage state: for tests and the fuzzer between examples (on Redis,
+        Django's clear() empties the whole database)."""
         self.local.clear()
         with self._lock:
             self._retry_at, self._down = 0.0, False
