@@ -64,9 +64,13 @@ def _fresh_cache():
     # Throttle counters and lockouts must not leak from one test into the next.
     from django.core.cache import cache
 
+    from core.ratelimit import limit_cache
+
     cache.clear()
+    limit_cache.clear()
     yield
     cache.clear()
+    limit_cache.clear()
 
 
 @pytest.fixture(autouse=True)

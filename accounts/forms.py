@@ -1,12 +1,14 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import selectors
 from accounts.models import User, normalize_email
 
 
@@ -55,6 +57,15 @@ class LoginForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an account. Check both and try again.",
     }
+
+    def get_invalid_login_error(self):
+        # After django-axes counted this failure: say how close the lockout is, so nobody walks into it.
+        tries = selectors.login_tries_left(request=self.request, email=self.cleaned_data.get("username", ""))
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        message = self.error_messages["invalid_login"]
+        if tries:
+            message += f" {tries} {'try' if tries == 1 else 'tries'} left before a {minutes}-minute lockout."
+        return forms.ValidationError(message, code="invalid_login")
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)

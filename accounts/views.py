@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenCreateForm, EmailForm, LoginForm, ProfileForm, SignupForm
@@ -30,10 +32,12 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+@require_safe
 def signup_done(request):
     return render(request, "accounts/signup_done.html", {"email": request.session.get("accounts.signup_email")})
 
 
+@require_safe
 def verify_email(request, token):
     try:
         services.user_verify_email(token=token)
@@ -54,7 +58,27 @@ def resend_verification(request):
     return render(request, "accounts/resend_verification.html", {"form": form})
 
 
-class LoginView(auth_views.LoginView):
+class FormMethodsOnly:
+    """GET and POST, as a form page takes (Django's form views also take PUT as POST), refused
+    before anything else: LoginView redirects a logged-in visitor, and PasswordResetConfirmView
+    checks the link, whatever the method."""
+
+    http_method_names = ["get", "post", "head", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _login_account(request) -> str:
+    return f"login:{normalize_email(request.POST.get('username', ''))}"
+
+
+# Per account from every address together; django-axes locks one account from one address.
+@method_decorator(rate_limit("login_account", key=_login_account), name="dispatch")
+class LoginView(FormMethodsOnly, auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
@@ -76,7 +100,7 @@ def password_reset(request):
     return render(request, "accounts/password_reset.html", {"form": form})
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(FormMethodsOnly, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
@@ -86,7 +110,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return super().form_valid(form)
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(FormMethodsOnly, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:settings")
 
@@ -96,6 +120,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @login_required
+# The page shows a new API token's secret once: no browser or proxy may keep a copy.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def account_settings(request):
     profile_form = ProfileForm(request.POST or None, initial={"display_name": request.user.display_name})
@@ -121,6 +147,7 @@ def _render_settings(request, *, profile_form, token_form, status=200):
 
 
 @login_required
+@never_cache
 @require_POST
 @rate_limit("api_token_create", key=by_user)
 def api_token_create(request):

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import os  # noqa: E402
 import random  # noqa: E402
+import secrets  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -181,7 +182,7 @@ def chaos_env(redis: PrivateRedis, replicate, hub, sendgrid) -> dict:
         {
             "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
             "DJANGO_ENV": "production",
-            "SECRET_KEY": "chaos-" + "k" * 60,
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": f"{SITE_HOST},127.0.0.1",
             "SITE_URL": f"https://{SITE_HOST}",
             "DATABASE_URL": DATABASE_URL,

@@ -20,10 +20,25 @@ REDRIVE = {
 }
 
 
+# The page counts every user's work of each kind: it needs the right to see each kind in the admin
+# (viewing or changing it), as the change lists do; being staff is not enough.
+BACKGROUND_WORK_MODELS = (("training", "trainingrun"), ("generation", "generation"), ("library", "libraryitem"))
+
+
+def may_see_background_work(user) -> bool:
+    return all(
+        user.has_perm(f"{app}.view_{model}") or user.has_perm(f"{app}.change_{model}")
+        for app, model in BACKGROUND_WORK_MODELS
+    )
+
+
 class PhotoAgentAdminSite(admin.AdminSite):
     site_header = "PhotoAgent operations"
     site_title = "PhotoAgent admin"
     index_template = "admin/photoagent_index.html"
+
+    def each_context(self, request):
+        return {**super().each_context(request), "may_see_background_work": may_see_background_work(request.user)}
 
     def get_urls(self):
         return [
@@ -33,6 +48,8 @@ class PhotoAgentAdminSite(admin.AdminSite):
 
     def background_work(self, request):
         """Queue depths, work per status and stuck items, with buttons that re-drive stuck items."""
+        if not may_see_background_work(request.user):
+            raise PermissionDenied
         if request.method == "POST":
             return _redrive(request)
         if request.method != "GET":

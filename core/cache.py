@@ -13,9 +13,9 @@ OUTAGE = (RedisConnectionError, RedisTimeoutError)
 class OutageTolerantRedisCache(RedisCache):
     """Django's Redis cache, with Redis being down (a restart, a failover) read as a miss.
 
-    Nothing we cache is the only copy: the webhook secret is fetched again, rate-limit counters
-    start over (limits fail open for the outage), DRF throttles too. Without this, every request
-    that touches the cache answers 500 until Redis is back.
+    Nothing we cache is the only copy: the webhook secret is fetched again. (Rate-limit and API
+    throttle counts live in their own cache, which raises, and core.ratelimit counts per process
+    meanwhile.) Without this, every request that touches the cache answers 500 until Redis is back.
     """
 
     def _outage(self, operation: str, error: Exception) -> None:

@@ -3,7 +3,11 @@ import re
 import time
 import uuid
 
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+
 from core import logging as log_context
+from core.files import StoredFileMissing
 
 logger = logging.getLogger("core.requests")
 
@@ -46,3 +50,46 @@ class RequestIdMiddleware:
             return response
         finally:
             log_context.unbind(token)
+
+
+class CacheControlMiddleware:
+    """Nothing of one user's is kept by a shared cache (a proxy, a CDN), nor reused unchecked.
+
+    API answers are `private` (a proxy cannot tell bearer tokens apart); pages for a logged-in
+    user are `private, no-cache` (the browser asks again each time, so Back after logging out or
+    in as someone else shows nothing stale). A view that sets its own Cache-Control keeps it: pages
+    and answers showing a secret (a new API token, share links) use never_cache, which adds
+    no-store; file views allow a short private reuse; public share pages say no-store. Static files
+    never get here: WhiteNoise answers them earlier, with its own long-lived headers.
+    """
+
+    API_PREFIX = "/api/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.has_header("Cache-Control"):
+            return response
+        if request.path_info.startswith(self.API_PREFIX):
+            patch_cache_control(response, private=True)
+        elif getattr(request, "user", None) is not None and request.user.is_authenticated:
+            patch_cache_control(response, private=True, no_cache=True)
+        return response
+
+
+class StoredFileMissingMiddleware:
+    """A website view whose stored file is gone answers the 410 page (API views answer their error
+    body through DRF's exception handling, which catches it first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, StoredFileMissing):
+            return render(request, "410.html", {"message": exception.detail}, status=exception.status_code)
+        return None

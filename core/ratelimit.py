@@ -1,20 +1,26 @@
 """How often one client address or one user may do something costly or abusable: sign up, ask for
 a password reset, create API tokens, start generations.
 
-Counts live in the cache (Redis in production, so all web processes share them) in fixed windows;
-the rates come from settings.RATE_LIMITS as "count/period" (second, minute, hour or day).
+Counts live in the "ratelimit" cache (Redis in production, so all web processes share them) in
+fixed windows; the rates come from settings.RATE_LIMITS as "count/period" (second, minute, hour or
+day). While that cache fails (Redis down), each process counts on its own with the same limits, so
+limits hold through an outage (per process, so up to one limit per process) instead of switching off.
+The API's request throttles (core.api.throttling) count in the same place.
 """
 
+import contextlib
 import hashlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.shortcuts import render
@@ -24,6 +30,84 @@ from rest_framework.request import Request
 logger = logging.getLogger(__name__)
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# During an outage the shared cache is tried again this often (seconds), not on every request:
+# a cache that times out would otherwise add its timeout to each one.
+RETRY_SHARED_AFTER = 5.0
+# Counters one process keeps during an outage; past it the oldest third is dropped (bounded memory).
+FALLBACK_MAX_ENTRIES = 20_000
+
+
+class LimitCache:
+    """The shared rate-limit cache, or a per-process, thread-safe stand-in while it raises.
+
+    Only what counting needs: add, incr, get, set. The shared cache must raise when it is down
+    (a plain RedisCache, not core.cache.OutageTolerantRedisCache, which reads an outage as a miss).
+    """
+
+    def __init__(self, alias: str = "ratelimit"):
+        self.alias = alias
+        self.local = LocMemCache(
+            "ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES, "CULL_FREQUENCY": 3}}
+        )
+        self._lock = threading.Lock()
+        self._retry_at = 0.0  # time.monotonic() of the next try of the shared cache, while down
+        self._down = False
+
+    def _run(self, operation: str, *args, **kwargs):
+        if time.monotonic() >= self._retry_at:
+            try:
+                result = getattr(caches[self.alias], operation)(*args, **kwargs)
+            except ValueError:
+                raise  # incr of a missing key: an answer, not an outage
+            except Exception as error:  # noqa: BLE001 - whatever the backend raises, limits must hold
+                self._outage(error)
+            else:
+                if self._down:
+                    self._recovered()
+                return result
+        return getattr(self.local, operation)(*args, **kwargs)
+
+    def _outage(self, error: Exception) -> None:
+        with self._lock:
+            self._retry_at = time.monotonic() + RETRY_SHARED_AFTER
+            first = not self._down
+            self._down = True
+        if first:  # once per outage, not once per request
+            logger.warning(
+                "rate-limit cache unavailable (%s: %s): counting per process until it answers",
+                type(error).__name__,
+                error,
+            )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            was_down, self._down = self._down, False
+        if was_down:
+            logger.info("rate-limit cache answers again: counting in it")
+
+    def add(self, key, value, timeout=None) -> bool:
+        return self._run("add", key, value, timeout=timeout)
+
+    def incr(self, key, delta=1) -> int:
+        return self._run("incr", key, delta)
+
+    def get(self, key, default=None):
+        return self._run("get", key, default)
+
+    def set(self, key, value, timeout=None) -> None:
+        self._run("set", key, value, timeout=timeout)
+
+    def clear(self) -> None:
+        """Both stores, and any outage state: for tests and the fuzzer between examples (on Redis,
+        Django's clear() empties the whole database)."""
+        self.local.clear()
+        with self._lock:
+            self._retry_at, self._down = 0.0, False
+        with contextlib.suppress(Exception):  # nothing to clear in a cache that is down
+            caches[self.alias].clear()
+
+
+limit_cache = LimitCache()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -52,11 +136,11 @@ def hit(*, scope: str, ident: str) -> int:
     window = int(now // period)
     # Hashed: the key holds no address or email in clear, and stays a valid cache key.
     key = f"ratelimit:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}:{window}"
-    cache.add(key, 0, timeout=period + 1)
+    limit_cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
+        count = limit_cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=period + 1)
+        limit_cache.set(key, 1, timeout=period + 1)
         count = 1
     if count <= allowed:
         return 0

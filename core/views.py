@@ -3,13 +3,13 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core import health
 from core.api import errors as api_errors
 
 
-@require_GET
+@require_safe
 def landing(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
@@ -17,12 +17,13 @@ def landing(request):
 
 
 @login_required
+@require_safe
 def dashboard(request):
     return redirect("projects:list")
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     report = health.run_checks()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from core.exceptions import ProviderError
+from core.ratelimit import limit_cache
 from fuzz.standins import (
     ERRORS,
     HUB_ROUTES,
@@ -248,6 +249,7 @@ class World:
         self.queue.clear()
         self.unclassified.clear()
         cache.clear()  # the webhook secret, rate-limit counts: nothing carries over between examples
+        limit_cache.clear()
         # A failed example may have left work active: the next one starts clean.
         TrainingRun.objects.filter(project=self.project, status__in=TrainingRun.ACTIVE).update(
             status=TrainingRun.Status.FAILED, error_kind="user_canceled", completed_at=timezone.now()

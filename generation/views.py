@@ -3,16 +3,16 @@ import zipfile
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.exceptions import ProviderError
+from core.files import StoredFileMissing, open_stored
 from core.parsing import int_or_none
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
@@ -115,12 +115,14 @@ def _job_context(*, generation: Generation) -> dict:
 
 
 @login_required
+@require_safe
 def generation_detail(request, generation_id):
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
     return render(request, "generation/job.html", _job_context(generation=generation))
 
 
 @login_required
+@require_safe
 @never_cache
 def generation_live(request, generation_id):
     """The changing part of the job page, polled by the page itself while the job is active."""
@@ -143,6 +145,7 @@ def generation_cancel(request, generation_id):
 
 
 @login_required
+@require_safe
 def gallery(request):
     run_id = int_or_none(request.GET.get("model"))
     project_id = int_or_none(request.GET.get("project"))
@@ -173,6 +176,7 @@ def gallery(request):
 
 
 @login_required
+@require_safe
 def image_detail(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
     context = {
@@ -186,11 +190,10 @@ def image_detail(request, image_id):
 @login_required
 # Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
 @cache_control(private=True)
+@require_safe
 def image_download(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
-    return FileResponse(
-        default_storage.open(image.file.name, "rb"), as_attachment=True, filename=selectors.download_name(image=image)
-    )
+    return FileResponse(open_stored(image.file.name), as_attachment=True, filename=selectors.download_name(image=image))
 
 
 @login_required
@@ -233,18 +236,32 @@ class _ZipSink:
         return data
 
 
+# In an archive whose images were not all in storage: which ones are left out.
+ZIP_MISSING_NOTE = "missing-from-storage.txt"
+
+
 def _zip_stream(images):
     sink = _ZipSink()
+    missing = []
     # Stored, not deflated: the images are compressed already.
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for image in images:
-            with (
-                default_storage.open(image.file.name, "rb") as source,
-                archive.open(selectors.download_name(image=image), mode="w", force_zip64=True) as target,
-            ):
+            name = selectors.download_name(image=image)
+            try:
+                source = open_stored(image.file.name)
+            except StoredFileMissing:
+                # The response has started: the others still go out, with a note naming this one.
+                missing.append(name)
+                continue
+            with source, archive.open(name, mode="w", force_zip64=True) as target:
                 while chunk := source.read(256 * 1024):
                     target.write(chunk)
                     yield sink.take()
+        if missing:
+            archive.writestr(
+                ZIP_MISSING_NOTE,
+                "These images are no longer in storage, so they are not in this archive:\n" + "\n".join(missing) + "\n",
+            )
     yield sink.take()
 
 
@@ -266,9 +283,10 @@ def images_action(request):
     return response
 
 
+@require_safe
 def lora_file(request, token):
     """The LoRA of a trained model, for the provider, behind a signed URL that expires in an hour."""
     run = services.lora_run_from_token(token=token)
     if run is None:
         raise Http404
-    return FileResponse(default_storage.open(run.lora_file.name, "rb"), filename="lora.safetensors")
+    return FileResponse(open_stored(run.lora_file.name), filename="lora.safetensors")

@@ -7,8 +7,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.files import open_stored
 from core.parsing import int_or_none
 from library import selectors, services
 from library.models import LibraryItem
@@ -40,6 +42,7 @@ def _tile(item: LibraryItem, score: float | None = None, matched=()) -> dict:
 
 
 @login_required
+@require_safe
 def library_home(request):
     """Search by meaning when there is a query; otherwise the whole library, newest first."""
     query = request.GET.get("q", "").strip()
@@ -67,6 +70,7 @@ def library_home(request):
 
 
 @login_required
+@require_safe
 def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     similar = [_tile(hit.item, hit.score) for hit in services.library_similar(item=item, limit=12)]
@@ -120,6 +124,9 @@ def _share_row(request, share) -> dict:
 
 
 @login_required
+# Every link on the page is a secret (anyone who has it can view): no cache may keep a copy.
+@never_cache
+@require_safe
 def share_list(request):
     shares = [_share_row(request, share) for share in selectors.share_list_for_user(user=request.user)]
     return render(request, "library/shares.html", {"shares": shares})
@@ -178,7 +185,7 @@ def _share_missing(request):
     return _public(render(request, "library/share_missing.html", status=404))
 
 
-@require_GET
+@require_safe
 def shared_page(request, token):
     """A shared image or album, read-only and without login. Nothing else of the owner's is linked."""
     share = services.share_resolve(token=token)
@@ -210,10 +217,9 @@ def shared_page(request, token):
     return _public(response)
 
 
-@require_GET
+@require_safe
 def shared_file(request, token, object_id, variant):
     """A file of the shared image or album, checked against the link; anything else is a 404."""
-    from django.core.files.storage import default_storage
     from django.http import FileResponse
 
     share = services.share_resolve(token=token)
@@ -221,7 +227,7 @@ def shared_file(request, token, object_id, variant):
     if found is None:
         return _share_missing(request)
     field, content_type = found
-    response = FileResponse(default_storage.open(field.name, "rb"), content_type=content_type)
+    response = FileResponse(open_stored(field.name), content_type=content_type)
     response["Cache-Control"] = "private, max-age=300"
     return _public(response)
 
@@ -263,6 +269,7 @@ def album_list(request):
 
 
 @login_required
+@require_safe
 def album_detail(request, album_id):
     album = selectors.album_get_for_user(user=request.user, album_id=album_id)
     page = Paginator(selectors.album_items(album=album), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -353,6 +360,7 @@ def item_add_to_album(request, item_id):
 
 
 @login_required
+@require_safe
 def suggestion_list(request):
     suggestions = [
         {"suggestion": suggestion, "tiles": [_tile(item) for item in suggestion.items.all()]}
@@ -416,6 +424,7 @@ def _duplicate_entry(group) -> dict:
 
 
 @login_required
+@require_safe
 def duplicates(request):
     found = services.duplicate_groups(user=request.user)
     context = {

@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from generation import selectors as generation_selectors
 from projects import selectors, services
@@ -21,6 +21,7 @@ def _wants_json(request) -> bool:
 
 
 @login_required
+@require_safe
 def project_list(request):
     cards = []
     for project in selectors.project_list_for_user(user=request.user):
@@ -119,12 +120,14 @@ def _detail_context(*, project) -> dict:
 
 
 @login_required
+@require_safe
 def project_detail(request, project_id):
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
     return render(request, "projects/detail.html", _detail_context(project=project))
 
 
 @login_required
+@require_safe
 @never_cache
 def project_live(request, project_id):
     """The changing part of the project page, polled by the page itself while photos are processed."""

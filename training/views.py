@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import ProviderError
+from core.files import open_stored
 from projects import selectors as project_selectors
 from training import selectors, services
 from training.models import TrainingRun
@@ -44,12 +44,14 @@ def _run_context(*, run: TrainingRun) -> dict:
 
 
 @login_required
+@require_safe
 def run_detail(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     return render(request, "training/run.html", _run_context(run=run))
 
 
 @login_required
+@require_safe
 @never_cache
 def run_live(request, run_id):
     """The changing part of the run page, polled by the page itself while the run is active."""
@@ -84,6 +86,7 @@ def run_retry(request, run_id):
 
 
 @login_required
+@require_safe
 def model_list(request):
     return render(request, "training/models.html", {"runs": selectors.trained_models_for_user(user=request.user)})
 
@@ -91,9 +94,10 @@ def model_list(request):
 @login_required
 # Like the other file views: a shared cache (a proxy, a CDN) must never keep one user's file.
 @cache_control(private=True)
+@require_safe
 def lora_download(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     if not run.lora_file:
         raise Http404
     filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.backend == 'demo' else ''}.safetensors"
-    return FileResponse(default_storage.open(run.lora_file.name, "rb"), as_attachment=True, filename=filename)
+    return FileResponse(open_stored(run.lora_file.name), as_attachment=True, filename=filename)

@@ -1,3 +1,5 @@
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -20,6 +22,8 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
 
+# A new token's secret is in the answer: no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ApiTokenListCreateView(generics.ListAPIView):
     serializer_class = ApiTokenSerializer
 

@@ -40,13 +40,42 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(client, user):
     assert "_auth_user_id" not in client.session
 
 
-def test_lockout_covers_the_account_from_another_address(client, user):
+def test_each_failure_says_how_many_tries_are_left_before_the_lockout(client, user):
+    messages = [login(client, user.email, "wrong password").content.decode() for _ in range(4)]
+    assert "4 tries left before a 15-minute lockout." in messages[0]
+    assert "3 tries left before a 15-minute lockout." in messages[1]
+    assert "1 try left before a 15-minute lockout." in messages[3]
+
+
+def test_a_lockout_locks_the_account_from_that_address_only(client, user):
+    """A stranger's failures neither lock the owner out (another address) nor lock other accounts
+    out of the stranger's address (behind a proxy, that is everyone)."""
+    neighbour = UserFactory()
     for _ in range(django_settings.AXES_FAILURE_LIMIT):
         login(client, user.email, "wrong password")
+    assert login(client, user.email, DEFAULT_PASSWORD).status_code == 429
+    assert login(client, neighbour.email, DEFAULT_PASSWORD).status_code == 302, "another account, same address"
+    client.post("/accounts/logout/")
     response = client.post(
         "/accounts/login/", {"username": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.9.8.7"
     )
+    assert response.status_code == 302, "the owner, from another address"
+
+
+def test_attempts_on_one_account_from_many_addresses_are_slowed(client, user, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account": "6/minute"}
+    for n in range(6):  # a distributed guesser: one try from each address, under every pair's lockout
+        response = client.post(
+            "/accounts/login/", {"username": user.email, "password": "wrong"}, REMOTE_ADDR=f"10.0.0.{n}"
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/accounts/login/", {"username": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.0.1.1"
+    )
     assert response.status_code == 429
+    assert b"Too many attempts. Please wait 1 minute" in response.content
+    assert "_auth_user_id" not in client.session
+    assert login(client, UserFactory().email, DEFAULT_PASSWORD).status_code == 302, "other accounts are not slowed"
 
 
 def test_a_success_before_the_limit_resets_the_count(client, user):

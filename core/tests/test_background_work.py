@@ -159,9 +159,25 @@ def test_re_drive_runs_the_reconcile_and_says_how_many_it_re_drove(operator_clie
     assert '<strong class="stuck-count">0</strong>' in section(response.content.decode(), "work-generation")
 
 
+def test_staff_without_the_right_to_see_every_kind_of_work_cannot_open_the_page(client):
+    """It counts every user's training runs, generations and library items."""
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert client.get(URL).status_code == 403
+    assert client.post(URL, {"kind": "library"}).status_code == 403
+    assert URL not in client.get("/admin/").content.decode(), "nor is it linked"
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_trainingrun", "view_generation"]))
+    assert client.get(URL).status_code == 403, "library items too"
+    staff.user_permissions.add(Permission.objects.get(codename="view_libraryitem"))
+    assert client.get(URL).status_code == 200
+    assert URL in client.get("/admin/").content.decode()
+
+
 def test_re_drive_needs_the_right_to_change_that_kind_of_item(client):
     staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(Permission.objects.get(codename="change_libraryitem"))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_trainingrun", "view_generation", "change_libraryitem"])
+    )
     client.force_login(staff)
     job = generation_job(staff, Generation.Status.QUEUED, created_at=ago(hours=1))
 

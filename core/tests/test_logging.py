@@ -3,8 +3,11 @@
 import io
 import json
 import logging
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -278,3 +281,52 @@ def test_a_worker_logs_with_the_id_of_the_request_that_enqueued_the_task(
     assert line["request_id"] == "ops-check-1"
     assert line["user_id"] == operator.id
     assert line["task_id"]
+
+
+# Django's own request logging, as configured (a fresh interpreter: logging is set up at start)
+# ------------------------------------------------------------------------------
+
+DJANGO_OWN_LINES = """
+import logging
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+# Pages render without collectstatic's manifest (DEBUG off uses it).
+static = {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+settings.STORAGES = {{**settings.STORAGES, "staticfiles": static}}
+client = Client()
+client.get("/generation/loras/{lora}/lora.safetensors")  # django.request: Not Found: <path>
+client.get("/accounts/verify/{verify}/")  # django.request: Bad Request: <path>
+# What runserver writes for each request (django.core.servers.basehttp).
+logging.getLogger("django.server").warning('"GET %s HTTP/1.1" 404 179', "/s/{share}/")
+"""
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_djangos_own_request_lines_are_redacted_in_every_mode(tmp_path, debug, log_format):
+    secrets = {"lora": "LoraSecret" + "x" * 30, "verify": "VerifySecret" + "y" * 30, "share": "ShareSecret" + "z" * 30}
+    result = subprocess.run(
+        [sys.executable, "-c", DJANGO_OWN_LINES.format(**secrets)],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
+            "DATA_DIR": str(tmp_path),
+            "DEBUG": debug,
+            "LOG_FORMAT": log_format,
+            "ALLOWED_HOSTS": "testserver",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Not Found: /generation/loras/[REDACTED]/lora.safetensors" in output
+    assert "Bad Request: /accounts/verify/[REDACTED]/" in output
+    assert "GET /s/[REDACTED]/ HTTP/1.1" in output
+    for secret in secrets.values():
+        assert secret not in output

@@ -1,6 +1,7 @@
 """The settings module is read in a fresh interpreter per case: it reads the environment at import."""
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ print(json.dumps({
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
-    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+    # A fresh key: production refuses the keys written in this repository.
+    "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "photoagent.example.com",
     "DATABASE_URL": "mysql://photoagent:secret@127.0.0.1:3306/photoagent",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -104,6 +106,28 @@ def test_production_stops_with_a_message_naming_what_is_missing(tmp_path, missin
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert f"not set: {missing}." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("dev-only-insecure-key-do-not-use-in-production-0123456789", "is a public key from this repository"),
+        ("a-long-random-production-secret-key-0123456789-abcdefghijklmnop", "is a public key from this repository"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "is a key Django generated for development"),
+        (secrets.token_urlsafe(30), "is too weak"),
+        ("abcd" * 20, "is too weak"),
+    ],
+)
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "SECRET_KEY_FALLBACKS"])
+def test_production_refuses_a_public_or_weak_secret_key(tmp_path, key, reason, variable):
+    result = run(["-c", PRINT_SETTINGS], {**PRODUCTION, variable: key}, tmp_path)
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: DJANGO_ENV=production: a key in {variable} {reason}" in result.stderr
+    assert key not in result.stderr, "the key itself is never printed"
+
+
+def test_development_still_runs_on_its_own_key(tmp_path):
+    assert load_settings({}, tmp_path)["debug"] is True
 
 
 def test_production_names_every_missing_variable_at_once(tmp_path):

@@ -1,4 +1,3 @@
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,6 +10,7 @@ from core.api.fields import IdField
 from core.api.filters import QueryFilters, query_filters
 from core.api.schema import PROVIDER_UNAVAILABLE
 from core.exceptions import ProviderError
+from core.files import open_stored
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
@@ -243,7 +243,7 @@ class GeneratedImageFileView(APIView):
         image = selectors.image_get_for_viewer(user=request.user, image_id=image_id)
         field = image.file if variant == "file" else image.thumbnail
         response = FileResponse(
-            default_storage.open(field.name, "rb"),
+            open_stored(field.name),
             content_type=CONTENT_TYPES.get(image.format, "image/webp") if variant == "file" else "image/webp",
         )
         response["Cache-Control"] = "private, max-age=300"

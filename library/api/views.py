@@ -1,5 +1,7 @@
 from django.core.validators import RegexValidator
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -180,6 +182,8 @@ class ShareCreateSerializer(serializers.Serializer):
         return data
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareListCreateView(ListAPIView):
     serializer_class = ShareSerializer
 
@@ -205,6 +209,8 @@ class ShareListCreateView(ListAPIView):
         return Response(ShareSerializer(share, context={"request": request}).data, status=201)
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareDetailView(APIView):
     @extend_schema(responses=ShareSerializer, summary="One share link")
     def get(self, request, share_id: int):
@@ -212,6 +218,8 @@ class ShareDetailView(APIView):
         return Response(ShareSerializer(share, context={"request": request}).data)
 
 
+# A share link is a secret (anyone who has it can view): no cache may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class ShareRevokeView(APIView):
     @extend_schema(request=None, responses=ShareSerializer, summary="Revoke a share link; it stops working at once")
     def post(self, request, share_id: int):

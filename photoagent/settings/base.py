@@ -41,6 +41,38 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-
 # Previous keys, still accepted for what they signed (sessions, reset and verification links) while
 # a new SECRET_KEY takes over: see docs/operations.md, "Rotating secrets".
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Keys anyone can read in this repository (the development default above, and the tests' and
+# benchmarks'): with one, anyone can forge sessions, reset links and LoRA download links.
+PUBLIC_SECRET_KEYS = frozenset(
+    {
+        "dev-only-insecure-key-do-not-use-in-production-0123456789",
+        "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+        "chaos-" + "k" * 60,
+    }
+)
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why production must not sign with this key, or None. Length and variety are Django's own
+    deployment check (security.W009), which only warns."""
+    if key in PUBLIC_SECRET_KEYS:
+        return "is a public key from this repository"
+    if key.startswith("django-insecure-"):
+        return "is a key Django generated for development ('django-insecure-')"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "is too weak (use at least 50 characters, at least 5 of them different)"
+    return None
+
+
+if IS_PRODUCTION:
+    # Fallbacks verify signatures too: a weak one is as forgeable as a weak SECRET_KEY.
+    for _name, _key in [("SECRET_KEY", SECRET_KEY), *(("SECRET_KEY_FALLBACKS", key) for key in SECRET_KEY_FALLBACKS)]:
+        if _weakness := secret_key_weakness(_key):
+            raise ImproperlyConfigured(
+                f"DJANGO_ENV=production: a key in {_name} {_weakness}. Generate a new one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))' (see docs/operations.md, "
+                '"Rotating secrets").'
+            )
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -90,6 +122,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: logged-in pages and API answers are marked private (core/middleware.py).
+    "core.middleware.CacheControlMiddleware",
+    # A stored file missing from storage answers a 410 page, not a 500 (core/files.py).
+    "core.middleware.StoredFileMissingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
@@ -150,10 +186,21 @@ if REDIS_URL:
             "BACKEND": "core.cache.OutageTolerantRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
+        },
+        # Rate-limit and API throttle counts. A plain RedisCache, which raises when Redis is down:
+        # core.ratelimit then counts per process, so the limits hold through the outage.
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "ratelimit",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
+    }
 
 # CELERY  https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------
@@ -521,8 +568,10 @@ UNVERIFIED_ACCOUNT_RETENTION = timedelta(days=env.int("UNVERIFIED_ACCOUNT_RETENT
 # Lockout after repeated failed logins  https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-# Either the account or the client address is locked, whichever reached the limit.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# One account from one client address is locked: locking the whole address would lock out every
+# account behind it (everyone, behind a proxy), and locking the account would let anyone lock its
+# owner out. Attempts on one account from all addresses are capped by RATE_LIMITS["login_account"].
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_CALLABLE = "accounts.services.user_login_identifier"
 AXES_RESET_ON_SUCCESS = True
@@ -534,12 +583,16 @@ API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
 
 # RATE LIMITS (core/ratelimit.py): "count/period", the period second, minute, hour or day. Sign-up
 # (and resending its email) and password resets count per client address (resets also per email
-# address); API tokens and generations per user, on the website and the API together.
+# address); API tokens and generations per user, on the website and the API together; log-in
+# attempts per account.
 RATE_LIMITS = {
     "signup": env.str("RATE_LIMIT_SIGNUP", default="10/hour"),
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="5/hour"),
     "api_token_create": env.str("RATE_LIMIT_API_TOKEN_CREATE", default="10/hour"),
     "generation_create": env.str("RATE_LIMIT_GENERATION_CREATE", default="20/minute"),
+    # Log-in attempts on one account from all addresses together: far above the lockout of one
+    # address (LOGIN_FAILURE_LIMIT), it slows a distributed guesser and blocks its owner for a minute at most.
+    "login_account": env.str("RATE_LIMIT_LOGIN_ACCOUNT", default="20/minute"),
     # Per sending address: Replicate sends every webhook of the account from a few addresses
     # (logs events of a training come up to twice a second), so this stays well above that.
     "provider_webhook": env.str("RATE_LIMIT_PROVIDER_WEBHOOK", default="600/minute"),
@@ -556,8 +609,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's, counting in the rate-limit cache, per process while Redis is down.
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
@@ -667,7 +721,11 @@ LOGGING = {
         # httpx logs every request's URL at INFO, provider output files included: unguessable links
         # to users' images. Our own lines say what was fetched, by id.
         "httpx": {"level": "WARNING"},
-        # runserver's request lines, unredacted: core.requests logs every request already.
+        # Django's own lines ("Not Found: <path>" from django.request, django.security) go to the
+        # redacting console above in every mode. Without this, Django's default handlers stay too:
+        # with DEBUG on, its console printed signed link paths (share, LoRA, reset) as they are.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's request lines (redacted too) below WARNING: core.requests logs every request already.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

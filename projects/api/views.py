@@ -1,4 +1,3 @@
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
@@ -9,6 +8,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api.schema import ApiErrorSerializer
+from core.files import open_stored
 from projects import selectors, services
 from projects.api.serializers import (
     PhotoSerializer,
@@ -153,7 +153,7 @@ class PhotoFileView(APIView):
         else:
             content_type = "image/jpeg" if variant == "training" else "image/webp"
         response = FileResponse(
-            default_storage.open(field.name, "rb"),
+            open_stored(field.name),
             content_type=content_type,
             as_attachment=variant == "original",
             filename=photo.original_filename if variant == "original" else None,

@@ -1,0 +1,15 @@
+"""DRF's request throttles, counting where core.ratelimit counts: in the shared rate-limit cache,
+or per process while it is down (DRF's own count in the default cache, which reads an outage as
+empty, so the throttles switched off with Redis)."""
+
+from rest_framework import throttling
+
+from core.ratelimit import limit_cache
+
+
+class AnonRateThrottle(throttling.AnonRateThrottle):
+    cache = limit_cache
+
+
+class UserRateThrottle(throttling.UserRateThrottle):
+    cache = limit_cache
