@@ -278,11 +278,20 @@ class TrashEntry:
     where: str
     trashed_at: datetime
     purge_at: datetime
-    thumbnail_url: str
 
     @property
     def id(self) -> int:
         return self.source.id
+
+    @property
+    def thumbnail_url(self) -> str:
+        """Made when shown, so a long trash signs URLs only for the page on screen."""
+        from generation import selectors as generation_selectors
+        from projects import selectors as project_selectors
+
+        if self.kind == "photos":
+            return project_selectors.photo_url(photo=self.source, variant="thumbnail")
+        return generation_selectors.image_url(image=self.source, variant="thumbnail")
 
     @property
     def restore_url(self) -> str:
@@ -318,17 +327,13 @@ def trash_purge_at(*, trashed_at: datetime) -> datetime:
 
 def trash_entry(*, source) -> TrashEntry:
     """How the trash shows one photo (with its project) or generated image (with its job)."""
-    from generation import selectors as generation_selectors
-    from projects import selectors as project_selectors
     from projects.models import Photo
 
     if isinstance(source, Photo):
         kind, name, where = "photos", source.original_filename, f"Photo in “{source.project.name}”"
-        thumbnail_url = project_selectors.photo_url(photo=source, variant="thumbnail")
     else:
         kind, name = "images", f"Image {source.index + 1} of generation #{source.generation_id}"
         where = f"Generated from “{source.generation.prompt[:80]}”"
-        thumbnail_url = generation_selectors.image_url(image=source, variant="thumbnail")
     return TrashEntry(
         kind=kind,
         source=source,
@@ -336,7 +341,6 @@ def trash_entry(*, source) -> TrashEntry:
         where=where,
         trashed_at=source.trashed_at,
         purge_at=trash_purge_at(trashed_at=source.trashed_at),
-        thumbnail_url=thumbnail_url,
     )
 
 
@@ -351,6 +355,16 @@ def trash_for_user(*, user: User) -> list[TrashEntry]:
     ]
     entries = [trash_entry(source=source) for source in sources]
     return sorted(entries, key=lambda entry: (entry.trashed_at, entry.kind, entry.id), reverse=True)
+
+
+def trash_count_for_user(*, user: User) -> int:
+    from generation import selectors as generation_selectors
+    from projects import selectors as project_selectors
+
+    return (
+        project_selectors.photo_trash_for_user(user=user).count()
+        + generation_selectors.image_trash_for_user(user=user).count()
+    )
 
 
 def trash_get_for_user(*, user: User, kind: str, object_id: int):

@@ -483,5 +483,5 @@ def trash_empty(request):
         deleted = services.trash_empty(user=request.user)
         messages.success(request, f"Trash emptied: {deleted} item{pluralize(deleted)} deleted for good.")
         return redirect("library:trash")
-    count = len(selectors.trash_for_user(user=request.user))
+    count = selectors.trash_count_for_user(user=request.user)
     return render(request, "library/trash_confirm.html", {"entry": None, "count": count})

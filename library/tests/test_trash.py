@@ -400,3 +400,24 @@ def test_api_delete_moves_to_the_trash_and_the_trash_restores_or_deletes_for_goo
         assert client.delete("/api/v1/library/trash/").status_code == 204  # empties it
     assert not Photo.objects.filter(id=photo.id).exists()
     assert client.get("/api/v1/library/trash/").json()["results"] == []
+
+
+# Admin
+# ------------------------------------------------------------------------------
+
+
+def test_operators_filter_trashed_rows_and_restore_them(operator_client, photo, image):
+    project_services.photo_trash(photo=photo)
+    generation_services.image_trash(image=image)
+    for url, row_id in (("/admin/projects/photo/", photo.id), ("/admin/generation/generatedimage/", image.id)):
+        listed = operator_client.get(url, {"trashed": "yes"})
+        assert [row.id for row in listed.context["cl"].result_list] == [row_id]
+        assert list(operator_client.get(url, {"trashed": "no"}).context["cl"].result_list) == []
+        response = operator_client.post(
+            url, {"action": "restore", "_selected_action": [row_id], "index": 0}, follow=True
+        )
+        assert response.status_code == 200
+    photo.refresh_from_db()
+    image.refresh_from_db()
+    assert photo.trashed_at is None
+    assert image.trashed_at is None
