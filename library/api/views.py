@@ -143,7 +143,7 @@ class ShareCreateSerializer(serializers.Serializer):
             return None
         image = (
             GeneratedImage.objects.select_related("generation")
-            .filter(id=value, generation__user=self.context["request"].user)
+            .filter(id=value, generation__user=self.context["request"].user, trashed_at__isnull=True)
             .first()
         )
         if image is None:
