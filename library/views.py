@@ -454,12 +454,13 @@ def trash(request):
 @require_POST
 def trash_restore(request, kind, photo_id=None, image_id=None):
     source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
+    name = selectors.trash_entry(source=source).name
     try:
         services.trash_restore(source=source)
     except services.TrashError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Restored: it is back where it was.")
+        messages.success(request, f"“{name}” restored: it is back where it was.")
     return redirect("library:trash")
 
 

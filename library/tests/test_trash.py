@@ -175,7 +175,7 @@ def test_a_deleted_photo_waits_in_the_trash_out_of_sight_and_comes_back(client, 
     assert client.get(trash.context["page"][0].thumbnail_url).status_code == 200
 
     response = client.post(f"/library/trash/photos/{photo.id}/restore/", follow=True)
-    assert messages_of(response) == ["Restored: it is back where it was."]
+    assert messages_of(response) == [f"“{photo.original_filename}” restored: it is back where it was."]
     assert f'id="photo-{photo.id}"' in client.get(project_page).content.decode()
     assert client.get(f"/library/items/{item.id}/").status_code == 200
     assert client.get(f"/library/albums/{album.id}/").context["page"].paginator.count == 1
@@ -353,10 +353,19 @@ def test_the_purge_works_in_batches(owner, run_on_commit):
         generation = generation_services.generation_create(
             user=owner, training_run=None, prompt="three kites", num_outputs=3, seed=8
         )
+        uploaded = project_services.photo_upload(
+            project=ProjectFactory(owner=owner), files=[photo_upload(seed) for seed in (1, 2, 3)]
+        ).accepted
+    names = [name for photo in Photo.objects.all() for name in photo.file_names()]
+    assert len(uploaded) == 3
     GeneratedImage.objects.update(trashed_at=timezone.now() - timedelta(days=31))
+    Photo.objects.update(trashed_at=timezone.now() - timedelta(days=31))
     with run_on_commit():
         assert generation_services.images_purge_trashed(batch_size=2) == 3
+        assert project_services.photos_purge_trashed(batch_size=2) == 3
     assert not generation.images.exists()
+    assert not Photo.objects.exists()
+    assert not any(default_storage.exists(name) for name in names)
 
 
 def test_an_album_and_its_count_leave_out_what_is_in_the_trash(client, owner, photo, image):
