@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.exceptions import ProviderError
+from core.trash import TrashedListFilter
 from generation import services
 from generation.models import GeneratedImage, Generation, GenerationLimit
 
@@ -70,11 +71,30 @@ class GenerationAdmin(admin.ModelAdmin):
 
 @admin.register(GeneratedImage)
 class GeneratedImageAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "generation", "owner", "likeness", "favourite", "format", "created_at"]
-    list_filter = ["favourite", "format", "created_at"]
+    list_display = [
+        "id",
+        "preview",
+        "generation",
+        "owner",
+        "likeness",
+        "favourite",
+        "format",
+        "created_at",
+        "trashed_at",
+    ]
+    list_filter = [TrashedListFilter, "favourite", "format", "created_at"]
     search_fields = ["generation__user__email", "generation__prompt"]
     list_select_related = ["generation__user"]
     readonly_fields = [field.name for field in GeneratedImage._meta.fields if field.name != "favourite"] + ["preview"]
+    actions = ["restore"]
+
+    @admin.action(description="Restore from the trash")
+    def restore(self, request, queryset):
+        restored = 0
+        for image in queryset.filter(trashed_at__isnull=False):
+            services.image_restore(image=image)
+            restored += 1
+        self.message_user(request, f"Restored {restored} image{'' if restored == 1 else 's'}.")
 
     def has_add_permission(self, request):
         return False

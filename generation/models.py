@@ -136,6 +136,9 @@ class GeneratedImage(models.Model):
     likeness_distance = models.FloatField(null=True, blank=True)
     likeness = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100, higher is more alike.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the user deletes the image: it waits in the trash (restorable, its files kept) until
+    # generation.purge_trashed_images removes it TRASH_RETENTION_DAYS later.
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

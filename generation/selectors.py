@@ -27,7 +27,9 @@ def generation_list_for_user(*, user: User, run_id: int | None = None, project_i
         jobs = jobs.filter(project_id=project_id)
     return (
         jobs.select_related("training_run", "project")
-        .prefetch_related(Prefetch("images", queryset=GeneratedImage.objects.order_by("index")))
+        .prefetch_related(
+            Prefetch("images", queryset=GeneratedImage.objects.filter(trashed_at__isnull=True).order_by("index"))
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -45,7 +47,7 @@ def image_list_for_user(
     favourites: bool = False,
     sort: str = "newest",
 ):
-    images = GeneratedImage.objects.filter(generation__user=user)
+    images = GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=True)
     if run_id:
         images = images.filter(generation__training_run_id=run_id)
     if project_id:
@@ -61,24 +63,37 @@ def images_for_download(*, user: User, image_ids: list[int]) -> list[GeneratedIm
     return list(image_list_for_user(user=user).filter(id__in=image_ids).select_related("generation__training_run"))
 
 
-def image_get_for_user(*, user: User, image_id: int) -> GeneratedImage:
+def image_get_for_user(*, user: User, image_id: int, trashed: bool | None = False) -> GeneratedImage:
+    """The user's image, or 404. `trashed`: False (the default) only outside the trash, True only
+    in it, None either (its files, which the trash page shows)."""
+    filters = {"generation__user": user, "id": image_id}
+    if trashed is not None:
+        filters["trashed_at__isnull"] = not trashed
     return get_object_or_404(
-        GeneratedImage.objects.select_related("generation__project", "generation__training_run"),
-        generation__user=user,
-        id=image_id,
+        GeneratedImage.objects.select_related("generation__project", "generation__training_run"), **filters
     )
 
 
 def image_get_for_viewer(*, user: User, image_id: int) -> GeneratedImage:
-    """The image for its owner, or for an operator allowed to see images in the admin; else 404."""
+    """The image (in the trash or not) for its owner, or for an operator allowed to see images in
+    the admin; else 404."""
     if user.is_staff and user.has_perm("generation.view_generatedimage"):
         return get_object_or_404(GeneratedImage, id=image_id)
-    return image_get_for_user(user=user, image_id=image_id)
+    return image_get_for_user(user=user, image_id=image_id, trashed=None)
+
+
+def image_trash_for_user(*, user: User):
+    """The user's images in the trash, most recently trashed first, with their job."""
+    return (
+        GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=False)
+        .select_related("generation")
+        .order_by("-trashed_at", "-id")
+    )
 
 
 def recent_images_for_project(*, project, limit: int = 8) -> list[GeneratedImage]:
     return list(
-        GeneratedImage.objects.filter(generation__project=project)
+        GeneratedImage.objects.filter(generation__project=project, trashed_at__isnull=True)
         .select_related("generation")
         .order_by("-created_at", "-id")[:limit]
     )

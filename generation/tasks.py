@@ -95,3 +95,10 @@ def reconcile_jobs(**kwargs) -> None:
     from generation import services
 
     services.generation_reconcile()
+
+
+@shared_task(name="generation.purge_trashed_images", soft_time_limit=600, time_limit=660)
+def purge_trashed_images(**kwargs) -> None:
+    from generation import services
+
+    services.images_purge_trashed()

@@ -15,6 +15,7 @@ from core.exceptions import ProviderError
 from core.files import StoredFileMissing, open_stored
 from core.parsing import int_or_none
 from core.ratelimit import by_user, rate_limit
+from core.trash import moved_to_trash
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
@@ -208,8 +209,8 @@ def image_favourite(request, image_id):
 @require_POST
 def image_delete(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
-    services.image_delete(image=image)
-    messages.success(request, "Image deleted.")
+    services.image_trash(image=image)
+    messages.success(request, moved_to_trash(count=1, singular="image"))
     return redirect("generation:gallery")
 
 
@@ -268,15 +269,15 @@ def _zip_stream(images):
 @login_required
 @require_POST
 def images_action(request):
-    """The gallery's selection: download as a zip, or delete."""
+    """The gallery's selection: download as a zip, or move to the trash."""
     ids = [image_id for image_id in map(int_or_none, request.POST.getlist("images")) if image_id]
     images = selectors.images_for_download(user=request.user, image_ids=ids[:ZIP_MAX_IMAGES])
     if not images:
         messages.error(request, "Select at least one image first.")
         return redirect(_back_to(request, reverse("generation:gallery")))
     if request.POST.get("action") == "delete":
-        deleted = services.images_delete(user=request.user, image_ids=[image.id for image in images])
-        messages.success(request, f"{deleted} image(s) deleted.")
+        moved = services.images_trash(user=request.user, image_ids=[image.id for image in images])
+        messages.success(request, moved_to_trash(count=moved, singular="image"))
         return redirect(_back_to(request, reverse("generation:gallery")))
     response = StreamingHttpResponse(_zip_stream(images), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="photoagent-{len(images)}-images.zip"'

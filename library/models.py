@@ -4,6 +4,22 @@ from django.conf import settings
 from django.db import models
 
 
+def outside_trash(prefix: str = "") -> models.Q:
+    """Items (reached through `prefix`, e.g. "item__") whose photo or image is not in the trash.
+
+    The trash lives on the source rows (projects.Photo, generation.GeneratedImage), which their own
+    apps trash and restore; the library item follows them without a copy of its own to keep in step.
+    """
+    return models.Q(
+        **{f"{prefix}photo__trashed_at__isnull": True, f"{prefix}generated_image__trashed_at__isnull": True}
+    )
+
+
+class LibraryItemQuerySet(models.QuerySet):
+    def outside_trash(self):
+        return self.filter(outside_trash())
+
+
 class LibraryItem(models.Model):
     """A photo or a generated image in the user's searchable library, with what analysis found."""
 
@@ -50,6 +66,8 @@ class LibraryItem(models.Model):
     created_at = models.DateTimeField(help_text="When the photo was uploaded or the image generated.")
     analysed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = LibraryItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -69,6 +87,11 @@ class LibraryItem(models.Model):
 
     def __str__(self):
         return self.caption or f"{self.get_kind_display()} #{self.id}"
+
+    @property
+    def source(self):
+        """The photo or generated image this item shows."""
+        return self.photo if self.kind == self.Kind.PHOTO else self.generated_image
 
     @property
     def favourite(self) -> bool:

@@ -1,10 +1,11 @@
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Count, F
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from library.models import LibraryItem
+from library.models import LibraryItem, outside_trash
 
 
 def item_list_for_user(
@@ -16,8 +17,8 @@ def item_list_for_user(
     until: date | None = None,
     favourites: bool = False,
 ):
-    """The user's library items with what their pages need, filtered."""
-    items = LibraryItem.objects.filter(user=user)
+    """The user's library items (none in the trash) with what their pages need, filtered."""
+    items = LibraryItem.objects.filter(user=user).outside_trash()
     if project_id:
         items = items.filter(project_id=project_id)
     if kind in LibraryItem.Kind.values:
@@ -35,7 +36,7 @@ def item_list_for_user(
 
 def item_get_for_user(*, user: User, item_id: int) -> LibraryItem:
     return get_object_or_404(
-        LibraryItem.objects.select_related(
+        LibraryItem.objects.outside_trash().select_related(
             "photo__project", "generated_image__generation__training_run", "generated_image__generation__project"
         ),
         user=user,
@@ -77,7 +78,7 @@ def share_list_for_user(*, user: User):
     return (
         ShareLink.objects.filter(user=user)
         .select_related("generated_image__generation", "album")
-        .annotate(album_size=Count("album__albumitem"))
+        .annotate(album_size=Count("album__albumitem", filter=outside_trash("album__albumitem__item__")))
         .order_by("-created_at", "-id")
     )
 
@@ -122,6 +123,7 @@ def share_album_items(*, share) -> list[LibraryItem]:
         return []
     return list(
         LibraryItem.objects.filter(albumitem__album_id=share.album_id, user_id=share.user_id)
+        .outside_trash()
         .select_related("photo", "generated_image__generation")
         .defer("embedding", "description")
         .order_by("albumitem__added_at", "id")
@@ -144,6 +146,7 @@ def share_file(*, share, object_id: int, variant: str):
     else:
         item = (
             LibraryItem.objects.filter(id=object_id, albumitem__album_id=share.album_id, user_id=share.user_id)
+            .outside_trash()
             .select_related("photo", "generated_image")
             .defer("embedding")
             .first()
@@ -170,12 +173,19 @@ def album_list_for_user(*, user: User):
 
     from library.models import Album, AlbumItem
 
-    first_added = AlbumItem.objects.filter(album=OuterRef("pk")).order_by("added_at", "id").values("item_id")[:1]
+    first_added = (
+        AlbumItem.objects.filter(outside_trash("item__"), album=OuterRef("pk"))
+        .order_by("added_at", "id")
+        .values("item_id")[:1]
+    )
     return (
         Album.objects.filter(user=user)
         .select_related("cover__photo", "cover__generated_image")
         .defer("cover__embedding")
-        .annotate(item_count=Count("albumitem"), first_item_id=Subquery(first_added))
+        .annotate(
+            item_count=Count("albumitem", filter=outside_trash("albumitem__item__")),
+            first_item_id=Subquery(first_added),
+        )
         .order_by("-created_at", "-id")  # aggregation drops Meta.ordering
     )
 
@@ -183,6 +193,9 @@ def album_list_for_user(*, user: User):
 def album_attach_covers(*, albums) -> list:
     """Set `display_cover` on each album: its chosen cover, else its first item, else None (one query)."""
     albums = list(albums)
+    for album in albums:
+        if album.cover_id and (album.cover.source is None or album.cover.source.trashed_at is not None):
+            album.cover_id, album.cover = None, None  # a cover in the trash is not shown
     missing = {album.first_item_id for album in albums if album.cover_id is None and album.first_item_id}
     fallback = (
         LibraryItem.objects.select_related("photo", "generated_image").defer("embedding").in_bulk(list(missing))
@@ -215,7 +228,9 @@ def album_suggestion_list_for_user(*, user: User):
 
     from library.models import AlbumSuggestion
 
-    items = LibraryItem.objects.select_related("photo", "generated_image").defer("embedding").order_by("id")
+    items = (
+        LibraryItem.objects.outside_trash().select_related("photo", "generated_image").defer("embedding").order_by("id")
+    )
     return (
         AlbumSuggestion.objects.filter(user=user, status=AlbumSuggestion.Status.PROPOSED)
         .prefetch_related(Prefetch("items", queryset=items))
@@ -244,3 +259,123 @@ def items_stuck(*, since: datetime):
         .defer("embedding")
         .order_by("created_at", "id")
     )
+
+
+# Trash
+# ------------------------------------------------------------------------------
+# Imports stay inside the functions below so this section merges cleanly with the rest of the file.
+
+TRASH_KINDS = ("photos", "images")
+
+
+@dataclass(frozen=True)
+class TrashEntry:
+    """A photo or generated image in the trash, as the trash page and the API show it."""
+
+    kind: str  # one of TRASH_KINDS
+    source: object  # the Photo or GeneratedImage
+    name: str
+    where: str
+    trashed_at: datetime
+    purge_at: datetime
+
+    @property
+    def id(self) -> int:
+        return self.source.id
+
+    @property
+    def thumbnail_url(self) -> str:
+        """Made when shown, so a long trash signs URLs only for the page on screen."""
+        from generation import selectors as generation_selectors
+        from projects import selectors as project_selectors
+
+        if self.kind == "photos":
+            return project_selectors.photo_url(photo=self.source, variant="thumbnail")
+        return generation_selectors.image_url(image=self.source, variant="thumbnail")
+
+    @property
+    def restore_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse(f"library:trash_restore_{self.kind}", args=[self.id])
+
+    @property
+    def delete_url(self) -> str:
+        """The confirmation page (GET) of "delete permanently now", and its POST."""
+        from django.urls import reverse
+
+        return reverse(f"library:trash_delete_{self.kind}", args=[self.id])
+
+    @property
+    def days_left(self) -> int:
+        """Days (started) until the periodic purge deletes it for good: 30 just after it was
+        trashed, 1 on its last day, 0 once it is due."""
+        import math
+
+        from django.utils import timezone
+
+        return max(0, math.ceil((self.purge_at - timezone.now()).total_seconds() / 86400))
+
+
+def trash_purge_at(*, trashed_at: datetime) -> datetime:
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    return trashed_at + timedelta(days=settings.TRASH_RETENTION_DAYS)
+
+
+def trash_entry(*, source) -> TrashEntry:
+    """How the trash shows one photo (with its project) or generated image (with its job)."""
+    from projects.models import Photo
+
+    if isinstance(source, Photo):
+        kind, name, where = "photos", source.original_filename, f"Photo in “{source.project.name}”"
+    else:
+        kind, name = "images", f"Image {source.index + 1} of generation #{source.generation_id}"
+        where = f"Generated from “{source.generation.prompt[:80]}”"
+    return TrashEntry(
+        kind=kind,
+        source=source,
+        name=name,
+        where=where,
+        trashed_at=source.trashed_at,
+        purge_at=trash_purge_at(trashed_at=source.trashed_at),
+    )
+
+
+def trash_for_user(*, user: User) -> list[TrashEntry]:
+    """The user's photos and generated images in the trash, most recently trashed first."""
+    from generation import selectors as generation_selectors
+    from projects import selectors as project_selectors
+
+    sources = [
+        *project_selectors.photo_trash_for_user(user=user),
+        *generation_selectors.image_trash_for_user(user=user),
+    ]
+    entries = [trash_entry(source=source) for source in sources]
+    return sorted(entries, key=lambda entry: (entry.trashed_at, entry.kind, entry.id), reverse=True)
+
+
+def trash_count_for_user(*, user: User) -> int:
+    from generation import selectors as generation_selectors
+    from projects import selectors as project_selectors
+
+    return (
+        project_selectors.photo_trash_for_user(user=user).count()
+        + generation_selectors.image_trash_for_user(user=user).count()
+    )
+
+
+def trash_get_for_user(*, user: User, kind: str, object_id: int):
+    """One photo or image of the user's in the trash, or 404."""
+    from django.http import Http404
+
+    from generation import selectors as generation_selectors
+    from projects import selectors as project_selectors
+
+    if kind == "photos":
+        return project_selectors.photo_get_for_user(user=user, photo_id=object_id, trashed=True)
+    if kind == "images":
+        return generation_selectors.image_get_for_user(user=user, image_id=object_id, trashed=True)
+    raise Http404

@@ -1,4 +1,5 @@
 import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -270,6 +271,21 @@ def _hits(user: User, ranked: list[tuple[int, float]], *, filters: dict, exclude
     )
 
 
+def _ranked_hits(
+    user: User, user_index, vector, *, depth: int, limit: int, filters: dict, exclude: int | None = None
+) -> list[Hit]:
+    """The best `limit` hits. Filters and the trash apply after ranking, so when they dropped
+    candidates that scored high enough and the index holds more, it is searched to the end."""
+    minimum = settings.LIBRARY_SEARCH_MIN_SCORE
+    ranked = user_index.search(vector, depth)
+    hits = _hits(user, ranked, filters=filters, exclude=exclude)
+    candidates = sum(1 for item_id, score in ranked if score >= minimum and item_id != exclude)
+    dropped = candidates > len(hits)
+    if dropped and len(hits) < limit and user_index.index.ntotal > len(ranked):
+        hits = _hits(user, user_index.search(vector, user_index.index.ntotal), filters=filters, exclude=exclude)
+    return hits[:limit]
+
+
 def library_search(*, user: User, query: str, limit: int = 60, **filters) -> list[Hit]:
     """Items ranked by meaning, with a relevance score, a cut-off and the words that matched."""
     query = " ".join(query.split())[:300]
@@ -279,7 +295,7 @@ def library_search(*, user: User, query: str, limit: int = 60, **filters) -> lis
     user_index = index.index_for(user.id)
     # Filters apply after ranking: look deeper when they may drop many results.
     depth = user_index.index.ntotal if any(filters.values()) else limit
-    hits = _hits(user, user_index.search(vector, max(depth, limit)), filters=filters)[:limit]
+    hits = _ranked_hits(user, user_index, vector, depth=max(depth, limit), limit=limit, filters=filters)
     return [Hit(item=hit.item, score=hit.score, matched=_matched_words(query, hit.item)) for hit in hits]
 
 
@@ -287,13 +303,16 @@ def library_similar(*, item: LibraryItem, limit: int = 24) -> list[Hit]:
     if item.embedding is None:
         return []
     user_index = index.index_for(item.user_id)
-    ranked = user_index.search(embeddings.from_bytes(item.embedding), limit + 1)
-    return _hits(item.user, ranked, filters={}, exclude=item.id)[:limit]
+    vector = embeddings.from_bytes(item.embedding)
+    return _ranked_hits(item.user, user_index, vector, depth=limit + 1, limit=limit, filters={}, exclude=item.id)
 
 
 def library_vectors(*, user: User) -> tuple[list[int], np.ndarray]:
     rows = list(
-        LibraryItem.objects.filter(user=user, embedding__isnull=False).order_by("id").values_list("id", "embedding")
+        LibraryItem.objects.filter(user=user, embedding__isnull=False)
+        .outside_trash()
+        .order_by("id")
+        .values_list("id", "embedding")
     )
     if not rows:
         return [], np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
@@ -361,6 +380,8 @@ def share_resolve(*, token: str):
     return (
         ShareLink.objects.select_related("generated_image__generation", "album")
         .filter(token=token, revoked_at__isnull=True, user__is_active=True)
+        # A link to an image in the trash shows nothing until the image is restored.
+        .filter(generated_image__trashed_at__isnull=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .first()
     )
@@ -431,7 +452,9 @@ def album_add_items(*, album, item_ids) -> int:
     ids = _album_item_ids(item_ids)
     if not ids:
         raise AlbumError("Pick at least one item to add.")
-    owned = set(LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).values_list("id", flat=True))
+    owned = set(
+        LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).outside_trash().values_list("id", flat=True)
+    )
     if owned != set(ids):
         raise AlbumError("Only items in your own library can be added to your albums.")
     with transaction.atomic():
@@ -623,7 +646,9 @@ def album_suggestion_accept(*, suggestion, title: str | None = None):
         if not claimed:
             raise AlbumError("This suggestion was already accepted or dismissed.")
         album = album_create(user=suggestion.user, name=name)
-        item_ids = list(suggestion.items.filter(user_id=suggestion.user_id).values_list("id", flat=True))
+        item_ids = list(
+            suggestion.items.filter(user_id=suggestion.user_id).outside_trash().values_list("id", flat=True)
+        )
         if item_ids:
             album_add_items(album=album, item_ids=item_ids)
         AlbumSuggestion.objects.filter(id=suggestion.id).update(album=album)
@@ -652,7 +677,7 @@ class DuplicateError(Exception):
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    items: list[LibraryItem]  # best first: the sharpest, then the largest, then the oldest
+    items: list[LibraryItem]  # best first (see _best_first): the largest, least compressed, sharpest
     # Near groups show each distinct file once; these are the byte-identical copies of each.
     copies: dict[int, list[LibraryItem]]
 
@@ -673,17 +698,45 @@ def item_source_size(item: LibraryItem) -> tuple[int, int]:
     return (source.width, source.height) if source and source.width else (item.width, item.height)
 
 
+# Pixel counts within this factor of each other are one size class: resizing, cropping a few
+# pixels or re-saving changes the count a little, a smaller copy a lot (a 4K frame has 2.25x
+# the pixels of a 1440p one, 4x those of a 1080p one).
+SIZE_CLASS_STEP = 1.25
+# Bytes per pixel mean more detail kept only between copies compressed alike: WebP and HEIC keep
+# about as much as JPEG in fewer bytes. PNG is lossless, so no lossy copy of the same size beats it.
+_FORMAT_EFFICIENCY = {"jpeg": 1.0, "jpg": 1.0, "webp": 1.3, "heif": 1.5, "heic": 1.5}
+QUALITY_CLASS_STEP = 1.5
+
+
+def _step_class(value: float, step: float) -> int:
+    return math.floor(math.log(value, step)) if value > 0 else -(10**6)
+
+
 def _best_first(item: LibraryItem) -> tuple:
-    """The sharpest, then the largest, then the oldest.
+    """The largest, then the least compressed, then the sharpest, then the oldest.
 
-    Sharpness is measured on a copy at most ANALYSIS_LONG_SIDE px long, so it compares fairly only
-    between images at least that big: a smaller one (a downscaled copy scores sharper) ranks after.
+    Resolution first: a downscaled copy loses detail for good, and it even measures sharper
+    (sharpness is measured on a copy at most ANALYSIS_LONG_SIDE px long, where a smaller image
+    has fewer, crisper pixels per edge). So sharpness only decides between copies of one size class
+    whose files are of one quality class (bytes per pixel, weighed by format; lossless first).
     """
-    from projects.imaging import ANALYSIS_LONG_SIDE
-
     width, height = item_source_size(item)
-    measured_at = min(max(width, height), ANALYSIS_LONG_SIDE)
-    return (-measured_at, -(item.sharpness or 0.0), -(width * height), item.id)
+    pixels = width * height
+    source = item.source
+    file_format = (getattr(source, "format", "") or "").lower()
+    size_bytes = getattr(source, "bytes", 0) or 0
+    if file_format == "png":
+        quality = 10**6  # lossless
+    else:
+        per_pixel = size_bytes / pixels * _FORMAT_EFFICIENCY.get(file_format, 1.0) if pixels else 0.0
+        quality = _step_class(per_pixel, QUALITY_CLASS_STEP)
+    return (
+        -_step_class(pixels, SIZE_CLASS_STEP),
+        -quality,
+        -(item.sharpness or 0.0),
+        -pixels,
+        item.id,
+    )
 
 
 def _near_pairs(phashes: list[str], distance: int) -> list[tuple[int, int]]:
@@ -753,22 +806,22 @@ def duplicate_groups(*, user: User) -> Duplicates:
     return Duplicates(exact=sorted(exact, key=newest_first), near=sorted(near, key=newest_first))
 
 
-def _delete_source(item: LibraryItem) -> None:
-    """Delete the photo or generated image (and its files); the library item goes with it."""
+def _trash_source(item: LibraryItem) -> None:
+    """Move the photo or generated image to the trash; its library item leaves the library with it."""
     from generation import services as generation_services
     from projects import services as project_services
 
     if item.kind == LibraryItem.Kind.PHOTO:
-        project_services.photo_delete(photo=item.photo)
+        project_services.photo_trash(photo=item.photo)
     else:
-        generation_services.image_delete(image=item.generated_image)
+        generation_services.image_trash(image=item.generated_image)
 
 
 def duplicates_keep_best(*, user: User, item_ids) -> list[int]:
-    """Keep the best of a group of duplicates and delete the others' photos or images.
+    """Keep the best of a group of duplicates and move the others' photos or images to the trash.
 
     The ids must still be duplicates of one another (all in one current group); in a near group
-    the byte-identical copies of each deleted file go too. Returns the deleted items' ids.
+    the byte-identical copies of each trashed file go too. Returns the trashed items' ids.
     """
     try:
         ids = {int(item_id) for item_id in item_ids}
@@ -784,6 +837,64 @@ def duplicates_keep_best(*, user: User, item_ids) -> list[int]:
             doomed = [copy for item in chosen[1:] for copy in [item, *group.copies.get(item.id, [])]]
             with transaction.atomic():
                 for item in doomed:
-                    _delete_source(item)
+                    _trash_source(item)
             return [item.id for item in doomed]
     raise DuplicateError("These are no longer duplicates of one another; look at the list again.")
+
+
+# Trash
+# ------------------------------------------------------------------------------
+# Photos and generated images are trashed, restored and purged by their own apps; this is the one
+# place that offers both, for the trash page and the API.
+
+
+class TrashError(Exception):
+    """A restore or deletion we refuse, with a message for the user."""
+
+
+def trash_restore(*, source) -> None:
+    """Take a photo or generated image out of the trash (a photo only while its project has room)."""
+    from generation import services as generation_services
+    from projects import services as project_services
+
+    try:
+        if isinstance(source, Photo):
+            project_services.photo_restore(photo=source)
+        else:
+            generation_services.image_restore(image=source)
+    except (project_services.ProjectError, generation_services.ImageGone) as refusal:
+        raise TrashError(str(refusal)) from refusal
+
+
+def trash_delete_permanently(*, source) -> None:
+    """Delete a photo or generated image in the trash, and its stored files, for good now."""
+    from generation import services as generation_services
+    from projects import services as project_services
+
+    if isinstance(source, Photo):
+        try:
+            project_services.photo_delete(photo=source)
+        except Photo.DoesNotExist:
+            pass  # gone already (purged, or a second click): what was asked for
+    else:
+        generation_services.image_delete(image=source)
+
+
+def trash_empty(*, user: User, batch_size: int = 200) -> int:
+    """Delete everything in the user's trash, and the stored files, for good. Returns how many went."""
+    from generation import services as generation_services
+
+    deleted = 0
+    while True:
+        photos = list(Photo.objects.filter(project__owner=user, trashed_at__isnull=False).order_by("id")[:batch_size])
+        for photo in photos:
+            trash_delete_permanently(source=photo)
+        image_ids = list(
+            GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=False).values_list("id", flat=True)[
+                :batch_size
+            ]
+        )
+        deleted += len(photos) + generation_services.images_delete(user=user, image_ids=image_ids, trashed=True)
+        if len(photos) < batch_size and len(image_ids) < batch_size:
+            break
+    return deleted

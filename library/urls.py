@@ -43,3 +43,14 @@ urlpatterns += [
     path("duplicates/", views.duplicates, name="duplicates"),
     path("duplicates/keep-best/", views.duplicates_keep_best, name="duplicates_keep_best"),
 ]
+
+# Trash: photos and generated images, each under its own id
+urlpatterns += [
+    path("trash/", views.trash, name="trash"),
+    path("trash/empty/", views.trash_empty, name="trash_empty"),
+]
+for _kind, _id in (("photos", "photo_id"), ("images", "image_id")):
+    urlpatterns += [
+        path(f"trash/{_kind}/<id:{_id}>/restore/", views.trash_restore, {"kind": _kind}, name=f"trash_restore_{_kind}"),
+        path(f"trash/{_kind}/<id:{_id}>/delete/", views.trash_delete, {"kind": _kind}, name=f"trash_delete_{_kind}"),
+    ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.files import open_stored
 from core.parsing import int_or_none
+from core.trash import moved_to_trash
 from library import selectors, services
 from library.models import LibraryItem
 from projects import selectors as project_selectors
@@ -418,7 +419,7 @@ def _duplicate_entry(group) -> dict:
             }
             for item in group.items
         ],
-        # What "keep the best" deletes: the others and, in a near group, their identical copies.
+        # What "keep the best" moves to the trash: the others and, in a near group, their identical copies.
         "deletes": sum(1 + copies[item.id] for item in group.items[1:]),
     }
 
@@ -438,9 +439,60 @@ def duplicates(request):
 @require_POST
 def duplicates_keep_best(request):
     try:
-        deleted = services.duplicates_keep_best(user=request.user, item_ids=_ids(request.POST.getlist("items")))
+        trashed = services.duplicates_keep_best(user=request.user, item_ids=_ids(request.POST.getlist("items")))
     except services.DuplicateError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"Kept the best; {len(deleted)} duplicate{pluralize(len(deleted))} deleted.")
+        messages.success(
+            request, "Kept the best; " + moved_to_trash(count=len(trashed), singular="copy", plural="copies")
+        )
     return redirect("library:duplicates")
+
+
+# Trash
+# ------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def trash(request):
+    page = Paginator(selectors.trash_for_user(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "library/trash.html", {"page": page})
+
+
+@login_required
+@require_POST
+def trash_restore(request, kind, photo_id=None, image_id=None):
+    source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
+    name = selectors.trash_entry(source=source).name
+    try:
+        services.trash_restore(source=source)
+    except services.TrashError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"“{name}” restored: it is back where it was.")
+    return redirect("library:trash")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trash_delete(request, kind, photo_id=None, image_id=None):
+    """Delete one thing in the trash for good, after a confirmation page (GET shows it)."""
+    source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
+    if request.method == "POST":
+        services.trash_delete_permanently(source=source)
+        messages.success(request, "Deleted for good, with its stored files.")
+        return redirect("library:trash")
+    return render(request, "library/trash_confirm.html", {"entry": selectors.trash_entry(source=source), "count": 1})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trash_empty(request):
+    """Delete everything in the trash for good, after a confirmation page (GET shows it)."""
+    if request.method == "POST":
+        deleted = services.trash_empty(user=request.user)
+        messages.success(request, f"Trash emptied: {deleted} item{pluralize(deleted)} deleted for good.")
+        return redirect("library:trash")
+    count = selectors.trash_count_for_user(user=request.user)
+    return render(request, "library/trash_confirm.html", {"entry": None, "count": count})

@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
+from core.trash import TrashedListFilter
 from projects import selectors, services
 from projects.models import Photo, Project
 
@@ -59,8 +61,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["original_filename", "project", "status", "format", "width", "height", "created_at"]
-    list_filter = ["status", "format", "project__category"]
+    list_display = ["original_filename", "project", "status", "format", "width", "height", "created_at", "trashed_at"]
+    list_filter = [TrashedListFilter, "status", "format", "project__category"]
+    actions = ["restore"]
     search_fields = ["original_filename", "project__name", "project__owner__email", "sha256"]
     list_select_related = ["project"]
     exclude = ["face_descriptor"]
@@ -69,7 +72,19 @@ class PhotoAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    @admin.action(description="Restore from the trash")
+    def restore(self, request, queryset):
+        restored = 0
+        for photo in queryset.filter(trashed_at__isnull=False).select_related("project"):
+            try:
+                services.photo_restore(photo=photo)
+                restored += 1
+            except services.ProjectError as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+        self.message_user(request, f"Restored {restored} photo{pluralize(restored)}.")
+
     def delete_model(self, request, obj):
+        # Operators delete for good (Django's confirmation page says so); users' deletes go to the trash.
         services.photo_delete(photo=obj)
 
     def delete_queryset(self, request, queryset):

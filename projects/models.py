@@ -86,6 +86,9 @@ class Photo(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the user deletes the photo: it waits in the trash (restorable, its files kept) until
+    # projects.purge_trashed_photos removes it TRASH_RETENTION_DAYS later.
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]

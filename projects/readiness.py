@@ -162,7 +162,9 @@ def _resolution_check(ready: list[Photo]) -> Check:
 
 
 def _duplicate_check(ready: list[Photo]) -> Check:
-    twins = [photo for photo in ready if photo.near_duplicate_of_id is not None]
+    # Only a twin of a photo still here counts: one whose original is in the trash is not a repeat.
+    ready_ids = {photo.id for photo in ready}
+    twins = [photo for photo in ready if photo.near_duplicate_of_id in ready_ids]
     if not twins:
         return Check("near_duplicates", "Variety", OK, "No near-duplicate photos.")
     return Check(

@@ -13,7 +13,7 @@ VARIANTS = {"original": "original", "training": "training_image", "thumbnail": "
 
 def _projects_of(user: User):
     return Project.objects.filter(owner=user).annotate(
-        photo_count=Count("photos", filter=~Q(photos__status=Photo.Status.FAILED))
+        photo_count=Count("photos", filter=~Q(photos__status=Photo.Status.FAILED) & Q(photos__trashed_at__isnull=True))
     )
 
 
@@ -22,7 +22,11 @@ def project_list_for_user(*, user: User):
     return (
         _projects_of(user)
         .prefetch_related(
-            Prefetch("photos", queryset=Photo.objects.filter(status=Photo.Status.READY), to_attr="ready_photos")
+            Prefetch(
+                "photos",
+                queryset=Photo.objects.filter(status=Photo.Status.READY, trashed_at__isnull=True),
+                to_attr="ready_photos",
+            )
         )
         .order_by("-created_at", "-id")
     )
@@ -39,14 +43,34 @@ def project_get_for_user(*, user: User, project_id: int) -> Project:
 
 
 def photo_list_for_project(*, project: Project):
-    return Photo.objects.filter(project=project).select_related("near_duplicate_of").order_by("created_at", "id")
+    """The project's photos, without those in the trash."""
+    return (
+        Photo.objects.filter(project=project, trashed_at__isnull=True)
+        .select_related("near_duplicate_of")
+        .order_by("created_at", "id")
+    )
 
 
-def photo_get_for_user(*, user: User, photo_id: int, project_id: int | None = None) -> Photo:
+def photo_get_for_user(
+    *, user: User, photo_id: int, project_id: int | None = None, trashed: bool | None = False
+) -> Photo:
+    """The user's photo, or 404. `trashed`: False (the default) only outside the trash, True only
+    in it, None either (its files, which the trash page shows)."""
     filters = {"project__owner": user, "id": photo_id}
     if project_id is not None:
         filters["project_id"] = project_id
+    if trashed is not None:
+        filters["trashed_at__isnull"] = not trashed
     return get_object_or_404(Photo.objects.select_related("project"), **filters)
+
+
+def photo_trash_for_user(*, user: User):
+    """The user's photos in the trash, most recently trashed first, with their project."""
+    return (
+        Photo.objects.filter(project__owner=user, trashed_at__isnull=False)
+        .select_related("project")
+        .order_by("-trashed_at", "-id")
+    )
 
 
 def project_readiness(*, project: Project, photos: list[Photo] | None = None) -> readiness.Report:

@@ -86,7 +86,9 @@ def project_update(*, project: Project, **fields) -> Project:
     project.save()
     if category_changed:
         # Face checks apply to person projects only; photos processed as another category lack them.
-        for photo_id in project.photos.filter(status=Photo.Status.READY).values_list("id", flat=True):
+        for photo_id in project.photos.filter(status=Photo.Status.READY, trashed_at__isnull=True).values_list(
+            "id", flat=True
+        ):
             _enqueue_analysis(photo_id)
     project_refresh_status(project_id=project.id)
     return project
@@ -124,7 +126,7 @@ def project_refresh_status(*, project_id: int) -> None:
     project = Project.objects.filter(id=project_id).first()
     if project is None or project.status not in (Project.Status.DRAFT, Project.Status.READY):
         return
-    report = readiness.report_for(project=project, photos=list(project.photos.all()))
+    report = readiness.report_for(project=project, photos=list(project.photos.filter(trashed_at__isnull=True)))
     status = Project.Status.READY if report.ready else Project.Status.DRAFT
     Project.objects.filter(id=project_id, status__in=[Project.Status.DRAFT, Project.Status.READY]).update(status=status)
 
@@ -147,7 +149,8 @@ def _display_name(uploaded) -> str:
 
 
 def _active_photos(project_id: int):
-    return Photo.objects.filter(project_id=project_id).exclude(status=Photo.Status.FAILED)
+    """The photos that count towards the project's limit: failed ones and those in the trash do not."""
+    return Photo.objects.filter(project_id=project_id, trashed_at__isnull=True).exclude(status=Photo.Status.FAILED)
 
 
 def photo_upload(*, project: Project, files: list) -> UploadResult:
@@ -184,6 +187,10 @@ def photo_upload(*, project: Project, files: list) -> UploadResult:
 
 def _reject_exact_duplicate(*, project_id: int, sha256: str) -> None:
     twin = Photo.objects.filter(project_id=project_id, sha256=sha256).first()
+    if twin is not None and twin.trashed_at is not None:
+        raise imaging.PhotoRejected(
+            f"The same file is in your trash (“{twin.original_filename}”): restore it from Trash instead."
+        )
     if twin is not None:
         raise imaging.PhotoRejected(f"The same file is already in this project (“{twin.original_filename}”).")
 
@@ -282,7 +289,9 @@ def _add_to_library(photo_id: int) -> None:
 
 
 def _find_near_duplicate(*, photo: Photo, phash: str) -> Photo | None:
-    others = Photo.objects.filter(project_id=photo.project_id, status=Photo.Status.READY).exclude(id=photo.id)
+    others = Photo.objects.filter(
+        project_id=photo.project_id, status=Photo.Status.READY, trashed_at__isnull=True
+    ).exclude(id=photo.id)
     for other in others.exclude(phash="").order_by("created_at"):
         if imaging.phash_distance(phash, other.phash) <= settings.PHOTO_NEAR_DUPLICATE_DISTANCE:
             return other
@@ -322,13 +331,69 @@ def photo_update_description(*, photo: Photo, description: str) -> Photo:
     return photo
 
 
+def photo_trash(*, photo: Photo) -> None:
+    """Move the photo to the trash: gone from the project, its readiness and the library, its files
+    kept so it can be restored until it is purged. Trashing it again changes nothing."""
+    with _photos_changing(photo.project_id):
+        Photo.objects.filter(id=photo.id, trashed_at__isnull=True).update(trashed_at=timezone.now())
+    photo.refresh_from_db(fields=["trashed_at"])
+
+
+def photo_restore(*, photo: Photo) -> Photo:
+    """Take the photo out of the trash, unless the project already has all the photos it may hold."""
+    with _photos_changing(photo.project_id):
+        row = Photo.objects.filter(id=photo.id).values("trashed_at").first()
+        if row is None:  # purged (or deleted for good) since the page was shown
+            raise ProjectError(f"“{photo.original_filename}” was deleted for good; it can no longer be restored.")
+        if row["trashed_at"] is None:
+            return photo  # already restored (a second click)
+        if photo.status != Photo.Status.FAILED and _active_photos(photo.project_id).count() >= (
+            settings.PROJECT_PHOTOS_MAX
+        ):
+            raise ProjectError(
+                f"“{photo.original_filename}” cannot be restored: its project already has "
+                f"{settings.PROJECT_PHOTOS_MAX} photos. Delete one of them first."
+            )
+        # Its library item kept its analysis and embedding: it shows again as it was.
+        Photo.objects.filter(id=photo.id).update(trashed_at=None)
+    photo.refresh_from_db(fields=["trashed_at"])
+    return photo
+
+
 def photo_delete(*, photo: Photo) -> None:
+    """Delete the photo and, once that is committed, its stored files: for good, no trash."""
     photo.refresh_from_db()  # the derivatives may have been recorded since this instance was read
     names = photo.file_names()
     project_id = photo.project_id
     with _photos_changing(project_id):
         photo.delete()
         storage_delete_files(names=names)
+
+
+def photos_purge_trashed(*, batch_size: int = 200) -> int:
+    """Delete, with their stored files, the photos trashed more than TRASH_RETENTION_DAYS ago.
+
+    In batches; safe to run again or concurrently: a photo already gone is skipped, one restored
+    meanwhile is kept (both take the project's lock). Returns how many went.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.TRASH_RETENTION_DAYS)
+    purged = 0
+    while True:
+        batch = list(
+            Photo.objects.filter(trashed_at__lt=cutoff)
+            .order_by("trashed_at", "id")
+            .values_list("id", "project_id")[:batch_size]
+        )
+        for photo_id, project_id in batch:
+            with _photos_changing(project_id):
+                photo = Photo.objects.filter(id=photo_id, trashed_at__lt=cutoff).first()
+                if photo is not None:
+                    names = photo.file_names()
+                    photo.delete()
+                    storage_delete_files(names=names)
+                    purged += 1
+        if len(batch) < batch_size:
+            return purged
 
 
 def storage_delete_files(*, names: list[str]) -> None:

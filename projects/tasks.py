@@ -49,3 +49,10 @@ def sweep_storage(**kwargs) -> None:
     from projects import services
 
     services.storage_sweep(older_than=timedelta(hours=settings.STORAGE_SWEEP_AFTER_HOURS))
+
+
+@shared_task(name="projects.purge_trashed_photos", soft_time_limit=600, time_limit=660)
+def purge_trashed_photos(**kwargs) -> None:
+    from projects import services
+
+    services.photos_purge_trashed()

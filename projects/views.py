@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.trash import named_moved_to_trash
 from generation import selectors as generation_selectors
 from projects import selectors, services
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
@@ -193,6 +194,6 @@ def photo_describe(request, project_id, photo_id):
 @require_POST
 def photo_delete(request, project_id, photo_id):
     photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
-    services.photo_delete(photo=photo)
-    messages.success(request, f"“{photo.original_filename}” deleted.")
+    services.photo_trash(photo=photo)
+    messages.success(request, named_moved_to_trash(name=photo.original_filename))
     return redirect("projects:detail", project_id=project_id)

@@ -156,7 +156,11 @@ def _webhook_url(run: TrainingRun) -> str | None:
 
 
 def _package_dataset(run: TrainingRun) -> str:
-    photos = list(run.project.photos.filter(status=Photo.Status.READY).order_by("created_at", "id"))
+    # The photos at packaging time: one moved to the trash before then is left out; the zip, once
+    # stored, is what the run trains on, so trashing (or purging) a photo later changes nothing.
+    photos = list(
+        run.project.photos.filter(status=Photo.Status.READY, trashed_at__isnull=True).order_by("created_at", "id")
+    )
     archive = dataset.build_zip(photos=photos, trigger_word=run.trigger_word)
     name = f"users/{run.project.owner_id}/training/run-{run.id}/dataset.zip"
     default_storage.delete(name)  # a leftover of a crashed attempt

@@ -58,11 +58,14 @@ def owned(settings, run_on_commit):
 def snapshot(owner) -> dict:
     """What another user, an anonymous visitor or a forged request must never change."""
     return {
-        "photos": list(Photo.objects.filter(project__owner=owner).values_list("id", "description")),
+        # A delete moves to the trash: the rows stay, their trashed_at changes.
+        "photos": list(Photo.objects.filter(project__owner=owner).values_list("id", "description", "trashed_at")),
         "projects": list(owner.projects.values_list("id", "name", "status")),
         "runs": list(TrainingRun.objects.filter(project__owner=owner).values_list("id", "status")),
         "generations": list(Generation.objects.filter(user=owner).values_list("status", flat=True)),
-        "images": list(GeneratedImage.objects.filter(generation__user=owner).values_list("id", "favourite")),
+        "images": list(
+            GeneratedImage.objects.filter(generation__user=owner).values_list("id", "favourite", "trashed_at")
+        ),
         "items": LibraryItem.objects.filter(user=owner).count(),
         "albums": list(owner.albums.values_list("name", "cover_id")),
         "suggestions": list(AlbumSuggestion.objects.filter(user=owner).values_list("status", flat=True)),

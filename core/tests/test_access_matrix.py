@@ -103,6 +103,8 @@ COLLECTIONS = {
     "library_albums_create": ({"name": "Mine", "items": ["item_id"]}, 400),
     "library_album_suggestions_list": ({}, 200),
     "library_album_suggestions_refresh_create": ({}, 200),
+    "library_trash_list": ({}, 200),
+    "library_trash_destroy": ({}, 204),  # empties the stranger's own trash only
 }
 
 

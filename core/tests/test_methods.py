@@ -23,6 +23,9 @@ FORM_PAGES = {
     "projects/<id:project_id>/delete/",
     "generation/new/",
     "library/albums/",
+    "library/trash/empty/",
+    "library/trash/photos/<id:photo_id>/delete/",
+    "library/trash/images/<id:image_id>/delete/",
 }
 
 

@@ -227,9 +227,15 @@ class GeneratedImageDetailView(APIView):
             services.image_set_favourite(image=image, favourite=data.validated_data["favourite"])
         return Response(GeneratedImageSerializer(image, context={"request": request}).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a generated image")
+    @extend_schema(
+        responses={204: None},
+        summary="Move a generated image to the trash",
+        description="The image leaves the gallery, its job and the library at once; it stays restorable for "
+        "TRASH_RETENTION_DAYS (30 by default) at `POST /api/v1/library/trash/images/{id}/restore/`, then it and "
+        "its files are purged. `DELETE /api/v1/library/trash/images/{id}/` deletes it for good now.",
+    )
     def delete(self, request, image_id: int):
-        services.image_delete(image=selectors.image_get_for_user(user=request.user, image_id=image_id))
+        services.image_trash(image=selectors.image_get_for_user(user=request.user, image_id=image_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -62,7 +62,7 @@ def _subject(generation, rng: random.Random) -> Image.Image | None:
     if generation.project_id is None:
         return None
     names = list(
-        generation.project.photos.filter(status="ready")
+        generation.project.photos.filter(status="ready", trashed_at__isnull=True)
         .exclude(training_image="")
         .values_list("training_image", flat=True)
     )

@@ -88,7 +88,8 @@ def test_cancel_favourite_and_delete(api_for, settings, run_on_commit):
     assert image.seed == done.seed
     assert image.width > 1
     assert api.delete(f"/api/v1/images/{image.id}/").status_code == 204
-    assert not GeneratedImage.objects.exists()
+    assert GeneratedImage.objects.get().trashed_at is not None  # in the trash, restorable
+    assert api.get(f"/api/v1/images/{image.id}/").status_code == 404
 
 
 def test_another_users_jobs_and_images_are_not_found(api_for, run_on_commit):

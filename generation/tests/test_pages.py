@@ -130,8 +130,10 @@ def test_favourite_download_and_delete_one_image(client, owner_with_images, run_
     names = image.file_names()
     with run_on_commit():
         client.post(f"/generation/images/{image.id}/delete/")
-    assert not GeneratedImage.objects.filter(id=image.id).exists()
-    assert not any(default_storage.exists(name) for name in names)
+    # To the trash: out of the gallery, its files kept so it can be restored.
+    assert GeneratedImage.objects.get(id=image.id).trashed_at is not None
+    assert client.get(f"/generation/images/{image.id}/").status_code == 404
+    assert all(default_storage.exists(name) for name in names)
 
 
 def test_the_selection_downloads_as_a_streamed_zip_of_only_your_images(
@@ -173,8 +175,9 @@ def test_deleting_a_selection(client, owner_with_images):
     run, generation = owner_with_images
     client.force_login(run.project.owner)
     ids = list(generation.images.values_list("id", flat=True))[:2]
-    client.post("/generation/images/selection/", {"images": ids, "action": "delete"})
-    assert generation.images.count() == 1
+    response = client.post("/generation/images/selection/", {"images": ids, "action": "delete"}, follow=True)
+    assert generation.images.filter(trashed_at__isnull=True).count() == 1
+    assert "2 images moved to trash — restore them from Trash within 30 days." in response.content.decode()
 
 
 def test_image_files_are_for_their_owner_only(client, owner_with_images):

@@ -42,3 +42,21 @@ urlpatterns += [
         name="library-album-suggestion-dismiss",
     ),
 ]
+
+# Trash: DELETE on a photo or generated image moves it here; DELETE here deletes it for good.
+urlpatterns += [path("library/trash/", views.TrashView.as_view(), name="library-trash")]
+for _kind, _id in (("photos", "photo_id"), ("images", "image_id")):
+    urlpatterns += [
+        path(
+            f"library/trash/{_kind}/<id:{_id}>/",
+            views.TrashEntryView.as_view(),
+            {"kind": _kind},
+            name=f"library-trash-{_kind}",
+        ),
+        path(
+            f"library/trash/{_kind}/<id:{_id}>/restore/",
+            views.TrashRestoreView.as_view(),
+            {"kind": _kind},
+            name=f"library-trash-{_kind}-restore",
+        ),
+    ]

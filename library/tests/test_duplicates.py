@@ -1,4 +1,4 @@
-"""Exact and near duplicates, kept apart and best first; "keep the best" deletes the others' sources."""
+"""Exact and near duplicates, kept apart and best first; "keep the best" trashes the others' sources."""
 
 import io
 
@@ -7,8 +7,10 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageFilter
 
 from accounts.tests.factories import UserFactory
+from generation import selectors as generation_selectors
 from generation import services as generation_services
 from generation.models import GeneratedImage
+from library import selectors as library_selectors
 from library import services
 from library.models import LibraryItem
 from projects import services as project_services
@@ -75,12 +77,13 @@ def test_exact_and_near_duplicates_are_kept_apart_best_first(client, owner, libr
     assert "512×512 px" in near
     assert "400×400 px" in near
     assert "+1 identical copy" in near
-    assert 'data-confirm="Keep the best and delete 1 other for good?"' in exact
-    assert 'data-confirm="Keep the best and delete 1 other for good?"' in near
+    confirm = 'data-confirm="Keep the best and move 1 other to the trash? You can restore it from Trash for 30 days."'
+    assert confirm in exact
+    assert confirm in near
     assert "/library/duplicates/" in client.get("/library/").content.decode()
 
 
-def test_keep_the_best_deletes_the_others_and_their_files(client, owner, library, run_on_commit):
+def test_keep_the_best_moves_the_others_to_the_trash_with_their_files(client, owner, library, run_on_commit):
     first, second, small, other = library
     files = {item.id: Photo.objects.get(id=item.photo_id).file_names() for item in library}
     assert all(default_storage.exists(name) for names in files.values() for name in names)
@@ -88,39 +91,48 @@ def test_keep_the_best_deletes_the_others_and_their_files(client, owner, library
 
     with run_on_commit():
         response = client.post("/library/duplicates/keep-best/", {"items": [first.id, second.id]}, follow=True)
-    assert "Kept the best; 1 duplicate deleted." in [str(message) for message in response.context["messages"]]
-    assert not Photo.objects.filter(id=second.photo_id).exists()
-    assert not LibraryItem.objects.filter(id=second.id).exists()
-    assert not any(default_storage.exists(name) for name in files[second.id])
+    assert [str(message) for message in response.context["messages"]] == [
+        "Kept the best; 1 copy moved to trash — restore it from Trash within 30 days."
+    ]
+    assert Photo.objects.get(id=second.photo_id).trashed_at is not None
+    assert second.id not in {item.id for item in library_selectors.item_list_for_user(user=owner)}
     found = services.duplicate_groups(user=owner)
     assert found.exact == []
     assert [ids(group) for group in found.near] == [[first.id, small.id]]
 
     with run_on_commit():
         client.post("/library/duplicates/keep-best/", {"items": [small.id, first.id]})
-    assert set(LibraryItem.objects.filter(user=owner).values_list("id", flat=True)) == {first.id, other.id}
-    assert not any(default_storage.exists(name) for name in files[small.id])
-    assert all(default_storage.exists(name) for name in files[first.id] + files[other.id])
+    shown = {item.id for item in library_selectors.item_list_for_user(user=owner)}
+    assert shown == {first.id, other.id}
+    # Nothing is deleted for good: every file is kept while its photo waits in the trash.
+    assert all(default_storage.exists(name) for names in files.values() for name in names)
     assert services.duplicate_groups(user=owner).near == []
 
 
-def test_a_sharper_copy_is_the_best_and_the_others_go_with_their_identical_twins(owner, library, run_on_commit):
-    first, second, small, _ = library
+def test_a_sharper_copy_of_the_same_size_and_quality_is_the_best_and_the_others_go_with_their_twins(
+    owner, run_on_commit
+):
+    plain = add_photo(ProjectFactory(owner=owner), astronaut(lambda image: image), run_on_commit, "plain.jpg")
+    twin = add_photo(ProjectFactory(owner=owner), astronaut(lambda image: image), run_on_commit, "plain.jpg")
+    small = add_photo(ProjectFactory(owner=owner), astronaut(lambda image: image.resize((400, 400))), run_on_commit)
     sharper = add_photo(
         ProjectFactory(owner=owner), astronaut(lambda image: image.filter(ImageFilter.SHARPEN)), run_on_commit
     )
-    assert sharper.sharpness > first.sharpness
+    assert sharper.sharpness > plain.sharpness
     near = services.duplicate_groups(user=owner).near
-    assert [ids(group) for group in near] == [[sharper.id, first.id, small.id]]
+    assert [ids(group) for group in near] == [[sharper.id, plain.id, small.id]]
 
     with run_on_commit():
-        deleted = services.duplicates_keep_best(user=owner, item_ids=ids(near[0]))
-    assert sorted(deleted) == sorted([first.id, second.id, small.id])
-    assert not Photo.objects.filter(id__in=[first.photo_id, second.photo_id, small.photo_id]).exists()
-    assert LibraryItem.objects.filter(id=sharper.id).exists()
+        trashed = services.duplicates_keep_best(user=owner, item_ids=ids(near[0]))
+    assert sorted(trashed) == sorted([plain.id, twin.id, small.id])
+    assert (
+        Photo.objects.filter(id__in=[plain.photo_id, twin.photo_id, small.photo_id], trashed_at__isnull=False).count()
+        == 3
+    )
+    assert [item.id for item in library_selectors.item_list_for_user(user=owner)] == [sharper.id]
 
 
-def test_generated_duplicates_are_deleted_from_the_gallery(owner, run_on_commit):
+def test_generated_duplicates_are_moved_from_the_gallery_to_the_trash(owner, run_on_commit):
     images = []
     for _ in range(2):  # the same prompt and seed draw the same file
         with run_on_commit():
@@ -135,8 +147,9 @@ def test_generated_duplicates_are_deleted_from_the_gallery(owner, run_on_commit)
 
     with run_on_commit():
         assert services.duplicates_keep_best(user=owner, item_ids=ids(group)) == [drop.id]
-    assert list(GeneratedImage.objects.filter(generation__user=owner)) == [keep.generated_image]
-    assert not any(default_storage.exists(name) for name in names)
+    assert list(generation_selectors.image_list_for_user(user=owner)) == [keep.generated_image]
+    assert GeneratedImage.objects.get(id=drop.generated_image_id).trashed_at is not None
+    assert all(default_storage.exists(name) for name in names)
 
 
 def test_keep_the_best_refuses_anything_but_a_current_group(client, owner, library):

@@ -233,6 +233,11 @@ REDRIVE_AFTER_SECONDS = env.int("REDRIVE_AFTER_SECONDS", default=120)
 # Stored files that no record names (left by killed workers) are deleted once this old; it must
 # exceed the longest task, which may have stored a file it has yet to record.
 STORAGE_SWEEP_AFTER_HOURS = env.int("STORAGE_SWEEP_AFTER_HOURS", default=6)
+# Deleted photos and images wait this many days in the trash (restorable) before a periodic task
+# removes them and their stored files for good.
+TRASH_RETENTION_DAYS = env.int("TRASH_RETENTION_DAYS", default=30)
+if TRASH_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("TRASH_RETENTION_DAYS must be at least 1.")
 
 
 def filesystem_broker_options(folder: Path) -> dict:
@@ -297,6 +302,15 @@ CELERY_BEAT_SCHEDULE = {
     "storage-sweep": {
         "task": "projects.sweep_storage",
         "schedule": crontab(minute=37, hour=4),
+    },
+    # https://crontab.guru/#47_*_*_*_*
+    "photos-purge-trash": {
+        "task": "projects.purge_trashed_photos",
+        "schedule": crontab(minute=47),
+    },
+    "images-purge-trash": {
+        "task": "generation.purge_trashed_images",
+        "schedule": crontab(minute=52),
     },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",

@@ -131,9 +131,15 @@ class PhotoViewSet(viewsets.ViewSet):
         photo = services.photo_update_description(photo=photo, description=data.validated_data["description"])
         return Response(PhotoSerializer(photo, context={"request": request}).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a photo and its files")
+    @extend_schema(
+        responses={204: None},
+        summary="Move a photo to the trash",
+        description="The photo leaves the project, its readiness and the library at once; it stays restorable "
+        "for TRASH_RETENTION_DAYS (30 by default) at `POST /api/v1/library/trash/photos/{id}/restore/`, then it "
+        "and its files are purged. `DELETE /api/v1/library/trash/photos/{id}/` deletes it for good now.",
+    )
     def destroy(self, request, project_pk=None, pk=None):
-        services.photo_delete(photo=self._photo(pk))
+        services.photo_trash(photo=self._photo(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,7 +150,8 @@ class PhotoFileView(APIView):
     def get(self, request, photo_id: int, variant: str):
         if variant not in selectors.VARIANTS:
             raise Http404
-        photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id)
+        # Photos in the trash too: the trash page shows what it holds.
+        photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, trashed=None)
         field = getattr(photo, selectors.VARIANTS[variant])
         if not field:
             raise Http404

@@ -54,7 +54,7 @@ def test_upload_describe_and_delete_photos_without_javascript(owner_client, proj
     assert photo.description == "red mug"
     with run_on_commit():
         owner_client.post(f"/projects/{project.id}/photos/{photo.id}/delete/")
-    assert Photo.objects.count() == 1
+    assert Photo.objects.filter(trashed_at__isnull=True).count() == 1
 
 
 def test_description_save_answers_json_for_the_page_script(owner_client, project, run_on_commit):

@@ -43,6 +43,23 @@ def test_the_dataset_is_a_flat_zip_of_images_with_same_named_captions(settings):
             assert project.trigger_word in caption
 
 
+def test_a_photo_trashed_before_packaging_is_left_out_and_one_trashed_after_changes_nothing(settings):
+    from projects import services as project_services
+
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    project = ready_project()
+    run = services.training_start(project=project)
+    first, second = project.photos.order_by("id")[:2]
+    project_services.photo_trash(photo=first)
+    name = services._package_dataset(run)
+    with default_storage.open(name, "rb") as stored, zipfile.ZipFile(io.BytesIO(stored.read())) as archive:
+        assert len([entry for entry in archive.namelist() if entry.endswith(".jpg")]) == settings.PROJECT_PHOTOS_MIN - 1
+    # Once packaged, the zip is the run's own copy: trashing (or purging) a photo leaves it whole.
+    project_services.photo_trash(photo=second)
+    project_services.photo_delete(photo=second)
+    assert default_storage.exists(name)
+
+
 @pytest.mark.parametrize(
     ("status", "minutes", "words"),
     [
