@@ -15,7 +15,11 @@ urlpatterns = [
     path("", include("generation.api.urls")),
     path("", include("library.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    path(
+        "docs/",
+        docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")),
+        name="docs",
+    ),
     path(
         "redoc/",
         docs_policy(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")),
