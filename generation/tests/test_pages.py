@@ -245,3 +245,21 @@ def test_the_form_keeps_a_constant_query_count_whatever_the_number_of_models(cli
     with django_assert_num_queries(7):
         page = client.get("/generation/new/").content.decode()
     assert page.count("— simulated</option>") == 3
+
+
+def test_the_likeness_sort_is_offered_only_for_person_models(client, run_on_commit):
+    from projects.models import Project
+
+    product = trained_model(category=Project.Category.PRODUCT)
+    owner = product.project.owner
+    with run_on_commit():
+        services.generation_create(user=owner, training_run=product, prompt="on a shelf", num_outputs=1)
+    client.force_login(owner)
+    page = client.get("/generation/").content.decode()
+    assert "Best likeness" not in page  # a product has no face to compare
+    assert "Best likeness" not in client.get("/generation/?sort=likeness").content.decode()
+
+    person = trained_model(owner=owner, category=Project.Category.PERSON)
+    assert "Best likeness" in client.get("/generation/").content.decode()
+    assert "Best likeness" in client.get(f"/generation/?model={person.id}").content.decode()
+    assert "Best likeness" not in client.get(f"/generation/?model={product.id}").content.decode()
