@@ -20,6 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.tests.test_browser_journey import CHROMIUM_ARGS
+from generation.models import Generation
 from library import services as library_services
 from library.models import Album, ShareLink
 from projects.models import Photo
@@ -70,10 +71,14 @@ def routes():
 
 
 @pytest.fixture
-def data_set(owned):
+def data_set(owned, settings):
     """`owned` (one of everything) plus what makes pages show their other parts: a photo flagged
-    with a warning, and a shared album beside the shared image."""
+    with a warning, a shared album beside the shared image, and a prompt as long as allowed."""
     owner = owned["owner"]
+    long_prompt = ("the blue mug on a wooden table in soft morning light, " * 20)[
+        : settings.GENERATION_PROMPT_MAX_CHARS
+    ]
+    Generation.objects.filter(id=owned["ids"]["generation_id"]).update(prompt=long_prompt)
     photo = Photo.objects.filter(project_id=owned["ids"]["project_id"]).order_by("id").last()
     Photo.objects.filter(id=photo.id).update(blur_score=0.0, description="a cup of coffee, a little blurry")
     album = Album.objects.get(id=owned["ids"]["album_id"])
@@ -297,6 +302,43 @@ def keyboard_problems(page) -> list[str]:
     return problems
 
 
+# Rows of buttons line up; every text field and select looks alike; read-only fields (a share link
+# to copy) show their whole value.
+LAYOUT = """() => {
+  const problems = [];
+  for (const row of document.querySelectorAll("main .actions")) {
+    const controls = [...row.querySelectorAll("a, button, select")];
+    const boxes = controls.map((control) => control.getBoundingClientRect()).filter((box) => box.height);
+    for (const box of boxes) {
+      const line = boxes.filter((other) => other.top < box.bottom && box.top < other.bottom);
+      const centres = line.map((other) => other.top + other.height / 2);
+      if (Math.max(...centres) - Math.min(...centres) > 2) {
+        problems.push(`the buttons of ${row.className} in ${row.parentElement.className} are not aligned`);
+        break;
+      }
+    }
+  }
+  document.activeElement.blur();  // a focused or invalid field is marked on purpose
+  const fields = "main :is(input:not([type=hidden],[type=radio],[type=checkbox],[type=file]), select, textarea)";
+  const looks = new Set();
+  for (const field of document.querySelectorAll(fields)) {
+    if (!field.offsetParent || field.getAttribute("aria-invalid") === "true") continue;
+    const style = getComputedStyle(field);
+    looks.add(`${style.borderTopColor} ${style.borderTopLeftRadius} ${style.paddingLeft} ${style.fontSize}`);
+    if (field.readOnly && field.scrollWidth > field.clientWidth) {
+      problems.push(`${field.outerHTML.slice(0, 80)} is cut off`);
+    }
+  }
+  if (looks.size > 1) problems.push(`the form fields come in ${looks.size} looks: ${[...looks].join(" | ")}`);
+  return problems;
+}"""
+
+# Everything one can press in an open dialog is on screen.
+DIALOG_OFF_SCREEN = """() => [...document.querySelectorAll("dialog[open] :is(a, button)")]
+  .filter((control) => { const box = control.getBoundingClientRect(); return box.top < 0 || box.bottom > innerHeight; })
+  .map((control) => `${control.textContent.trim()} in the open dialog is off-screen`)"""
+
+
 def test_every_page_passes_axe_and_the_keyboard(browser, live_server, data_set):
     started = time.monotonic()
     found = pages(data_set)
@@ -307,6 +349,7 @@ def test_every_page_passes_axe_and_the_keyboard(browser, live_server, data_set):
         problems = axe_violations(page, VENDORED_PARTS.get(entry.name, []))
         problems += [f"no element has the id in {reference}" for reference in page.evaluate(MISSING_IDS)]
         problems += [] if entry.click else keyboard_problems(page)  # an open dialog holds the focus
+        problems += page.evaluate(DIALOG_OFF_SCREEN) + ([] if entry.name in API_DOCS else page.evaluate(LAYOUT))
         failures += [f"{entry.name} {entry.path}: {problem}" for problem in problems]
         page.close()
     print(f"\naccessibility: {len(found)} pages scanned in {time.monotonic() - started:.0f} s")
@@ -323,5 +366,6 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, data_set, wid
         scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if scroll_width > inner_width:
             overflowing.append(f"{entry.name} {entry.path}: {scroll_width} px wide")
+        overflowing += [f"{entry.name} {entry.path}: {problem}" for problem in page.evaluate(DIALOG_OFF_SCREEN)]
         page.close()
     assert not overflowing, f"At {width} px:\n" + "\n".join(overflowing)
