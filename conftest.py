@@ -50,7 +50,7 @@ def _services_in_use(request, django_db_setup, django_db_blocker):
         pytest.exit(f"expected to run on {sorted(expected)}, but the suite runs on {sorted(in_use)}", returncode=3)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium_path(request):
     if shutil.which(CHROMIUM) is None:
         if request.config.getoption("--require-browser"):

@@ -19,6 +19,7 @@ from core.trash import moved_to_trash
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
+from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
 ZIP_MAX_IMAGES = 200
@@ -151,7 +152,13 @@ def gallery(request):
     run_id = int_or_none(request.GET.get("model"))
     project_id = int_or_none(request.GET.get("project"))
     favourites = request.GET.get("favourites") == "1"
+    models = selectors.model_choices_for_user(user=request.user)
+    # Likeness is measured against the face of a person model: other images have none to sort by.
+    person_models = [run for run in models if run.project.category == Project.Category.PERSON]
+    likeness_sort = any(run_id in (None, run.id) for run in person_models)
     sort = request.GET.get("sort") if request.GET.get("sort") in selectors.IMAGE_SORTS else "newest"
+    if sort == "likeness" and not likeness_sort:
+        sort = "newest"
     images = selectors.image_list_for_user(
         user=request.user, run_id=run_id, project_id=project_id, favourites=favourites, sort=sort
     )
@@ -169,7 +176,8 @@ def gallery(request):
     context = {
         "page": page,
         "tiles": tiles,
-        "models": selectors.model_choices_for_user(user=request.user),
+        "models": models,
+        "likeness_sort": likeness_sort,
         "filters": {"model": run_id, "project": project_id, "favourites": favourites, "sort": sort},
         "query": query.urlencode(),
     }

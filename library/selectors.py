@@ -117,6 +117,13 @@ def share_file_url(*, share, object_id: int, variant: str) -> str:
     return reverse("share:file", kwargs={"token": share.token, "object_id": object_id, "variant": variant})
 
 
+def share_item_url(*, share, object_id: int) -> str:
+    """The viewer page of one picture of a shared album."""
+    from django.urls import reverse
+
+    return reverse("share:item", kwargs={"token": share.token, "object_id": object_id})
+
+
 def share_album_items(*, share) -> list[LibraryItem]:
     """The shared album's items, in the order they were added; only ever the link owner's own."""
     if share.album_id is None:

@@ -23,6 +23,7 @@ urlpatterns += [
 share_public_urls = (
     [
         path("<str:token>/", views.shared_page, name="page"),
+        path("<str:token>/items/<id:object_id>/", views.shared_item, name="item"),
         path("<str:token>/files/<id:object_id>/<str:variant>/", views.shared_file, name="file"),
     ],
     "share",

@@ -207,13 +207,45 @@ def shared_page(request, token):
                 {
                     "item": item,
                     "thumbnail_url": selectors.share_file_url(share=share, object_id=item.id, variant="thumbnail"),
-                    "full_url": selectors.share_file_url(share=share, object_id=item.id, variant="full"),
+                    "viewer_url": selectors.share_item_url(share=share, object_id=item.id),
                 }
                 for item in selectors.share_album_items(share=share)
             ],
         }
     context["share"] = share
     response = render(request, "library/shared.html", context)
+    response["Cache-Control"] = "no-store"
+    return _public(response)
+
+
+@require_safe
+def shared_item(request, token, object_id):
+    """One picture of a shared album, shown in a viewer with the way back to the album and on to the
+    next. Not counted as a view: the album page already was."""
+    share = services.share_resolve(token=token)
+    items = selectors.share_album_items(share=share) if share else []
+    position = next((index for index, item in enumerate(items) if item.id == object_id), None)
+    if position is None:
+        return _share_missing(request)
+
+    def viewer_url(index):
+        if not 0 <= index < len(items):
+            return ""
+        return selectors.share_item_url(share=share, object_id=items[index].id)
+
+    item = items[position]
+    context = {
+        "share": share,
+        "album": share.album,
+        "item": item,
+        "number": position + 1,
+        "count": len(items),
+        "full_url": selectors.share_file_url(share=share, object_id=item.id, variant="full"),
+        "album_url": selectors.share_url(share=share),
+        "previous_url": viewer_url(position - 1),
+        "next_url": viewer_url(position + 1),
+    }
+    response = render(request, "library/shared_item.html", context)
     response["Cache-Control"] = "no-store"
     return _public(response)
 

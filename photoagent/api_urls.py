@@ -18,7 +18,11 @@ urlpatterns = [
     # The pages render only HTML templates, so DRF's OPTIONS description of them would be a 500: no OPTIONS.
     path(
         "docs/",
-        docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema", metadata_class=None)),
+        docs_policy(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api:schema", metadata_class=None, template_name="api/swagger_ui.html"
+            )
+        ),
         name="docs",
     ),
     path(

@@ -52,3 +52,35 @@ def test_logout_needs_post(client, django_user_model):
     client.force_login(user)
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/projects/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_the_api_docs_have_a_language_and_a_way_back_to_the_app(client, path):
+    page = client.get(path).content.decode()
+    assert '<html lang="en">' in page
+    assert '<a href="/">← Back to PhotoAgent</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accounts/signup/", {"email": "not an address", "password1": "short", "password2": "other"}),
+        ("/accounts/login/", {"username": "nobody@example.com", "password": ""}),
+        ("/accounts/password/reset/", {"email": ""}),
+    ],
+)
+def test_the_ids_that_form_fields_are_described_by_are_on_the_page(client, path, data):
+    """Screen readers read a field's help text and errors through aria-describedby: each id it names
+    must exist, on the page as first shown and as it comes back with errors."""
+    import re
+
+    checked = 0
+    for response in (client.get(path), client.post(path, data)):
+        page = response.content.decode()
+        for refs in re.findall(r'aria-describedby="([^"]+)"', page):
+            for reference in refs.split():
+                assert f'id="{reference}"' in page, (
+                    f"{path} ({response.status_code}): no element has the id {reference}"
+                )
+                checked += 1
+    assert checked, f"{path}: no field is described by its help text or errors"

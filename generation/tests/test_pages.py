@@ -289,3 +289,21 @@ def test_every_models_templates_are_on_the_page_so_choosing_one_needs_no_reload(
     assert any(product.trigger_word in template["prompt"] for template in templates[str(product.id)])
     assert any(person.trigger_word in template["prompt"] for template in templates[str(person.id)])
     assert {t["label"] for t in templates[str(product.id)]} != {t["label"] for t in templates[str(person.id)]}
+
+
+def test_the_likeness_sort_is_offered_only_for_person_models(client, run_on_commit):
+    from projects.models import Project
+
+    product = trained_model(category=Project.Category.PRODUCT)
+    owner = product.project.owner
+    with run_on_commit():
+        services.generation_create(user=owner, training_run=product, prompt="on a shelf", num_outputs=1)
+    client.force_login(owner)
+    page = client.get("/generation/").content.decode()
+    assert "Best likeness" not in page  # a product has no face to compare
+    assert "Best likeness" not in client.get("/generation/?sort=likeness").content.decode()
+
+    person = trained_model(owner=owner, category=Project.Category.PERSON)
+    assert "Best likeness" in client.get("/generation/").content.decode()
+    assert "Best likeness" in client.get(f"/generation/?model={person.id}").content.decode()
+    assert "Best likeness" not in client.get(f"/generation/?model={product.id}").content.decode()

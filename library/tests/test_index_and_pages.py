@@ -154,3 +154,24 @@ def test_an_item_page_keeps_a_constant_query_count_as_similar_items_grow(
     with django_assert_num_queries(10):
         page = client.get(f"/library/items/{item.id}/")
     assert len(page.context["similar"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("path", "tab"),
+    [
+        ("/library/", "All items"),
+        ("/library/albums/", "Albums"),
+        ("/library/suggestions/", "Suggested albums"),
+        ("/library/duplicates/", "Duplicates"),
+        ("/library/shares/", "Share links"),
+        ("/library/trash/", "Trash"),
+    ],
+)
+def test_the_library_tabs_show_which_section_is_open(client, path, tab):
+    import re
+
+    client.force_login(UserFactory())
+    page = client.get(path).content.decode()
+    nav = re.search(r'<nav class="actions" aria-label="Library">(.*?)</nav>', page, re.S).group(1)
+    assert re.findall(r'aria-current="page">([^<]+)<', nav) == [tab]
+    assert nav.count("<a ") == 6

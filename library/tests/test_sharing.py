@@ -145,7 +145,7 @@ def test_an_album_link_shows_its_items_logged_out(client, owner_images, run_on_c
     assert "2 pictures" in html
     for item in (generated, photo):
         assert f'src="/s/{share.token}/files/{item.id}/thumbnail/"' in html
-        assert f'href="/s/{share.token}/files/{item.id}/full/"' in html
+        assert f'href="/s/{share.token}/items/{item.id}/"' in html  # opens in the viewer
     assert body(visitor.get(f"/s/{share.token}/files/{generated.id}/full/")) == stored(image.file)
     photo_file = visitor.get(f"/s/{share.token}/files/{photo.id}/full/")
     assert photo_file["Content-Type"] == "image/jpeg"
@@ -153,6 +153,41 @@ def test_an_album_link_shows_its_items_logged_out(client, owner_images, run_on_c
     assert body(photo_file) == stored(photo.photo.training_image)
     assert body(photo_file) != stored(photo.photo.original)
     assert_missing(visitor.get(f"/s/{share.token}/files/{photo.id}/original/"))
+
+
+def test_an_album_picture_opens_in_a_viewer_with_a_way_back_and_on(owner_images, stranger_image, run_on_commit):
+    owner, image, sibling = owner_images
+    first, second = (LibraryItem.objects.get(generated_image=each) for each in (image, sibling))
+    photo = photo_item(owner, run_on_commit)
+    album = album_of(owner, "Summer at the beach", [first, second, photo])
+    AlbumItem.objects.create(album=album, item=LibraryItem.objects.get(generated_image=stranger_image))
+    share = services.share_create(user=owner, album=album)
+    visitor = Client()
+
+    response = visitor.get(f"/s/{share.token}/items/{second.id}/")
+    assert response.status_code == 200
+    assert_public_headers(response)
+    html = response.content.decode()
+    assert "Picture 2 of 3" in html  # the stranger's item slipped into the album is not counted
+    assert f'<img src="/s/{share.token}/files/{second.id}/full/"' in html
+    assert re.search(rf'href="/s/{share.token}/"[^>]*>← Back to the album<', html)
+    assert re.search(rf'href="/s/{share.token}/items/{first.id}/" rel="prev"', html)
+    assert re.search(rf'href="/s/{share.token}/items/{photo.id}/" rel="next"', html)
+    for url in links_on(html):
+        assert url.startswith((f"/s/{share.token}/", "/static/", "#")), url
+    assert "on a beach" not in html  # no captions from the owner's prompts
+    last = visitor.get(f"/s/{share.token}/items/{photo.id}/").content.decode()
+    assert "Picture 3 of 3" in last
+    assert 'rel="next"' not in last
+    share.refresh_from_db()
+    assert share.views == 0  # looking through an album is one view of its page, not one per picture
+
+    stranger_item = LibraryItem.objects.get(generated_image=stranger_image)
+    assert_missing(visitor.get(f"/s/{share.token}/items/{stranger_item.id}/"))
+    image_share = services.share_create(user=owner, generated_image=image)
+    assert_missing(visitor.get(f"/s/{image_share.token}/items/{first.id}/"))
+    services.share_revoke(user=owner, share=share)
+    assert_missing(visitor.get(f"/s/{share.token}/items/{second.id}/"))
 
 
 # Nothing else of the owner's is reachable through a link
@@ -176,7 +211,7 @@ def test_an_image_link_reaches_that_image_only(owner_images, stranger_image):
     # The page links to nothing but the shared image and static files.
     page = visitor.get(f"/s/{share.token}/").content.decode()
     for url in links_on(page):
-        assert url.startswith((f"/s/{share.token}/", "/static/")), url
+        assert url.startswith((f"/s/{share.token}/", "/static/", "#")), url
     assert str(sibling.id) not in re.findall(r"/files/(\d+)/", page)
 
     # The owner's own URLs stay closed to the visitor, token or not.
@@ -213,7 +248,7 @@ def test_an_album_link_reaches_its_own_items_only(owner_images, stranger_image, 
     assert f"/files/{other_item.id}/" not in page
     assert f"/files/{stranger_item.id}/" not in page
     for url in links_on(page):
-        assert url.startswith((f"/s/{share.token}/", "/static/")), url
+        assert url.startswith((f"/s/{share.token}/", "/static/", "#")), url
     # Captions are written from the owner's project names and prompts: not shown to visitors.
     assert owner.projects.get().name not in page
     assert "on a beach" not in page

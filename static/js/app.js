@@ -182,7 +182,8 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
       const loaded = sentBytes + currentBytes;
       const percent = Math.min(100, Math.round((100 * loaded) / totalBytes));
       const elapsed = (Date.now() - started) / 1000;
-      const left = loaded > 0 && elapsed > 1 ? ((totalBytes - loaded) * elapsed) / loaded : null;
+      // Estimated once a file has arrived or a second has passed; earlier guesses swing wildly.
+      const left = loaded > 0 && elapsed > 0 && (done > 0 || elapsed > 1) ? ((totalBytes - loaded) * elapsed) / loaded : null;
       progress.value = percent;
       progressText.textContent = `${done} of ${batch.length} files uploaded · ${percent} %${left === null ? "" : ` · about ${minutes(left)} left`}`;
     };
