@@ -12,7 +12,8 @@ WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config 
 .PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers
 
 help:
-	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
+	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
+	@echo "                on the embedded default"
 	@echo "make test       run the whole test suite"
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
@@ -45,9 +46,13 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# HOST and PORT (environment, else .env, else 127.0.0.1:8000) are read by the settings; web_address
+# checks the port is free. honcho's own .env loading is off (-e /dev/null): it would let the file
+# override the environment, and the settings read .env themselves (the environment wins).
 run: migrate
-	@echo "PhotoAgent on http://127.0.0.1:8000 (web, worker, beat). Ctrl-C stops all."
-	$(BIN)/honcho -f Procfile.dev start
+	@served=$$($(BIN)/python manage.py web_address) || exit 1; set -- $$served; \
+	echo "PhotoAgent on http://$$1 (web, two workers, beat). Ctrl-C stops all."; \
+	WEB_ADDRESS=$$1 SITE_URL=$$2 exec $(BIN)/honcho -f Procfile.dev -e /dev/null start
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -38,6 +38,8 @@ def run(args: list[str], env: dict, tmp_path) -> subprocess.CompletedProcess:
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
         "DATA_DIR": str(tmp_path),
+        # Never the developer's own .env: the tests that read one write it here.
+        "ENV_FILE": str(tmp_path / ".env"),
         **env,
     }
     return subprocess.run(
@@ -212,3 +214,88 @@ def test_after_a_key_rotation_what_the_previous_key_signed_still_verifies(tmp_pa
     assert run(["-c", check], rotated, tmp_path).stdout.strip() == "still valid"
     result = run(["-c", check], {"SECRET_KEY": "the-new-key-0123456789"}, tmp_path)
     assert "BadSignature" in result.stderr
+
+
+PRINT_SOME = """
+import json
+from django.conf import settings
+print(json.dumps({"log_level": settings.LOG_LEVEL, "spend": settings.GENERATION_MONTHLY_SPEND,
+                  "site_url": settings.SITE_URL}))
+"""
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path):
+    (tmp_path / ".env").write_text('LOG_LEVEL=WARNING\nGENERATION_MONTHLY_SPEND=7\nSITE_URL="http://photos.test"\n')
+    chosen = json.loads(run(["-c", PRINT_SOME], {"GENERATION_MONTHLY_SPEND": "9"}, tmp_path).stdout)
+    assert chosen == {"log_level": "WARNING", "spend": 9.0, "site_url": "http://photos.test"}
+
+
+def test_env_example_copied_to_dotenv_runs_the_embedded_default(tmp_path):
+    (tmp_path / ".env").write_text((BASE_DIR / ".env.example").read_text().replace("DATA_DIR=./var", ""))
+    chosen = load_settings({}, tmp_path)
+    assert chosen["db_engine"] == "django.db.backends.sqlite3"
+    assert chosen["broker"] == "filesystem://"
+    assert chosen["demo"] is True
+    assert chosen["debug"] is False
+    assert json.loads(run(["-c", PRINT_SOME], {}, tmp_path).stdout)["site_url"] == "http://127.0.0.1:8000"
+
+
+VISIT = """
+import django, json
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="127.0.0.1")
+page = client.get("/no/such/page/")
+static = client.get("/static/css/app.css")
+print(json.dumps({"status": page.status_code, "body": page.content.decode(), "static": static.status_code}))
+"""
+
+
+def test_make_run_shows_the_products_404_and_still_serves_static_files(tmp_path):
+    visit = run(["-c", VISIT], {}, tmp_path)
+    assert visit.returncode == 0, visit.stderr
+    seen = json.loads(visit.stdout)
+    assert seen["status"] == 404
+    assert "Using the URLconf" not in seen["body"]
+    assert "PhotoAgent" in seen["body"]
+    assert seen["static"] == 200
+
+
+def test_django_debug_pages_are_there_when_a_developer_asks(tmp_path):
+    seen = json.loads(run(["-c", VISIT], {"DEBUG": "true"}, tmp_path).stdout)
+    assert seen["status"] == 404
+    assert "Using the URLconf" in seen["body"]
+    assert seen["static"] == 200
+
+
+def test_make_run_serves_on_host_and_port_from_the_environment(tmp_path):
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = run(["manage.py", "web_address"], {"PORT": str(port)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    # The address the web server binds, then the base URL of the links the workers write in emails.
+    assert result.stdout.split() == [f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"]
+
+
+def test_make_run_stops_with_the_remedy_when_its_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(["manage.py", "web_address"], {"HOST": "127.0.0.1", "PORT": str(port)}, tmp_path)
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"PORT={port + 1} make run" in result.stderr
+
+
+def test_make_run_passes_its_address_to_the_web_process_and_the_workers():
+    makefile = (BASE_DIR / "Makefile").read_text()
+    procfile = (BASE_DIR / "Procfile.dev").read_text()
+    assert "8000" not in procfile
+    assert 'runserver "$WEB_ADDRESS"' in procfile
+    assert "WEB_ADDRESS=$$1 SITE_URL=$$2" in makefile

@@ -5,6 +5,7 @@ filesystem Celery broker, console email and demo mode for the AI providers. Ever
 listed, with a comment, in `.env.example`.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,13 @@ from kombu import Queue
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
+
+# A .env file (ENV_FILE, by default the one beside manage.py) fills in variables the environment
+# does not set: a variable set in the environment always wins. The test settings never read it,
+# so a developer's .env cannot change what the test suite sees.
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file() and os.environ.get("DJANGO_SETTINGS_MODULE") != "photoagent.settings.test":
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # ENVIRONMENT
 # ------------------------------------------------------------------------------
@@ -41,11 +49,18 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or "dev-only-insecure-key-do-not-
 # Previous keys, still accepted for what they signed (sessions, reset and verification links) while
 # a new SECRET_KEY takes over: see docs/operations.md, "Rotating secrets".
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
-DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
+# Django's debug pages (tracebacks, the URL list on a 404) only when a developer asks for them:
+# `make run` shows the product's own error pages, as users see them.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
+# Where `make run` serves the web process (the development server).
+RUN_HOST = env.str("HOST", default="127.0.0.1")
+RUN_PORT = env.int("PORT", default=8000)
+# A wildcard address listens everywhere; links still need a host one can open.
+_link_host = "127.0.0.1" if RUN_HOST in ("0.0.0.0", "::", "[::]") else RUN_HOST  # noqa: S104 - a comparison
 # Public base URL of the site, used in emails (and later in provider webhooks).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (env.str("SITE_URL", default="") or f"http://{_link_host}:{RUN_PORT}").rstrip("/")
 SITE_NAME = "PhotoAgent"
 
 # Where the embedded default keeps its SQLite database, media and broker files.
@@ -295,11 +310,16 @@ else:
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+if not IS_PRODUCTION:
+    # Development (`make run`, DEBUG or not) serves static files straight from the source folders,
+    # picking up edits, with no collectstatic.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 
 # PROJECTS AND PHOTOS
 # ------------------------------------------------------------------------------
