@@ -7,9 +7,10 @@ PYTEST_ARGS ?=
 
 # mysqlclient compiles against the MySQL/MariaDB client headers. Without them the embedded
 # default still works (it uses SQLite), so the install skips it rather than failing.
-WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
+PKG_CONFIG ?= pkg-config
+WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers mysqlclient
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
@@ -81,7 +82,7 @@ bench-search: install
 
 # MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
-chaos: install
+chaos: mysqlclient
 	$(BIN)/python bench/chaos.py
 
 # The provider fuzzer (fuzz/) for FUZZ_RUNS examples; one summary line. About 30 minutes for 2,000.
@@ -91,10 +92,19 @@ fuzz-providers: install
 
 # MariaDB: BENCH_DATABASE_URL, else root@127.0.0.1:3306 (a fresh photoagent_load database), else
 # a private mariadbd; Redis as bench-queue, on db 13. LOAD_USERS and LOAD_SECONDS for short trials.
-load: install
-	@$(BIN)/python -c "import MySQLdb" 2>/dev/null || $(BIN)/python -m pip install --quiet $$(grep '^mysqlclient' requirements.txt) \
-		|| { echo "make load needs mysqlclient: apt-get install libmariadb-dev pkg-config"; exit 1; }
+load: mysqlclient
 	$(BIN)/python bench/load.py
+
+# chaos and load run on MariaDB. A first install without the client headers skipped mysqlclient:
+# it is installed now if the headers have come since, else this stops at once with the commands.
+mysqlclient: install
+	@$(BIN)/python -c "import MySQLdb" 2>/dev/null && exit 0; \
+	if $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null; then \
+		$(BIN)/python -m pip install --quiet "$$(grep '^mysqlclient' requirements.txt)" && exit 0; \
+	fi; \
+	echo "make $(or $(MAKECMDGOALS),mysqlclient) needs mysqlclient, which compiles against the MariaDB client headers. Run:" >&2; \
+	echo "  sudo apt-get install libmariadb-dev pkg-config && make $(or $(MAKECMDGOALS),mysqlclient)" >&2; \
+	exit 1
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install
