@@ -67,7 +67,8 @@ PROMPT_TEMPLATES = {
     ],
 }
 THUMBNAIL_LONG_SIDE = 512
-PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# MPO: a JPEG with more images after the first (Pillow's name for it); stored as the JPEG it is.
+PIL_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp"}
 LORA_URL_SALT = "generation.lora-url"
 LORA_URL_MAX_AGE = 60 * 60
 # flux-dev-lora makes at most 4 images; a provider listing more is not believed past this.
