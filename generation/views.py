@@ -91,7 +91,7 @@ def generation_new(request):
         "templates": templates,
         "trigger_words": {str(model.id): model.trigger_word for model in models},
         "usage": services.generation_usage(user=request.user),
-        "price": services.generation_estimate(num_outputs=1),
+        "price": services.generation_estimate(num_outputs=1, simulated=services.new_jobs_simulated()),
     }
     return render(request, "generation/new.html", context)
 
