@@ -23,6 +23,7 @@ from accounts.models import User
 from core import failures
 from core.exceptions import OutputGone, OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
+from core.money import money
 from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from projects import faces, imaging
@@ -190,8 +191,8 @@ def generation_refusal(*, user: User, prompt: str, num_outputs: int, base_model:
     estimate = generation_estimate(num_outputs=num_outputs, simulated=new_jobs_simulated(base_model=base_model))
     if estimate and usage.spent_this_month + estimate > limits.monthly_spend:
         return (
-            f"These images (about ${estimate}) would take you over your monthly limit of ${limits.monthly_spend} "
-            f"(${usage.spent_this_month:.2f} used)."
+            f"These images (about {money(estimate)}) would take you over your monthly limit of "
+            f"{money(limits.monthly_spend)} ({money(usage.spent_this_month)} used)."
         )
     return ""
 

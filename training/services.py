@@ -18,6 +18,7 @@ from accounts.emails import send_templated_email
 from core import failures
 from core.exceptions import OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
+from core.money import money
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.models import Photo, Project
@@ -125,7 +126,7 @@ def training_refusal(*, project: Project, steps: int, photos: list | None = None
     )
     cost, _ = training_estimate(steps=steps, simulated=new_runs_simulated())
     if cost and committed + cost > monthly_spend:
-        return f"This training (about ${cost}) would take you over your monthly limit of ${monthly_spend}."
+        return f"This training (about {money(cost)}) would take you over your monthly limit of {money(monthly_spend)}."
     return ""
 
 
@@ -588,7 +589,7 @@ def training_charge_note(*, run: TrainingRun) -> str:
         return "It was simulated (demo mode), so nothing is charged."
     if run.gpu_seconds:
         cost = _cost(run.gpu_seconds, simulated=False)
-        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes (${cost}), which are billed."
+        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes ({money(cost)}), which are billed."
     if run.status == TrainingRun.Status.PUBLISHING or (run.is_terminal and run.provider_version):
         return "The training had finished at the provider, so its GPU time is billed."
     if not run.provider_training_id or run.progress == 0:

@@ -55,7 +55,7 @@ def test_monthly_spend_and_per_user_overrides(settings):
     settings.GENERATION_BASE_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
     user = UserFactory()
     _job(user, status=Generation.Status.SUCCEEDED, cost=Decimal("0.128"))
-    with pytest.raises(services.GenerationNotAllowed, match=r"monthly limit of \$0.2"):
+    with pytest.raises(services.GenerationNotAllowed, match=r"monthly limit of \$0.20 "):
         services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
     GenerationLimit.objects.create(user=user, monthly_spend=Decimal("5.00"))
     assert services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
