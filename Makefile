@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PKG_CONFIG ?= pkg-config
 WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers mysqlclient
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded contract chaos load fuzz-providers mysqlclient
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
@@ -20,7 +20,8 @@ help:
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
-	@echo "                bench-search: 1,000 text queries over a 100,000-item library index)"
+	@echo "                bench-search: 1,000 text queries over a 100,000-item library index;"
+	@echo "                bench-embedded: make run's broker under the messages of 11 projects)"
 	@echo "make load       20 users for 3 minutes against gunicorn, MariaDB, Redis and Celery (demo mode)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
@@ -66,7 +67,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest bench-queue bench-search
+bench: bench-ingest bench-queue bench-search bench-embedded
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
@@ -75,6 +76,11 @@ bench-ingest: install
 # Uses REDIS_URL, else redis://127.0.0.1:6379/14 (flushed), else starts redis-server on a free port.
 bench-queue: install
 	$(BIN)/python bench/generation_queue.py
+
+# make run's workers (Procfile.dev) on the filesystem broker, in a private DATA_DIR: the messages
+# of 11 projects of 15 photos at once. About a minute.
+bench-embedded: install
+	$(BIN)/python bench/embedded_broker.py
 
 # The first run embeds 4,000 item texts (about a minute) and caches them under var/bench/search.
 bench-search: install

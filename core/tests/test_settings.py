@@ -16,6 +16,7 @@ db, storage = settings.DATABASES["default"], settings.STORAGES["default"]
 print(json.dumps({
     "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "broker_transport": getattr(settings, "CELERY_BROKER_TRANSPORT", None),
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -58,6 +59,10 @@ def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
     assert chosen["db_engine"] == "django.db.backends.sqlite3"
     assert chosen["broker"] == "filesystem://"
     assert chosen["transport"]["data_folder_in"] == str(tmp_path / "broker" / "queue")
+    # Polled often (kombu's 1 s made each worker move about one message a second), through the
+    # transport that writes and takes messages atomically (core/broker.py).
+    assert chosen["transport"]["polling_interval"] <= 0.1
+    assert chosen["broker_transport"] == "core.broker:Transport"
     assert chosen["storage"] == "django.core.files.storage.FileSystemStorage"
     assert chosen["storage_options"]["location"] == str(tmp_path / "media")
     assert chosen["email"] == "django.core.mail.backends.console.EmailBackend"
