@@ -17,6 +17,7 @@ print(json.dumps({
     "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "broker_transport": getattr(settings, "CELERY_BROKER_TRANSPORT", None),
+    "static_storage": settings.STORAGES["staticfiles"]["BACKEND"],
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -271,6 +272,15 @@ def test_django_debug_pages_are_there_when_a_developer_asks(tmp_path):
     assert seen["status"] == 404
     assert "Using the URLconf" in seen["body"]
     assert seen["static"] == 200
+
+
+def test_static_files_come_from_the_sources_in_development_and_collected_in_production(tmp_path):
+    # make run (DEBUG off) serves edits at once, no collectstatic; production its hashed, compressed copies.
+    assert load_settings({}, tmp_path)["static_storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    production = load_settings(PRODUCTION, tmp_path)["static_storage"]
+    assert production == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert "DJANGO_ENV=production" in dockerfile.split("collectstatic")[0].rsplit("RUN", 1)[1]
 
 
 def test_make_run_serves_on_host_and_port_from_the_environment(tmp_path):
