@@ -101,7 +101,9 @@ def test_the_admin_lists_money_with_two_decimals(admin_client, page):
         cost=Decimal("0.128"),
     )
     GenerationLimit.objects.create(user=user, monthly_spend=Decimal("5"))
-    listing = admin_client.get(f"/admin/{page}/").content.decode()
     shown = {"generation/generation": "$0.13", "training/trainingrun": "$1.50", "generation/generationlimit": "$5.00"}
-    assert shown[page] in listing
-    assert run
+    assert shown[page] in admin_client.get(f"/admin/{page}/").content.decode()
+    # The record's own page too.
+    record = {"generation/generation": Generation.objects.get().id, "training/trainingrun": run.id}.get(page)
+    if record:
+        assert shown[page] in admin_client.get(f"/admin/{page}/{record}/change/").content.decode()
