@@ -295,6 +295,21 @@ def test_make_run_serves_on_host_and_port_from_the_environment(tmp_path):
     assert result.stdout.split() == [f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"]
 
 
+@pytest.mark.parametrize(
+    ("host", "served", "site_url"),
+    [("0.0.0.0", "0.0.0.0:{port}", "http://127.0.0.1:{port}"), ("::1", "[::1]:{port}", "http://[::1]:{port}")],
+)
+def test_links_point_at_an_address_one_can_open(tmp_path, host, served, site_url):
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = run(["manage.py", "web_address"], {"HOST": host, "PORT": str(port)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [served.format(port=port), site_url.format(port=port)]
+
+
 def test_make_run_stops_with_the_remedy_when_its_port_is_taken(tmp_path):
     import socket
 

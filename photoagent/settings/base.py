@@ -59,6 +59,8 @@ RUN_HOST = env.str("HOST", default="127.0.0.1")
 RUN_PORT = env.int("PORT", default=8000)
 # A wildcard address listens everywhere; links still need a host one can open.
 _link_host = "127.0.0.1" if RUN_HOST in ("0.0.0.0", "::", "[::]") else RUN_HOST  # noqa: S104 - a comparison
+if ":" in _link_host and not _link_host.startswith("["):
+    _link_host = f"[{_link_host}]"  # an IPv6 address, as URLs write it
 # Public base URL of the site, used in emails (and later in provider webhooks).
 SITE_URL = (env.str("SITE_URL", default="") or f"http://{_link_host}:{RUN_PORT}").rstrip("/")
 SITE_NAME = "PhotoAgent"
