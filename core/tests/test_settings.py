@@ -12,11 +12,12 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = """
 import json
 from django.conf import settings
+from photoagent.celery import app as celery_app
 db, storage = settings.DATABASES["default"], settings.STORAGES["default"]
 print(json.dumps({
     "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-    "broker_transport": getattr(settings, "CELERY_BROKER_TRANSPORT", None),
+    "broker_transport": type(celery_app.connection_for_write().transport).__module__,
     "static_storage": settings.STORAGES["staticfiles"]["BACKEND"],
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
@@ -63,7 +64,7 @@ def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
     # Polled often (kombu's 1 s made each worker move about one message a second), through the
     # transport that writes and takes messages atomically (core/broker.py).
     assert chosen["transport"]["polling_interval"] <= 0.1
-    assert chosen["broker_transport"] == "core.broker:Transport"
+    assert chosen["broker_transport"] == "core.broker"
     assert chosen["storage"] == "django.core.files.storage.FileSystemStorage"
     assert chosen["storage_options"]["location"] == str(tmp_path / "media")
     assert chosen["email"] == "django.core.mail.backends.console.EmailBackend"

@@ -227,9 +227,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
+    # kombu's filesystem transport, with messages written and taken atomically: photoagent/celery.py
+    # makes "filesystem://" mean core.broker's.
     CELERY_BROKER_URL = "filesystem://"
-    # kombu's filesystem transport, with messages written and taken atomically (core/broker.py).
-    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(DATA_DIR / "broker")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
