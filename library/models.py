@@ -65,6 +65,9 @@ class LibraryItem(models.Model):
     embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(help_text="When the photo was uploaded or the image generated.")
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # When an analysis message was sent that no worker has started yet: while it waits, asking
+    # again sends nothing (it will read the latest description), so a queue never holds copies.
+    analysis_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = LibraryItemQuerySet.as_manager()
 

@@ -2,11 +2,13 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -34,10 +36,28 @@ def backend_for(name: str | None = None) -> AnalysisBackend:
 # ------------------------------------------------------------------------------
 
 
-def _enqueue(item_id: int) -> None:
+def item_request_analysis(*, item_id: int) -> bool:
+    """Queue the item's analysis unless a message for it is already waiting; True if one was sent.
+
+    The waiting message reads the item when a worker starts it, so it covers every change made
+    before then. One lost with the broker is re-sent once REDRIVE_AFTER_SECONDS have passed.
+    """
     from library.tasks import analyse_item
 
-    analyse_item.delay_on_commit(item_id)
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+    claimed = (
+        LibraryItem.objects.filter(id=item_id)
+        .filter(Q(analysis_queued_at__isnull=True) | Q(analysis_queued_at__lt=lost))
+        .update(analysis_queued_at=now)
+    )
+    if claimed:
+        analyse_item.delay_on_commit(item_id)
+    return bool(claimed)
+
+
+def _enqueue(item_id: int) -> None:
+    item_request_analysis(item_id=item_id)
 
 
 def _item_for(*, source: dict, defaults: dict) -> tuple[LibraryItem, bool]:
@@ -132,6 +152,10 @@ def item_analyse(*, item_id: int) -> None:
     )
     if item is None:
         return
+    # Started: a change from now on needs a new message (this one may have read the old state).
+    LibraryItem.objects.filter(id=item.id).update(analysis_queued_at=None)
+    if item.photo_id is None and item.generated_image_id is None:
+        return  # its source is being deleted (MySQL clears the column before the cascaded delete)
     name, context = _source(item)
     with default_storage.open(name, "rb") as stored:
         facts, image = analysis.image_facts(stored.read())
@@ -205,10 +229,6 @@ def _offer_caption(*, photo: Photo, caption: str) -> None:
 def library_reconcile(*, batch_size: int = 200) -> int:
     """Re-drive what lost messages left behind (a killed worker, a restarted broker): photos and
     images that never got their library item, and items still waiting for their analysis."""
-    from datetime import timedelta
-
-    from library.tasks import analyse_item
-
     stale = timezone.now() - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
     photo_ids = Photo.objects.filter(
         status=Photo.Status.READY, library_item__isnull=True, processed_at__lt=stale
@@ -227,7 +247,8 @@ def library_reconcile(*, batch_size: int = 200) -> int:
     for image_id in image_ids:
         item_add_generated(image_id=image_id)
     for item_id in ids:
-        analyse_item.delay(item_id)
+        # Skipped while a message for it is waiting (and not yet presumed lost).
+        item_request_analysis(item_id=item_id)
     return len(photo_ids) + len(image_ids) + len(ids)
 
 

@@ -3,10 +3,16 @@ from pathlib import Path
 
 from celery import Celery
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from kombu.transport import TRANSPORT_ALIASES
 
 from core import logging as log_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
+
+# "filesystem://" (the embedded default) is kombu's filesystem transport with messages written and
+# taken atomically, which its fast polling needs (core/broker.py). An alias rather than the
+# broker_transport setting, so a broker URL set later (Redis) still picks its own transport.
+TRANSPORT_ALIASES["filesystem"] = "core.broker:Transport"
 
 # Every task's base: enqueueing after a commit survives a broker outage (see core.tasks).
 app = Celery("photoagent", task_cls="core.tasks:Task")

@@ -1,5 +1,6 @@
 from django import forms
 
+from core.forms import RadioSelect
 from projects.models import Photo, Project, trigger_word_validator
 
 
@@ -15,7 +16,7 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = ["name", "category", "subject_description", "trigger_word"]
         widgets = {
-            "category": forms.RadioSelect,
+            "category": RadioSelect,
             "subject_description": forms.Textarea(attrs={"rows": 3}),
         }
 

@@ -18,6 +18,10 @@ from PIL import Image, ImageCms, ImageFilter, ImageOps, ImageStat, UnidentifiedI
 pillow_heif.register_heif_opener()
 
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+# A JPEG carrying more images after the first (an MPF block: the second eye of a 3D camera, a
+# depth map, a large preview), as many cameras and phones write. Pillow calls it MPO; people see
+# a JPEG, and it is one: the first image is the photo, and the only one we use.
+MULTI_PICTURE_JPEG = "MPO"
 TRAINING_LONG_SIDE = 1536
 THUMBNAIL_LONG_SIDE = 400
 PREVIEW_LONG_SIDE = 96
@@ -93,9 +97,10 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
             raise PhotoRejected("The image has far too many pixels to be a photo.") from exc
         raise PhotoRejected("This is not an image we can read. We accept JPEG, PNG, WebP and HEIC photos.") from exc
     with img:
-        if img.format not in ACCEPTED_FORMATS:
+        image_format = "JPEG" if img.format == MULTI_PICTURE_JPEG else img.format
+        if image_format not in ACCEPTED_FORMATS:
             raise PhotoRejected(f"{img.format} files are not accepted. Use JPEG, PNG, WebP or HEIC.")
-        if getattr(img, "n_frames", 1) > 1 and img.format != "HEIF":
+        if getattr(img, "n_frames", 1) > 1 and img.format not in ("HEIF", MULTI_PICTURE_JPEG):
             raise PhotoRejected("Animated images are not accepted; upload a still photo.")
         width, height = img.size
         if width * height > max_pixels:
@@ -107,7 +112,6 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
             )
         if max(width, height) > 20 * min(width, height):
             raise PhotoRejected(f"The image is {width}×{height} px: too narrow to be a photo of a subject.")
-        image_format = img.format
         # Decode it all (at a reduced scale for JPEG, which is cheap) so a truncated or corrupt
         # file is refused now, with a message, rather than failing later in the background.
         # Decoders of untrusted files fail in many ways (OSError, struct.error, EOFError, ...):
@@ -170,7 +174,8 @@ def render_derivatives(fileobj) -> Derivatives:
     """
     fileobj.seek(0)
     with Image.open(fileobj) as original:
-        if original.format == "JPEG":
+        # Of a multi-picture JPEG, only the first image (the one open now) is used.
+        if original.format in ("JPEG", MULTI_PICTURE_JPEG):
             original.draft("RGB", _draft_box(original.size, TRAINING_LONG_SIDE))
         # thumbnail() reduces in integer steps first (cheap), then resamples with LANCZOS.
         original.thumbnail(

@@ -86,8 +86,11 @@ def _detail_context(*, project) -> dict:
         {"value": value, "label": label, **training_services.training_parameters(project=project, preset=value)}
         for value, label in TrainingRun.Preset.choices
     ]
+    simulated = training_services.new_runs_simulated()
     for preset in presets:
-        preset["cost"], preset["minutes"] = training_services.training_estimate(steps=preset["steps"])
+        preset["cost"], preset["minutes"] = training_services.training_estimate(
+            steps=preset["steps"], simulated=simulated
+        )
     trained_run = next((run for run in runs if run.status == TrainingRun.Status.SUCCEEDED), None)
     # Only a trained project has images.
     recent_images = [

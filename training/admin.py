@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from core.exceptions import ProviderError
+from core.money import money
 from training import services
 from training.models import TrainingLimit, TrainingRun
 
@@ -15,14 +16,17 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "status",
         "progress",
         "backend",
-        "estimated_cost",
-        "actual_cost",
+        "estimated",
+        "actual",
         "created_at",
     ]
     list_filter = ["status", "error_kind", "backend", "preset", "created_at"]
     search_fields = ["project__name", "project__owner__email", "provider_training_id", "hf_repo_id"]
     list_select_related = ["project__owner"]
-    readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["provider_link", "hub_link"]
+    # Money is shown as money (core.money), in place of the raw amounts.
+    readonly_fields = [
+        {"estimated_cost": "estimated", "actual_cost": "actual"}.get(f.name, f.name) for f in TrainingRun._meta.fields
+    ] + ["provider_link", "hub_link"]
     actions = ["cancel", "repoll", "resend_email", "retry"]
 
     def has_add_permission(self, request):
@@ -31,6 +35,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(ordering="project__owner__email")
     def owner(self, run):
         return run.project.owner
+
+    @admin.display(description="estimated cost", ordering="estimated_cost")
+    def estimated(self, run):
+        return money(run.estimated_cost)
+
+    @admin.display(description="actual cost", ordering="actual_cost")
+    def actual(self, run):
+        return money(run.actual_cost) or "—"
 
     @admin.display(description="provider")
     def provider_link(self, run):
@@ -79,6 +91,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingLimit)
 class TrainingLimitAdmin(admin.ModelAdmin):
-    list_display = ["user", "runs_per_day", "monthly_spend"]
+    list_display = ["user", "runs_per_day", "spend_limit"]
     search_fields = ["user__email"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description="monthly spend", ordering="monthly_spend")
+    def spend_limit(self, limit):
+        return money(limit.monthly_spend) or "default"

@@ -99,6 +99,11 @@ class TrainingRun(models.Model):
         return self.status in self.TERMINAL
 
     @property
+    def simulated(self) -> bool:
+        """A demo-mode run: nothing of it is ever charged or counted as spend."""
+        return self.backend == "demo"
+
+    @property
     def has_lora(self) -> bool:
         return bool(self.lora_file or self.hf_commit)
 

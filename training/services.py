@@ -18,6 +18,7 @@ from accounts.emails import send_templated_email
 from core import failures
 from core.exceptions import OutputUnusable, PermanentProviderError, ProviderError
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
+from core.money import money
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.models import Photo, Project
@@ -27,8 +28,10 @@ from training.models import TrainingLimit, TrainingRun
 
 logger = logging.getLogger(__name__)
 
+# The simulator's name, as runs record it: simulated runs are never charged (TrainingRun.simulated).
+DEMO_BACKEND = "demo"
 BACKENDS = {
-    "demo": "training.backends.demo.DemoTrainingBackend",
+    DEMO_BACKEND: "training.backends.demo.DemoTrainingBackend",
     "replicate": "training.backends.replicate.ReplicateTrainingBackend",
 }
 PRESETS = {
@@ -70,11 +73,16 @@ def training_parameters(*, project: Project, preset: str) -> dict:
     return {**PRESETS[preset], "resolution": RESOLUTION[project.category], "trigger_word": project.trigger_word}
 
 
-def training_estimate(*, steps: int) -> tuple[Decimal, int]:
-    """Estimated cost in USD and minutes, from the configured seconds per step and GPU price."""
+def training_estimate(*, steps: int, simulated: bool = False) -> tuple[Decimal, int]:
+    """Estimated cost in USD and minutes, from the configured seconds per step and GPU price.
+    A simulated (demo) training costs nothing."""
     seconds = steps * settings.TRAINING_SECONDS_PER_STEP
-    cost = Decimal(str(seconds * settings.TRAINING_GPU_PRICE_PER_SECOND)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return cost, max(1, round(seconds / 60))
+    return _cost(seconds, simulated=simulated), max(1, round(seconds / 60))
+
+
+def new_runs_simulated() -> bool:
+    """Whether a run started now trains on the demo simulator (and so costs nothing)."""
+    return backend_for().simulated
 
 
 def _limits_for(user_id: int) -> tuple[int, Decimal]:
@@ -106,16 +114,19 @@ def training_refusal(*, project: Project, steps: int, photos: list | None = None
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     # Runs that ended without using a GPU cost nothing; the others count at their actual cost,
     # or their estimate while still running.
-    month = owner_runs.filter(created_at__gte=month_start).exclude(
-        status__in=[TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED], gpu_seconds__isnull=True
+    # Simulated (demo) runs are never spend, whatever an older row recorded.
+    month = (
+        owner_runs.filter(created_at__gte=month_start)
+        .exclude(status__in=[TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED], gpu_seconds__isnull=True)
+        .exclude(backend=DEMO_BACKEND)
     )
     committed = sum(
         (actual if actual is not None else estimated)
         for actual, estimated in month.values_list("actual_cost", "estimated_cost")
     )
-    cost, _ = training_estimate(steps=steps)
-    if committed + cost > monthly_spend:
-        return f"This training (about ${cost}) would take you over your monthly limit of ${monthly_spend}."
+    cost, _ = training_estimate(steps=steps, simulated=new_runs_simulated())
+    if cost and committed + cost > monthly_spend:
+        return f"This training (about {money(cost)}) would take you over your monthly limit of {money(monthly_spend)}."
     return ""
 
 
@@ -134,11 +145,12 @@ def training_start(*, project: Project, preset: str = TrainingRun.Preset.BALANCE
         refusal = training_refusal(project=project, steps=parameters["steps"])
         if refusal:
             raise TrainingNotAllowed(refusal)
-        cost, minutes = training_estimate(steps=parameters["steps"])
+        backend = backend_for()
+        cost, minutes = training_estimate(steps=parameters["steps"], simulated=backend.simulated)
         run = TrainingRun.objects.create(
             project=project,
             preset=preset,
-            backend=backend_for().name,
+            backend=backend.name,
             estimated_cost=cost,
             estimated_minutes=minutes,
             **parameters,
@@ -353,7 +365,9 @@ def _provider_failure(training: ProviderTraining) -> tuple[str, str]:
     return kind, failures.explain(kind, subject="training", detail=failures.reason_of(training.error))
 
 
-def _cost(gpu_seconds: float) -> Decimal:
+def _cost(gpu_seconds: float, *, simulated: bool) -> Decimal:
+    if simulated:
+        return Decimal("0.00")
     return Decimal(str(gpu_seconds * settings.TRAINING_GPU_PRICE_PER_SECOND)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
@@ -381,7 +395,7 @@ def training_apply_update(*, run_id: int, training: ProviderTraining) -> None:
         fields["log_tail"] = "\n".join(training.logs.splitlines()[-LOG_TAIL_LINES:])[-20_000:]
     if training.gpu_seconds is not None:
         fields["gpu_seconds"] = training.gpu_seconds
-        fields["actual_cost"] = _cost(training.gpu_seconds)
+        fields["actual_cost"] = _cost(training.gpu_seconds, simulated=run.simulated)
     if training.version:
         fields["provider_version"] = training.version
     ending = fields.get("status") in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED)
@@ -575,8 +589,11 @@ def _fail_with(run_id: int, kind: str, *, detail: str = "", stop_provider: bool 
 
 def training_charge_note(*, run: TrainingRun) -> str:
     """What the run costs the user, as far as we know: for pages and messages about its end."""
+    if run.simulated:
+        return "It was simulated (demo mode), so nothing is charged."
     if run.gpu_seconds:
-        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes (${_cost(run.gpu_seconds)}), which are billed."
+        cost = _cost(run.gpu_seconds, simulated=False)
+        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes ({money(cost)}), which are billed."
     if run.status == TrainingRun.Status.PUBLISHING or (run.is_terminal and run.provider_version):
         return "The training had finished at the provider, so its GPU time is billed."
     if not run.provider_training_id or run.progress == 0:
@@ -600,7 +617,7 @@ def training_cancel(*, run: TrainingRun) -> TrainingRun:
             raise
         if stopped is not None and stopped.gpu_seconds is not None:
             TrainingRun.objects.filter(id=run.id).update(
-                gpu_seconds=stopped.gpu_seconds, actual_cost=_cost(stopped.gpu_seconds)
+                gpu_seconds=stopped.gpu_seconds, actual_cost=_cost(stopped.gpu_seconds, simulated=run.simulated)
             )
     _end(
         run_id=run.id,

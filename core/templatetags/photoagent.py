@@ -14,3 +14,11 @@ def duration(value: timedelta | None) -> str:
         return ""
     now = timezone.now()
     return timesince(now - value, now)
+
+
+@register.filter(name="money")
+def money_filter(amount) -> str:
+    """{{ amount|money }}: "$20.00" (core.money)."""
+    from core.money import money
+
+    return money(amount)

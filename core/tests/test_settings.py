@@ -13,10 +13,13 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = """
 import json
 from django.conf import settings
+from photoagent.celery import app as celery_app
 db, storage = settings.DATABASES["default"], settings.STORAGES["default"]
 print(json.dumps({
     "db_engine": db["ENGINE"], "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "broker_transport": type(celery_app.connection_for_write().transport).__module__,
+    "static_storage": settings.STORAGES["staticfiles"]["BACKEND"],
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -40,6 +43,8 @@ def run(args: list[str], env: dict, tmp_path) -> subprocess.CompletedProcess:
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "photoagent.settings.base",
         "DATA_DIR": str(tmp_path),
+        # Never the developer's own .env: the tests that read one write it here.
+        "ENV_FILE": str(tmp_path / ".env"),
         **env,
     }
     return subprocess.run(
@@ -58,6 +63,10 @@ def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
     assert chosen["db_engine"] == "django.db.backends.sqlite3"
     assert chosen["broker"] == "filesystem://"
     assert chosen["transport"]["data_folder_in"] == str(tmp_path / "broker" / "queue")
+    # Polled often (kombu's 1 s made each worker move about one message a second), through the
+    # transport that writes and takes messages atomically (core/broker.py).
+    assert chosen["transport"]["polling_interval"] <= 0.1
+    assert chosen["broker_transport"] == "core.broker"
     assert chosen["storage"] == "django.core.files.storage.FileSystemStorage"
     assert chosen["storage_options"]["location"] == str(tmp_path / "media")
     assert chosen["email"] == "django.core.mail.backends.console.EmailBackend"
@@ -127,7 +136,8 @@ def test_production_refuses_a_public_or_weak_secret_key(tmp_path, key, reason, v
 
 
 def test_development_still_runs_on_its_own_key(tmp_path):
-    assert load_settings({}, tmp_path)["debug"] is True
+    # No SECRET_KEY set: development starts (load_settings checks the exit status) on the public key.
+    assert load_settings({}, tmp_path)["demo"] is True
 
 
 def test_production_names_every_missing_variable_at_once(tmp_path):
@@ -236,3 +246,112 @@ def test_after_a_key_rotation_what_the_previous_key_signed_still_verifies(tmp_pa
     assert run(["-c", check], rotated, tmp_path).stdout.strip() == "still valid"
     result = run(["-c", check], {"SECRET_KEY": "the-new-key-0123456789"}, tmp_path)
     assert "BadSignature" in result.stderr
+
+
+PRINT_SOME = """
+import json
+from django.conf import settings
+print(json.dumps({"log_level": settings.LOG_LEVEL, "spend": settings.GENERATION_MONTHLY_SPEND,
+                  "site_url": settings.SITE_URL}))
+"""
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path):
+    (tmp_path / ".env").write_text('LOG_LEVEL=WARNING\nGENERATION_MONTHLY_SPEND=7\nSITE_URL="http://photos.test"\n')
+    chosen = json.loads(run(["-c", PRINT_SOME], {"GENERATION_MONTHLY_SPEND": "9"}, tmp_path).stdout)
+    assert chosen == {"log_level": "WARNING", "spend": 9.0, "site_url": "http://photos.test"}
+
+
+def test_env_example_copied_to_dotenv_runs_the_embedded_default(tmp_path):
+    (tmp_path / ".env").write_text((BASE_DIR / ".env.example").read_text().replace("DATA_DIR=./var", ""))
+    chosen = load_settings({}, tmp_path)
+    assert chosen["db_engine"] == "django.db.backends.sqlite3"
+    assert chosen["broker"] == "filesystem://"
+    assert chosen["demo"] is True
+    assert chosen["debug"] is False
+    assert json.loads(run(["-c", PRINT_SOME], {}, tmp_path).stdout)["site_url"] == "http://127.0.0.1:8000"
+
+
+VISIT = """
+import django, json
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="127.0.0.1")
+page = client.get("/no/such/page/")
+static = client.get("/static/css/app.css")
+print(json.dumps({"status": page.status_code, "body": page.content.decode(), "static": static.status_code}))
+"""
+
+
+def test_make_run_shows_the_products_404_and_still_serves_static_files(tmp_path):
+    visit = run(["-c", VISIT], {}, tmp_path)
+    assert visit.returncode == 0, visit.stderr
+    seen = json.loads(visit.stdout)
+    assert seen["status"] == 404
+    assert "Using the URLconf" not in seen["body"]
+    assert "PhotoAgent" in seen["body"]
+    assert seen["static"] == 200
+
+
+def test_django_debug_pages_are_there_when_a_developer_asks(tmp_path):
+    seen = json.loads(run(["-c", VISIT], {"DEBUG": "true"}, tmp_path).stdout)
+    assert seen["status"] == 404
+    assert "Using the URLconf" in seen["body"]
+    assert seen["static"] == 200
+
+
+def test_static_files_come_from_the_sources_in_development_and_collected_in_production(tmp_path):
+    # make run (DEBUG off) serves edits at once, no collectstatic; production its hashed, compressed copies.
+    assert load_settings({}, tmp_path)["static_storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    production = load_settings(PRODUCTION, tmp_path)["static_storage"]
+    assert production == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert "DJANGO_ENV=production" in dockerfile.split("collectstatic")[0].rsplit("RUN", 1)[1]
+
+
+def test_make_run_serves_on_host_and_port_from_the_environment(tmp_path):
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = run(["manage.py", "web_address"], {"PORT": str(port)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    # The address the web server binds, then the base URL of the links the workers write in emails.
+    assert result.stdout.split() == [f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"]
+
+
+@pytest.mark.parametrize(
+    ("host", "served", "site_url"),
+    [("0.0.0.0", "0.0.0.0:{port}", "http://127.0.0.1:{port}"), ("::1", "[::1]:{port}", "http://[::1]:{port}")],
+)
+def test_links_point_at_an_address_one_can_open(tmp_path, host, served, site_url):
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = run(["manage.py", "web_address"], {"HOST": host, "PORT": str(port)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [served.format(port=port), site_url.format(port=port)]
+
+
+def test_make_run_stops_with_the_remedy_when_its_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(["manage.py", "web_address"], {"HOST": "127.0.0.1", "PORT": str(port)}, tmp_path)
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"PORT={port + 1} make run" in result.stderr
+
+
+def test_make_run_passes_its_address_to_the_web_process_and_the_workers():
+    makefile = (BASE_DIR / "Makefile").read_text()
+    procfile = (BASE_DIR / "Procfile.dev").read_text()
+    assert "8000" not in procfile
+    assert 'runserver "$WEB_ADDRESS"' in procfile
+    assert "WEB_ADDRESS=$$1 SITE_URL=$$2" in makefile

@@ -22,7 +22,7 @@ def _job(user, **fields):
         "guidance": 3,
         "steps": 28,
         "lora_scale": 1,
-        "backend": "demo",
+        "backend": "replicate",
         "estimated_cost": Decimal("0.128"),
     }
     return Generation.objects.create(user=user, **{**defaults, **fields})
@@ -51,9 +51,11 @@ def test_images_per_day_count_the_last_24_hours_but_not_free_failures(settings):
 
 def test_monthly_spend_and_per_user_overrides(settings):
     settings.GENERATION_MONTHLY_SPEND = 0.2
+    # Paid images (created here, never submitted): simulated ones would cost nothing.
+    settings.GENERATION_BASE_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
     user = UserFactory()
     _job(user, status=Generation.Status.SUCCEEDED, cost=Decimal("0.128"))
-    with pytest.raises(services.GenerationNotAllowed, match=r"monthly limit of \$0.2"):
+    with pytest.raises(services.GenerationNotAllowed, match=r"monthly limit of \$0.20 "):
         services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
     GenerationLimit.objects.create(user=user, monthly_spend=Decimal("5.00"))
     assert services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
@@ -73,3 +75,26 @@ def test_another_users_model_cannot_be_used():
     run = trained_model()
     with pytest.raises(services.GenerationNotAllowed, match="trained models"):
         services.generation_create(user=UserFactory(), training_run=run, prompt="x")
+
+
+def test_simulated_images_cost_nothing_and_never_count_against_the_monthly_spend(settings, run_on_commit):
+    settings.GENERATION_MONTHLY_SPEND = 0.05
+    user = UserFactory()
+    for _ in range(3):  # 6 images: $0.19 if they were charged, over the $0.05 limit
+        with run_on_commit():
+            services.generation_create(user=user, training_run=None, prompt="a lighthouse", num_outputs=2)
+    jobs = list(Generation.objects.filter(user=user))
+    assert [job.status for job in jobs] == [Generation.Status.SUCCEEDED] * 3
+    assert {(job.estimated_cost, job.cost) for job in jobs} == {(Decimal("0"), Decimal("0"))}
+    assert services.generation_usage(user=user).spent_this_month == 0
+    # A row written before this rule, with a price on it, is still not spend.
+    _job(user, backend="demo", status=Generation.Status.SUCCEEDED, cost=Decimal("0.128"))
+    assert services.generation_usage(user=user).spent_this_month == 0
+
+
+def test_the_generation_form_shows_simulated_images_as_free(client):
+    user = UserFactory()
+    client.force_login(user)
+    page = client.get("/generation/new/").content.decode()
+    assert "cost nothing" in page
+    assert "$0.03" not in page

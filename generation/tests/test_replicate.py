@@ -544,3 +544,17 @@ def test_otherwise_the_lora_is_served_behind_a_signed_expiring_url(
     expired = services.lora_source(run=run).url.removeprefix("http://testserver")
     assert expired != path
     assert client.get(expired).status_code == 404
+
+
+def test_a_provider_image_carrying_a_second_picture_is_stored_as_the_jpeg_it_is(replicate, run_on_commit):
+    import io
+
+    from PIL import Image
+
+    generation = start(run_on_commit)
+    buffer = io.BytesIO()
+    first, second = Image.new("RGB", (640, 480), "teal"), Image.new("RGB", (320, 240), "white")
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    assert services._store_image(generation, index=0, content=buffer.getvalue(), seed=generation.seed) is True
+    image = generation.images.get(index=0)
+    assert (image.format, image.width, image.height) == ("jpg", 640, 480)

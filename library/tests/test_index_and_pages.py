@@ -108,7 +108,8 @@ def test_analysis_runs_on_its_own_queue_and_lost_analyses_are_requeued(run_on_co
     LibraryItem.objects.filter(id=item.id).update(
         status=LibraryItem.Status.PENDING, embedding=None, created_at=timezone.now() - timedelta(hours=1)
     )
-    assert services.library_reconcile() == 1
+    with run_on_commit():
+        assert services.library_reconcile() == 1
     item.refresh_from_db()
     assert item.status == LibraryItem.Status.DONE
     assert services.library_reconcile() == 0

@@ -5,6 +5,7 @@ filesystem Celery broker, console email and demo mode for the AI providers. Ever
 listed, with a comment, in `.env.example`.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,13 @@ from kombu import Queue
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
+
+# A .env file (ENV_FILE, by default the one beside manage.py) fills in variables the environment
+# does not set: a variable set in the environment always wins. The test settings never read it,
+# so a developer's .env cannot change what the test suite sees.
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file() and os.environ.get("DJANGO_SETTINGS_MODULE") != "photoagent.settings.test":
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # ENVIRONMENT
 # ------------------------------------------------------------------------------
@@ -73,11 +81,20 @@ if IS_PRODUCTION:
                 "python -c 'import secrets; print(secrets.token_urlsafe(50))' (see docs/operations.md, "
                 '"Rotating secrets").'
             )
-DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
+# Django's debug pages (tracebacks, the URL list on a 404) only when a developer asks for them:
+# `make run` shows the product's own error pages, as users see them.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
+# Where `make run` serves the web process (the development server).
+RUN_HOST = env.str("HOST", default="127.0.0.1")
+RUN_PORT = env.int("PORT", default=8000)
+# A wildcard address listens everywhere; links still need a host one can open.
+_link_host = "127.0.0.1" if RUN_HOST in ("0.0.0.0", "::", "[::]") else RUN_HOST  # noqa: S104 - a comparison
+if ":" in _link_host and not _link_host.startswith("["):
+    _link_host = f"[{_link_host}]"  # an IPv6 address, as URLs write it
 # Public base URL of the site, used in emails (and later in provider webhooks).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (env.str("SITE_URL", default="") or f"http://{_link_host}:{RUN_PORT}").rstrip("/")
 SITE_NAME = "PhotoAgent"
 
 # Where the embedded default keeps its SQLite database, media and broker files.
@@ -240,6 +257,10 @@ if TRASH_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("TRASH_RETENTION_DAYS must be at least 1.")
 
 
+# How often the embedded default's workers look for messages (kombu's filesystem transport).
+EMBEDDED_BROKER_POLLING_SECONDS = env.float("EMBEDDED_BROKER_POLLING_SECONDS", default=0.05)
+
+
 def filesystem_broker_options(folder: Path) -> dict:
     """Transport options for kombu's filesystem broker, which needs no server."""
     return {
@@ -249,6 +270,10 @@ def filesystem_broker_options(folder: Path) -> dict:
         # Broadcast (control) messages; the default is a folder in the working directory.
         "control_folder": str(folder / "control"),
         "store_processed": False,
+        # Seconds a worker sleeps when it finds no message it can take. kombu's default (1 s) held
+        # each worker to about one message a second: with a few projects, polls and analyses lagged
+        # by minutes. Measured by `make bench-embedded`.
+        "polling_interval": EMBEDDED_BROKER_POLLING_SECONDS,
     }
 
 
@@ -256,6 +281,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
+    # kombu's filesystem transport, with messages written and taken atomically: photoagent/celery.py
+    # makes "filesystem://" mean core.broker's.
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(DATA_DIR / "broker")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -358,11 +385,16 @@ else:
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+if not IS_PRODUCTION:
+    # Development (`make run`, DEBUG or not) serves static files straight from the source folders,
+    # picking up edits, with no collectstatic.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 
 # PROJECTS AND PHOTOS
 # ------------------------------------------------------------------------------

@@ -61,6 +61,15 @@ def corrupt_middle() -> bytes:
     return bytes(data)
 
 
+def multi_picture_jpeg() -> bytes:
+    """A JPEG with a second, smaller image after it in an MPF block, as cameras and phones write."""
+    buffer = io.BytesIO()
+    first, second = scene(32, size=(1000, 800)), scene(33, size=(640, 480))
+    first.save(buffer, "MPO", save_all=True, append_images=[second], quality=90)
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    return buffer.getvalue()
+
+
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="900"><script>alert(1)</script></svg>'
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 
@@ -99,6 +108,7 @@ CASES = {
     "png named .jpg": (lambda: encode(scene(21), "PNG"), "wrong.jpg", ACCEPT, ""),
     "webp": (lambda: encode(scene(22), "WEBP", quality=85), "photo.webp", ACCEPT, ""),
     "heic": (lambda: encode(scene(23), "HEIF", quality=80), "IMG_0001.HEIC", ACCEPT, ""),
+    "jpeg with a second image (mpo)": (multi_picture_jpeg, "DSC_0001.JPG", ACCEPT, ""),
     "corrupt bytes in the middle": (corrupt_middle, "corrupt.jpg", EITHER, ""),
     "unicode file name": (lambda: jpeg(24), "фото 📷 café.jpg", ACCEPT, ""),
     "path traversal file name": (lambda: jpeg(25), "../../../../etc/passwd.jpg", ACCEPT, ""),
@@ -172,3 +182,33 @@ def test_originals_are_served_as_downloads_with_their_real_type(owner_client, pr
     assert response["Content-Type"] == "image/jpeg"
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["website", "api"])
+def test_a_jpeg_carrying_a_second_image_becomes_a_photo_of_its_first(path, owner, project, run_on_commit):
+    """Every upload path takes it (the website's form and the API), and the library describes it."""
+    from rest_framework.test import APIClient
+
+    from library.models import LibraryItem
+
+    client = APIClient()
+    client.force_login(owner)
+    url, field = {
+        "website": (f"/projects/{project.id}/photos/", "photos"),
+        "api": (f"/api/v1/projects/{project.id}/photos/", "files"),
+    }[path]
+    with run_on_commit():
+        response = client.post(
+            url, {field: [upload(multi_picture_jpeg(), "DSC_0001.JPG")]}, HTTP_ACCEPT="application/json"
+        )
+    assert response.json()["rejected"] == []
+    [photo] = Photo.objects.all()
+    assert photo.status == Photo.Status.READY, photo.error
+    assert (photo.format, photo.width, photo.height) == ("JPEG", 1000, 800)
+    assert photo.original.name.endswith("/original.jpg")
+    with photo.training_image.open("rb") as training, Image.open(training) as rendered:
+        assert rendered.format == "JPEG"
+        assert rendered.size == (1000, 800)
+    item = LibraryItem.objects.get(photo=photo)
+    assert item.status == LibraryItem.Status.DONE, item.error
+    assert (item.width, item.height) == (1000, 800)

@@ -45,12 +45,16 @@ def test_another_users_runs_are_not_found(run_on_commit):
 
 
 def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, run_on_commit):
+    from django.test import override_settings
+
     project = ready_project()
     client.force_login(project.owner)
     page = client.get(f"/projects/{project.id}/").content.decode()
     assert "Train your model" in page
     assert "1000 steps" in page
-    assert "$0.92" in page  # 1000 steps x 0.6 s x $0.001528
+    assert "free (simulated)" in page  # demo mode
+    with override_settings(TRAINING_BACKEND="training.backends.replicate.ReplicateTrainingBackend"):
+        assert "$0.92" in client.get(f"/projects/{project.id}/").content.decode()  # 1000 steps x 0.6 s x $0.001528
     with run_on_commit():
         response = client.post(f"/training/projects/{project.id}/train/", {"preset": "balanced"})
     run = TrainingRun.objects.get()
@@ -67,7 +71,7 @@ def test_the_website_shows_the_estimate_trains_and_offers_the_lora(client, run_o
     assert len(mail.outbox) == 1
 
 
-def test_daily_and_monthly_limits_explain_themselves(run_on_commit):
+def test_daily_and_monthly_limits_explain_themselves(run_on_commit, settings):
     project = ready_project()
     TrainingLimit.objects.create(user=project.owner, runs_per_day=1)
     with run_on_commit():
@@ -76,8 +80,29 @@ def test_daily_and_monthly_limits_explain_themselves(run_on_commit):
     with pytest.raises(services.TrainingNotAllowed, match="daily limit"):
         services.training_start(project=project)
     TrainingLimit.objects.filter(user=project.owner).update(runs_per_day=10, monthly_spend=Decimal("0.50"))
+    # A paid training (refused before it is submitted); a simulated one would cost nothing.
+    settings.TRAINING_BACKEND = "training.backends.replicate.ReplicateTrainingBackend"
     with pytest.raises(services.TrainingNotAllowed, match="monthly limit of \\$0.50"):
         services.training_start(project=project)
+
+
+def test_simulated_trainings_cost_nothing_and_never_count_against_the_monthly_spend(run_on_commit):
+    project = ready_project()
+    # Below any real training's price: only a free one can start.
+    TrainingLimit.objects.create(user=project.owner, runs_per_day=10, monthly_spend=Decimal("0.01"))
+    with run_on_commit():
+        run = services.training_start(project=project)
+    with run_on_commit():
+        poll_now(run.id)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert (run.estimated_cost, run.actual_cost) == (0, 0)
+    assert services.training_charge_note(run=run) == "It was simulated (demo mode), so nothing is charged."
+    # A row written before this rule, with a price on it, is still not spend.
+    TrainingRun.objects.filter(id=run.id).update(actual_cost=Decimal("1.10"))
+    with run_on_commit():
+        again = services.training_start(project=project)
+    assert again.estimated_cost == 0
 
 
 def test_a_project_that_is_not_ready_cannot_train():
