@@ -15,6 +15,7 @@ from projects.models import Photo, Project
 OK, WARNING, BLOCKER = "ok", "warning", "blocker"
 # Not checked yet: there are no ready photos to check, so neither a tick nor a cross is honest.
 PENDING = "pending"
+LEVELS = (OK, WARNING, BLOCKER, PENDING)
 
 
 @dataclass

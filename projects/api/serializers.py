@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from projects import selectors
+from projects import readiness, selectors
 from projects.models import Photo, Project, trigger_word_validator
 
 
@@ -58,7 +58,7 @@ class PhotoUploadResultSerializer(serializers.Serializer):
 class CheckSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    level = serializers.ChoiceField(choices=["ok", "warning", "blocker"])
+    level = serializers.ChoiceField(choices=readiness.LEVELS)
     message = serializers.CharField()
     fix = serializers.CharField()
     photo_ids = serializers.ListField(child=serializers.IntegerField())
