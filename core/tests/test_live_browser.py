@@ -118,6 +118,8 @@ def write_photos(tmp_path, count):
 
 
 def test_an_upload_reports_progress_and_new_photos_appear_without_a_reload(browser_for, live_server, tmp_path):
+    from playwright.sync_api import expect
+
     project = ProjectFactory()
     earlier = processing_photo(project, 9)
     page = browser_for(project.owner)
@@ -126,8 +128,9 @@ def test_an_upload_reports_progress_and_new_photos_appear_without_a_reload(brows
     page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 3))
     page.get_by_role("button", name="Upload").click()
     page.get_by_text("3 of 3 photos uploaded").wait_for(timeout=60_000)  # each is processed in its request here
-    assert page.locator("[data-photo-id]").count() == 4
-    assert page.get_by_text("4 / 15").is_visible()
+    # The new cards come with the page's next live update, just after the upload's own message.
+    expect(page.locator("[data-photo-id]")).to_have_count(4)
+    expect(page.get_by_text("4 / 15")).to_be_visible()
     assert page.locator(f"#id_photo-{earlier.id}-description").input_value() == "typed before the upload"
     assert page.evaluate(NOT_RELOADED)
 
