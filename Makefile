@@ -16,7 +16,7 @@ help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
 	@echo "                on the embedded default"
 	@echo "make test       run the whole test suite"
-	@echo "make lint       ruff checks"
+	@echo "make lint       ruff, the layers contract (import-linter) and the type check (mypy)"
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
@@ -62,6 +62,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -1,6 +1,29 @@
 from core.failures import Kind
 
 
+class Refusal(Exception):
+    """A request we refuse, with a message for the user (the exception's text).
+
+    Every user-facing refusal of a service derives from it. The API's exception handler maps it
+    once to the JSON error body (`code`, HTTP `status_code`), the website once to a message; views
+    do not catch it themselves.
+    """
+
+    code = "refused"
+    status_code = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
 class ProviderError(Exception):
     """A call to an external provider failed. `permanent` decides whether a retry can help; `kind`
     (core.failures.Kind) what to tell the user if it ends the work."""
