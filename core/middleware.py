@@ -3,10 +3,13 @@ import re
 import time
 import uuid
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core import logging as log_context
+from core.exceptions import Refusal
 from core.files import StoredFileMissing
 
 logger = logging.getLogger("core.requests")
@@ -93,3 +96,26 @@ class StoredFileMissingMiddleware:
         if isinstance(exception, StoredFileMissing):
             return render(request, "410.html", {"message": exception.detail}, status=exception.status_code)
         return None
+
+
+class RefusalMessageMiddleware:
+    """A website view whose service refuses the request (core.exceptions.Refusal) shows the refusal
+    as an error message on the page the request came from. A view that re-renders its form with the
+    refusal beside the typed values catches it itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, Refusal) or request.path.startswith("/api/"):
+            return None
+        messages.error(request, exception.message)
+        back = request.headers.get("Referer", "")
+        if request.method == "GET" or not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = "/"
+        return redirect(back)

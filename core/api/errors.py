@@ -17,6 +17,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.exceptions import ProviderError, Refusal
+
+logger = logging.getLogger(__name__)
+
 
 def error_body(*, code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
@@ -26,6 +30,14 @@ def exception_handler(exc, context):
     refusal = refused_request(exc, context["request"])
     if refusal is not None:
         return as_json(Response(refusal[1], status=refusal[0]), context)
+    if isinstance(exc, Refusal):
+        # Every service's refusal of a request, with its message for the user.
+        return as_json(Response(error_body(code=exc.code, message=exc.message), status=exc.status_code), context)
+    if isinstance(exc, ProviderError):
+        # A provider call made while answering failed: the request may work later.
+        logger.warning("provider error while answering %s: %s", context["request"].path, exc)
+        body = error_body(code="provider_unavailable", message="The provider did not answer; try again shortly.")
+        return as_json(Response(body, status=503), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

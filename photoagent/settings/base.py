@@ -144,6 +144,8 @@ MIDDLEWARE = [
     # A stored file missing from storage answers a 410 page, not a 500 (core/files.py).
     "core.middleware.StoredFileMissingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a service's refusal on a website page becomes an error message (core/middleware.py).
+    "core.middleware.RefusalMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
