@@ -68,3 +68,12 @@ class OutputGone(OutputUnusable):
     """The provider no longer has this output (deleted after its retention period)."""
 
     kind = Kind.EXPIRED_OUTPUTS
+
+
+class InvalidWebhook(Exception):
+    """A webhook delivery whose signature headers or signature do not check out: a backend's
+    `verify_webhook` raises it, core.webhooks answers 401."""
+
+    def __init__(self, message: str, *, signature_mismatch: bool = False):
+        super().__init__(message)
+        self.signature_mismatch = signature_mismatch

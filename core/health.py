@@ -4,11 +4,10 @@ import logging
 import time
 import uuid
 
+from celery import current_app as celery_app
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
-
-from photoagent.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 
 from core import ratelimit
-from core.exceptions import ProviderError
-from integrations.replicate import InvalidWebhook
+from core.exceptions import InvalidWebhook, ProviderError
+from core.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,6 @@ def receive_replicate_webhook(request, *, backend, apply: Callable[[object], boo
     nothing come first: the rate per sending address, then the signature headers, and only then
     the signing secret, which may need a call to Replicate.
     """
-    from training.models import WebhookDelivery
-
     wait = ratelimit.hit(scope="provider_webhook", ident=ratelimit.by_ip(request))
     if wait:
         response = JsonResponse({"error": "too many requests"}, status=429)

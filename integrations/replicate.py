@@ -21,7 +21,8 @@ from django.core.cache import cache
 from replicate.exceptions import ReplicateError
 
 from core import failures
-from core.exceptions import (
+from core.exceptions import (  # InvalidWebhook: callers may still name replicate.InvalidWebhook
+    InvalidWebhook,
     OutputGone,
     OutputUnusable,
     PermanentProviderError,
@@ -231,12 +232,6 @@ class BoundedReader(io.RawIOBase):
         data = self.read(len(target))
         target[: len(data)] = data
         return len(data)
-
-
-class InvalidWebhook(Exception):
-    def __init__(self, message: str, *, signature_mismatch: bool = False):
-        super().__init__(message)
-        self.signature_mismatch = signature_mismatch
 
 
 def verify_webhook(*, headers, body: bytes, secret: str, now: float | None = None) -> str:

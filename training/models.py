@@ -108,13 +108,6 @@ class TrainingRun(models.Model):
         return bool(self.lora_file or self.hf_commit)
 
 
-class WebhookDelivery(models.Model):
-    """A provider webhook we have processed, by its `webhook-id`: re-deliveries are ignored."""
-
-    webhook_id = models.CharField(max_length=100, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-
-
 class TrainingLimit(models.Model):
     """Per-user overrides of the training limits in settings."""
 

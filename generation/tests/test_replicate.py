@@ -13,12 +13,12 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from core.exceptions import PermanentProviderError
+from core.models import WebhookDelivery
 from generation import services
 from generation.models import GeneratedImage, Generation
 from generation.tasks import PROVIDER_RETRY
 from generation.tests.factories import trained_model
 from training.backends.demo import simulated_safetensors
-from training.models import WebhookDelivery
 from training.tests.standins import sign, start_replicate_standin
 
 pytestmark = pytest.mark.django_db

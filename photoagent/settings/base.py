@@ -106,8 +106,8 @@ if not IS_PRODUCTION:
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    # django.contrib.admin on our own site class, which adds the background-work page (core/admin.py).
-    "core.apps.PhotoAgentAdminConfig",
+    # django.contrib.admin on our own site class, which adds the background-work page (photoagent/admin.py).
+    "photoagent.apps.PhotoAgentAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

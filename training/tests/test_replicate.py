@@ -220,7 +220,7 @@ def test_a_signed_webhook_moves_the_run_and_a_replay_changes_nothing(replicate, 
 
 def run_state(run) -> dict:
     """Everything a webhook could change, and what it sets off (emails, fetched weights)."""
-    from training.models import WebhookDelivery
+    from core.models import WebhookDelivery
 
     fields = ("status", "progress", "log_tail", "loss_points", "error", "lora_file", "completed_at", "gpu_seconds")
     return {

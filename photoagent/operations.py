@@ -1,10 +1,12 @@
-"""Reads for operators: the broker's queues and the background work recorded in the database."""
+"""Reads for operators' background-work page: the broker's queues and the background work of every
+app recorded in the database. In the wiring layer, since it reads every app."""
 
 import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app as celery_app
 from django.db import models
 from django.db.models.options import Options
 from django.utils import timezone
@@ -14,7 +16,6 @@ from generation import selectors as generation_selectors
 from generation.models import Generation
 from library import selectors as library_selectors
 from library.models import LibraryItem
-from photoagent.celery import app as celery_app
 from training import selectors as training_selectors
 from training.models import TrainingRun
 

@@ -1,3 +1,5 @@
+"""The Django admin's site: the operators' index and the background-work page."""
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -6,9 +8,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from core import selectors
 from generation import services as generation_services
 from library import services as library_services
+from photoagent import operations
 from training import services as training_services
 
 # What each "Re-drive" button runs: the reconcile that beat runs, on demand. Each needs the right
@@ -57,9 +59,9 @@ class PhotoAgentAdminSite(admin.AdminSite):
         context = {
             **self.each_context(request),
             "title": "Background work",
-            "broker": selectors.broker_queues(),
-            "kinds": selectors.background_work(),
-            "stuck_minutes": int(selectors.STUCK_AFTER.total_seconds() // 60),
+            "broker": operations.broker_queues(),
+            "kinds": operations.background_work(),
+            "stuck_minutes": int(operations.STUCK_AFTER.total_seconds() // 60),
             "redrive_after": settings.REDRIVE_AFTER_SECONDS,
             "redrivable": {kind for kind, (_, permission, _) in REDRIVE.items() if request.user.has_perm(permission)},
         }
