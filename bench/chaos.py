@@ -533,7 +533,7 @@ def main() -> int:
 
 
 def run(processes, killer, restarter, redis, faults, webhooks, replicate, hub, sendgrid) -> int:
-    from projects.services import storage_sweep
+    from core.storage import storage_sweep
 
     time.sleep(8)  # the workers' first start
     say(f"pipeline: {RUNS} runs, {PARALLEL} at a time; killing workers every 1-3 s")

@@ -4,9 +4,13 @@ import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
+from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -83,3 +87,50 @@ class ProviderStepTask(Task):
             logger.error("%s(%s) raised an unclassified %s: %s", self.name, object_id, type(exc).__name__, exc)
             exc = UnexpectedStepError(f"unexpected {type(exc).__name__}: {exc}"[:300])
         self.give_up(object_id, exc)
+
+
+# Stored files (core/storage.py)
+# ------------------------------------------------------------------------------
+# Their first names were projects.*: those stay registered below, so messages already queued run.
+
+_DELETE_FILES = {
+    "autoretry_for": (OSError,),
+    "retry_backoff": 10,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+def _delete_files(names: list[str]) -> None:
+    # Deleting a missing object is a no-op, so a retry after a partial run is safe.
+    for name in names:
+        default_storage.delete(name)
+
+
+@shared_task(name="core.delete_stored_files", **_DELETE_FILES)
+def delete_stored_files(names: list[str], **kwargs) -> None:
+    _delete_files(names)
+
+
+@shared_task(name="projects.delete_stored_files", **_DELETE_FILES)
+def delete_stored_files_queued_before_core(names: list[str], **kwargs) -> None:
+    _delete_files(names)
+
+
+def _sweep() -> None:
+    from core.storage import storage_sweep
+
+    storage_sweep(older_than=timedelta(hours=settings.STORAGE_SWEEP_AFTER_HOURS))
+
+
+@shared_task(name="core.sweep_storage", soft_time_limit=1800, time_limit=1900)
+def sweep_storage(**kwargs) -> None:
+    _sweep()
+
+
+@shared_task(name="projects.sweep_storage", soft_time_limit=1800, time_limit=1900)
+def sweep_storage_queued_before_core(**kwargs) -> None:
+    _sweep()

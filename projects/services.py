@@ -11,16 +11,20 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import User
-from projects import faces, imaging, readiness
+from core.exceptions import Refusal
+from core.storage import storage_delete_files, storage_files_of
+from projects import faces, imaging, readiness, signals
 from projects.models import Photo, Project, photo_key_prefix
+from projects.tasks import analyse_faces, process_photo
 
 logger = logging.getLogger(__name__)
 
 
-class ProjectError(Exception):
+class ProjectError(Refusal):
     """A request we refuse, with a message for the user."""
 
 
@@ -95,15 +99,10 @@ def project_update(*, project: Project, **fields) -> Project:
 
 
 def project_delete(*, project: Project) -> None:
-    """Delete the project, its photos, models and images and, once that is committed, every stored file."""
-    from generation.models import GeneratedImage
-
-    names = [name for photo in project.photos.all() for name in photo.file_names()]
-    for run in project.training_runs.all():
-        names += [field.name for field in (run.dataset, run.lora_file) if field]
-    for image in GeneratedImage.objects.filter(generation__project=project):
-        names += image.file_names()
+    """Delete the project and all that hangs on it (photos, models, images…) and, once that is
+    committed, every stored file of those rows."""
     with transaction.atomic():
+        names = storage_files_of(instances=[project])
         project.delete()
         storage_delete_files(names=names)
 
@@ -217,8 +216,6 @@ def _photo_record(*, project: Project, uploaded, name: str, info: imaging.Upload
                 )
             _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
             photo.save()
-            from projects.tasks import process_photo
-
             process_photo.delay_on_commit(photo.id)
     except IntegrityError as exc:
         default_storage.delete(photo.original.name)
@@ -272,7 +269,7 @@ def photo_process(*, photo_id: int) -> None:
             processed_at=timezone.now(),
         )
         if claimed:
-            _add_to_library(photo_id)
+            _announce(signals.photo_ready, photo_id)
     if not claimed:
         # Another run finished first (or the photo was deleted): keep only what the row names.
         kept = set(
@@ -281,11 +278,10 @@ def photo_process(*, photo_id: int) -> None:
         storage_delete_files(names=[name for name in names.values() if name not in kept])
 
 
-def _add_to_library(photo_id: int) -> None:
-    """The photo library describes and indexes every ready photo (again when its description changes)."""
-    from library.tasks import add_photo
-
-    add_photo.delay_on_commit(photo_id)
+def _announce(signal: Signal, photo_id: int) -> None:
+    """Tell the apps above (the library indexes every ready photo, again when its description
+    changes) once the change has committed."""
+    transaction.on_commit(lambda: signal.send(sender=Photo, photo_id=photo_id))
 
 
 def _find_near_duplicate(*, photo: Photo, phash: str) -> Photo | None:
@@ -299,8 +295,6 @@ def _find_near_duplicate(*, photo: Photo, phash: str) -> Photo | None:
 
 
 def _enqueue_analysis(photo_id: int) -> None:
-    from projects.tasks import analyse_faces
-
     analyse_faces.delay_on_commit(photo_id)
 
 
@@ -327,7 +321,7 @@ def photo_update_description(*, photo: Photo, description: str) -> Photo:
     photo.full_clean(validate_unique=False, exclude=["original"])
     with _photos_changing(photo.project_id):
         photo.save(update_fields=["description"])
-        _add_to_library(photo.id)
+        _announce(signals.photo_described, photo.id)
     return photo
 
 
@@ -396,18 +390,8 @@ def photos_purge_trashed(*, batch_size: int = 200) -> int:
             return purged
 
 
-def storage_delete_files(*, names: list[str]) -> None:
-    """Delete stored objects after the surrounding transaction commits, with retries."""
-    if names:
-        from projects.tasks import delete_stored_files
-
-        delete_stored_files.delay_on_commit(names)
-
-
 def photo_reconcile(*, batch_size: int = 200) -> int:
     """Re-queue photos whose processing message was lost (a killed worker, a restarted broker)."""
-    from projects.tasks import process_photo
-
     stale = timezone.now() - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
     ids = list(
         Photo.objects.filter(status=Photo.Status.PROCESSING, created_at__lt=stale)
@@ -417,47 +401,3 @@ def photo_reconcile(*, batch_size: int = 200) -> int:
     for photo_id in ids:
         process_photo.delay(photo_id)
     return len(ids)
-
-
-def _stored_names(folder: str) -> Iterator[str]:
-    folders, files = default_storage.listdir(folder)
-    for name in files:
-        yield f"{folder}/{name}"
-    for sub in folders:
-        yield from _stored_names(f"{folder}/{sub}")
-
-
-def _referenced_names(user_id: int) -> set[str]:
-    from generation.models import GeneratedImage
-    from training.models import TrainingRun
-
-    columns = (
-        (Photo.objects.filter(project__owner_id=user_id), ("original", "training_image", "thumbnail", "preview")),
-        (TrainingRun.objects.filter(project__owner_id=user_id), ("dataset", "lora_file")),
-        (GeneratedImage.objects.filter(generation__user_id=user_id), ("file", "thumbnail")),
-    )
-    return {name for queryset, fields in columns for row in queryset.values_list(*fields) for name in row if name}
-
-
-def storage_sweep(*, older_than: timedelta) -> list[str]:
-    """Delete stored files no record names, older than `older_than`; returns their names.
-
-    A worker killed between storing a file and recording it, a lost deletion message, or a
-    concurrent attempt that lost its race leaves such files. `older_than` must exceed the longest
-    task, so a file stored by a live attempt that has yet to record it is never taken.
-    """
-    cutoff = timezone.now() - older_than
-    removed = []
-    if not default_storage.exists("users"):
-        return removed
-    for user_folder in default_storage.listdir("users")[0]:
-        if not user_folder.isdigit():
-            continue
-        referenced = _referenced_names(int(user_folder))
-        for name in _stored_names(f"users/{user_folder}"):
-            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
-                default_storage.delete(name)
-                removed.append(name)
-    if removed:
-        logger.info("storage sweep: removed %d unreferenced files", len(removed))
-    return removed

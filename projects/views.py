@@ -8,13 +8,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.trash import named_moved_to_trash
-from generation import selectors as generation_selectors
-from projects import selectors, services
+from projects import pages, selectors, services
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
 from projects.models import Photo
-from training import selectors as training_selectors
-from training import services as training_services
-from training.models import TrainingRun
 
 
 def _wants_json(request) -> bool:
@@ -67,7 +63,7 @@ def project_edit(request, project_id):
     return render(request, "projects/form.html", {"form": form, "project": project, "creating": False})
 
 
-def _detail_context(*, project) -> dict:
+def _detail_context(*, request, project) -> dict:
     photos = list(selectors.photo_list_for_project(project=project))
     report = selectors.project_readiness(project=project, photos=photos)
     flagged = {photo_id: check for check in report.checks if check.level != "ok" for photo_id in check.photo_ids}
@@ -81,33 +77,9 @@ def _detail_context(*, project) -> dict:
         for photo in photos
     ]
     active = sum(1 for photo in photos if photo.status != Photo.Status.FAILED)
-    runs = list(training_selectors.runs_for_project(project=project)[:5])
-    presets = [
-        {"value": value, "label": label, **training_services.training_parameters(project=project, preset=value)}
-        for value, label in TrainingRun.Preset.choices
-    ]
-    simulated = training_services.new_runs_simulated()
-    for preset in presets:
-        preset["cost"], preset["minutes"] = training_services.training_estimate(
-            steps=preset["steps"], simulated=simulated
-        )
-    trained_run = next((run for run in runs if run.status == TrainingRun.Status.SUCCEEDED), None)
-    # Only a trained project has images.
-    recent_images = [
-        {"image": image, "thumbnail_url": generation_selectors.image_url(image=image, variant="thumbnail")}
-        for image in (generation_selectors.recent_images_for_project(project=project) if trained_run else [])
-    ]
-    return {
-        "runs": runs,
-        "recent_images": recent_images,
-        "trained_run": trained_run,
-        "presets": presets,
-        "training_refusal": training_services.training_refusal(
-            project=project, steps=presets[1]["steps"], photos=photos
-        )
-        if report.ready
-        else "",
+    page = {
         "project": project,
+        "photos": photos,
         "rows": rows,
         "report": report,
         "upload_form": PhotoUploadForm(),
@@ -115,19 +87,20 @@ def _detail_context(*, project) -> dict:
         "photo_max": settings.PROJECT_PHOTOS_MAX,
         "photo_min": settings.PROJECT_PHOTOS_MIN,
         "can_upload": active < settings.PROJECT_PHOTOS_MAX,
-        # The page keeps itself current while photos are processed or a run's progress moves.
-        "updating": any(photo.status == Photo.Status.PROCESSING for photo in photos)
-        or any(run.is_active for run in runs),
+        # The page keeps itself current while photos are processed (or a section says so: a run's progress).
+        "updating": any(photo.status == Photo.Status.PROCESSING for photo in photos),
         "upload_max_files": settings.PHOTO_UPLOAD_MAX_FILES,
         "upload_max_mb": settings.PHOTO_MAX_BYTES // (1024 * 1024),
     }
+    # The training panel and the recent images come from the apps above (projects/pages.py).
+    return pages.page_sections_context(request=request, project=project, page=page)
 
 
 @login_required
 @require_safe
 def project_detail(request, project_id):
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
-    return render(request, "projects/detail.html", _detail_context(project=project))
+    return render(request, "projects/detail.html", _detail_context(request=request, project=project))
 
 
 @login_required
@@ -136,7 +109,7 @@ def project_detail(request, project_id):
 def project_live(request, project_id):
     """The changing part of the project page, polled by the page itself while photos are processed."""
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
-    return render(request, "projects/_live.html", _detail_context(project=project))
+    return render(request, "projects/_live.html", _detail_context(request=request, project=project))
 
 
 @login_required

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training"
+
+    def ready(self):
+        # Once the registry is ready: the section reads training's models and services.
+        from projects import pages
+        from training import project_page
+
+        pages.page_section_register(section=project_page.SECTION)

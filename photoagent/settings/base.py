@@ -329,7 +329,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # https://crontab.guru/#37_4_*_*_*
     "storage-sweep": {
-        "task": "projects.sweep_storage",
+        "task": "core.sweep_storage",
         "schedule": crontab(minute=37, hour=4),
     },
     # https://crontab.guru/#47_*_*_*_*

@@ -1,8 +1,15 @@
+import logging
+import threading
+from datetime import timedelta
+
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.tests.factories import UserFactory
-from projects import services
+from projects import services, signals
 from projects.models import Photo, Project
 from projects.tests.conftest import referenced_files, stored_files
 from projects.tests.factories import PHOTOS, ProjectFactory, encode, photo_upload, scene, upload
@@ -12,6 +19,21 @@ pytestmark = pytest.mark.django_db
 
 def add(project, *files):
     return services.photo_upload(project=project, files=list(files))
+
+
+@pytest.fixture
+def announced():
+    """The (signal, photo id) pairs projects.signals sent, in order."""
+    sent = []
+    receivers = {
+        name: lambda sender, *, photo_id, name=name, **kwargs: sent.append((name, photo_id))
+        for name in ("photo_ready", "photo_described")
+    }
+    for name, receiver in receivers.items():
+        getattr(signals, name).connect(receiver)
+    yield sent
+    for name, receiver in receivers.items():
+        getattr(signals, name).disconnect(receiver)
 
 
 def test_create_generates_a_single_token_trigger_word_unique_per_user(owner):
@@ -87,10 +109,33 @@ def test_a_rerun_after_a_crash_replaces_leftovers_instead_of_adding_twins(projec
     assert stored_files() == referenced_files()
 
 
-def test_processing_a_deleted_photo_does_nothing(project):
+def test_processing_a_deleted_photo_does_nothing(project, run_on_commit, announced):
     [photo] = add(project, photo_upload(1)).accepted
     Photo.objects.filter(id=photo.id).delete()
-    services.photo_process(photo_id=photo.id)
+    with run_on_commit():
+        services.photo_process(photo_id=photo.id)
+    assert stored_files() == {photo.original.name}  # no derivative rendered for the missing row
+    assert not Photo.objects.exists()
+    assert announced == []  # and nothing told the library about it
+
+
+def test_a_processed_photo_is_announced_once_it_is_committed(project, django_capture_on_commit_callbacks, announced):
+    [photo] = add(project, photo_upload(1)).accepted
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.photo_process(photo_id=photo.id)
+    assert announced == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert announced == [("photo_ready", photo.id)]
+    services.photo_process(photo_id=photo.id)  # a second run changes nothing and announces nothing
+    assert announced == [("photo_ready", photo.id)]
+
+
+def test_a_new_description_is_announced(project, run_on_commit, announced):
+    [photo] = add(project, photo_upload(1)).accepted
+    with run_on_commit():
+        services.photo_update_description(photo=photo, description="a blue mug")
+    assert announced == [("photo_described", photo.id)]
 
 
 def test_deleting_a_project_deletes_its_files(project, run_on_commit):
@@ -156,3 +201,91 @@ def test_uploads_to_another_project_are_independent(owner, run_on_commit):
     first, second = ProjectFactory(owner=owner), ProjectFactory(owner=owner)
     assert add(first, upload(content)).accepted
     assert add(second, upload(content)).accepted
+
+
+# Recovery: what killed workers and lost messages leave behind is picked up.
+# ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    from projects.tasks import process_photo
+
+    monkeypatch.setattr(process_photo, "delay", refuse)
+    return monkeypatch
+
+
+def test_an_upload_during_a_broker_outage_is_kept_and_processed_later(project, broker_down, run_on_commit, caplog):
+    with caplog.at_level(logging.WARNING, logger="core.tasks"), run_on_commit():
+        result = services.photo_upload(project=project, files=[photo_upload(1)])
+    [photo] = result.accepted
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.PROCESSING
+    assert "left to the reconcile tasks" in caplog.text
+
+    broker_down.undo()
+    services.photo_reconcile()
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.PROCESSING  # not stalled long enough yet
+
+    Photo.objects.filter(id=photo.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    services.photo_reconcile()
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.READY
+
+
+def test_a_worker_dying_before_the_project_status_is_updated_leaves_the_photo_to_redo(
+    project, settings, monkeypatch, run_on_commit
+):
+    settings.PROJECT_PHOTOS_MIN = 1
+    [photo] = services.photo_upload(project=project, files=[photo_upload(3)]).accepted  # not processed yet
+    services.photo_update_description(photo=photo, description="a blue mug")
+
+    def worker_killed(**kwargs):
+        raise SystemExit("SIGKILL")
+
+    monkeypatch.setattr(services, "project_refresh_status", worker_killed)
+    with pytest.raises(SystemExit):
+        services.photo_process(photo_id=photo.id)
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.PROCESSING  # not recorded as ready without its project
+
+    monkeypatch.undo()
+    Photo.objects.filter(id=photo.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    with run_on_commit():
+        services.photo_reconcile()
+    project.refresh_from_db()
+    assert project.status == project.Status.READY
+
+
+# Concurrency: two uploads racing for the last places never make a project exceed its photo limit.
+# ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_never_exceed_the_limit(settings):
+    settings.PROJECT_PHOTOS_MAX = 4
+    project = ProjectFactory()
+    batches = [[photo_upload(seed) for seed in range(start, start + 3)] for start in (0, 10, 20)]
+    barrier = threading.Barrier(len(batches))
+    errors = []
+
+    def upload_batch(files):
+        try:
+            barrier.wait()
+            services.photo_upload(project=project, files=files)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload_batch, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Photo.objects.filter(project=project).count() == 4

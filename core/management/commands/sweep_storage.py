@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from projects.services import storage_sweep
+from core.storage import storage_sweep
 
 
 class Command(BaseCommand):
