@@ -67,7 +67,7 @@ def _current_user_id() -> int | None:
     request = context.get("request")
     # Only a user some code already looked up: logging must never cause a query of its own.
     user = request.__dict__.get("user") if request is not None else None
-    if user is None or (isinstance(user, LazyObject) and user._wrapped is empty):
+    if user is None or (isinstance(user, LazyObject) and user.__dict__.get("_wrapped") is empty):
         return None
     return user.pk if user.is_authenticated else None
 
@@ -140,8 +140,9 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        if isinstance(getattr(record, "path", None), str):
-            record.path = redact(record.path)
+        path = getattr(record, "path", None)  # Django's request records carry the request path
+        if isinstance(path, str):
+            record.__dict__["path"] = redact(path)
         return True
 
 

@@ -5,7 +5,7 @@ those fields through `apps.get_models()`, so it names no app's model.
 """
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 
 from django.apps import apps
@@ -17,6 +17,13 @@ from django.utils import timezone
 from core.tasks import delete_stored_files
 
 logger = logging.getLogger(__name__)
+
+
+def storage_url(name: str, *, expire: int) -> str:
+    """The address of a stored object, presigned for `expire` seconds (S3: django-storages'
+    `url(name, expire=...)`, which Django's base Storage.url does not declare)."""
+    url: Callable[..., str] = default_storage.url
+    return url(name, expire=expire)
 
 
 def storage_delete_files(*, names: list[str]) -> None:

@@ -1,5 +1,6 @@
 """The recent images of the project page (registered with projects.pages in GenerationConfig.ready())."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
@@ -9,7 +10,7 @@ from projects.models import Project
 from projects.pages import Section
 
 
-def images_section_context(*, request: HttpRequest, project: Project, page: dict[str, Any]) -> dict[str, Any]:
+def images_section_context(*, request: HttpRequest, project: Project, page: Mapping[str, Any]) -> dict[str, Any]:
     """The project's latest images; only a trained project has any (the training section runs first)."""
     images = selectors.recent_images_for_project(project=project) if page.get("trained_run") else []
     return {

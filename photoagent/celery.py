@@ -1,8 +1,10 @@
 import os
+from logging.config import dictConfig
 from pathlib import Path
 
 from celery import Celery
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from django.conf import settings
 from kombu.transport import TRANSPORT_ALIASES
 
 from core import logging as log_context
@@ -41,8 +43,4 @@ task_postrun.connect(log_context.task_finished, weak=False)
 def _log_as_the_web_does(**kwargs) -> None:
     # Connected, this replaces Celery's own logging setup: workers and beat use settings.LOGGING
     # (JSON lines in production, secrets redacted) instead of Celery's format.
-    from logging.config import dictConfig
-
-    from django.conf import settings
-
     dictConfig(settings.LOGGING)

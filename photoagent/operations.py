@@ -3,6 +3,7 @@ app recorded in the database. In the wiring layer, since it reads every app."""
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -117,11 +118,12 @@ class WorkKind:
 def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
     """Training runs, generation jobs and library analyses per status, with their stuck items."""
     since = timezone.now() - stuck_after
-    kinds = [
+    kinds: list[tuple[str, str, Options, list[tuple[str, str]], Callable, Callable, Callable | None]] = [
         (
             "training",
             "Training runs",
-            TrainingRun,
+            TrainingRun._meta,
+            TrainingRun.Status.choices,
             training_selectors.run_status_counts,
             training_selectors.runs_stuck,
             training_selectors.runs_ended_by_deadline,
@@ -129,7 +131,8 @@ def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
         (
             "generation",
             "Generation jobs",
-            Generation,
+            Generation._meta,
+            Generation.Status.choices,
             generation_selectors.generation_status_counts,
             generation_selectors.generations_stuck,
             generation_selectors.generations_ended_by_deadline,
@@ -137,14 +140,15 @@ def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
         (
             "library",
             "Library analyses",
-            LibraryItem,
+            LibraryItem._meta,
+            LibraryItem.Status.choices,
             library_selectors.item_status_counts,
             library_selectors.items_stuck,
             None,
         ),
     ]
     report = []
-    for key, label, model, status_counts, stuck, ended in kinds:
+    for key, label, opts, choices, status_counts, stuck, ended in kinds:
         counts = status_counts()
         stuck_items = stuck(since=since)
         ended_items = ended(since=timezone.now() - ENDED_WINDOW) if ended else None
@@ -152,8 +156,8 @@ def background_work(*, stuck_after: timedelta = STUCK_AFTER) -> list[WorkKind]:
             WorkKind(
                 key=key,
                 label=label,
-                opts=model._meta,
-                counts=[(value, name, counts.get(value, 0)) for value, name in model.Status.choices],
+                opts=opts,
+                counts=[(value, name, counts.get(value, 0)) for value, name in choices],
                 stuck_count=stuck_items.count(),
                 oldest_stuck=stuck_items.first(),
                 ended_count=ended_items.count() if ended_items is not None else 0,

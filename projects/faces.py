@@ -26,10 +26,14 @@ class FaceReport:
 
 @cache
 def _models():
-    import dlib
+    # Loaded on first use: the models take seconds and most processes never look at a face.
+    import dlib  # type: ignore[import-untyped]  # dlib ships no type information
 
     # Located without importing the package, whose __init__ needs the removed pkg_resources.
-    folder = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("face_recognition_models is not installed")
+    folder = Path(spec.origin).parent / "models"
     return (
         dlib.get_frontal_face_detector(),
         dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),

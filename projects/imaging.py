@@ -152,7 +152,9 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     if icc and img.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGB")
+            if converted is not None:  # None only when converting in place, which this does not
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # A broken profile: fall back to treating the pixels as sRGB.
     return img.convert("RGB")

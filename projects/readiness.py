@@ -195,7 +195,7 @@ def _blur_check(ready: list[Photo]) -> Check:
 def _face_check(ready: list[Photo]) -> Check:
     analysed = [photo for photo in ready if photo.face_count is not None]
     no_face = [photo for photo in analysed if photo.face_count == 0]
-    crowded = [photo for photo in analysed if photo.face_count > 1]
+    crowded = [photo for photo in analysed if (photo.face_count or 0) > 1]
     if no_face:
         return Check(
             "faces",
@@ -218,14 +218,16 @@ def _face_check(ready: list[Photo]) -> Check:
 
 
 def _same_person_check(ready: list[Photo]) -> Check:
-    with_faces = [photo for photo in ready if photo.face_count is not None and photo.face_descriptor]
-    if len(with_faces) < 2:
+    descriptors: list[tuple[Photo, list[float]]] = [
+        (photo, photo.face_descriptor) for photo in ready if photo.face_count is not None and photo.face_descriptor
+    ]
+    if len(descriptors) < 2:
         return Check("same_person", "Same person", OK, "Not enough faces to compare yet.")
     strangers = []
-    for photo in with_faces:
+    for photo, descriptor in descriptors:
         distances = [
-            faces.descriptor_distance(photo.face_descriptor, other.face_descriptor)
-            for other in with_faces
+            faces.descriptor_distance(descriptor, other_descriptor)
+            for other, other_descriptor in descriptors
             if other is not photo
         ]
         # The typical distance to the rest of the set: robust to one odd photo among the others.

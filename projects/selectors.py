@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import User
+from core.storage import storage_url
 from projects import readiness
 from projects.models import Photo, Project
 
@@ -84,7 +84,7 @@ def photo_url(*, photo: Photo, variant: str) -> str:
     if not field:
         return ""
     if settings.AWS_STORAGE_BUCKET_NAME:
-        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
+        return storage_url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
     return reverse("projects:photo_file", kwargs={"photo_id": photo.id, "variant": variant})
 
 

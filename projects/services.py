@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -50,7 +51,9 @@ def project_generate_trigger_word(*, owner: User, name: str) -> str:
 
 
 def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int | None = None) -> None:
-    clash = Project.objects.filter(owner=owner, trigger_word__iexact=trigger_word).exclude(id=exclude_id)
+    clash = Project.objects.filter(owner=owner, trigger_word__iexact=trigger_word)
+    if exclude_id is not None:
+        clash = clash.exclude(id=exclude_id)
     if clash.exists():
         raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.")
 
@@ -303,6 +306,7 @@ def photo_analyse_faces(*, photo_id: int) -> None:
     photo = Photo.objects.select_related("project").filter(id=photo_id, status=Photo.Status.READY).first()
     if photo is None:
         return
+    changes: dict[str, Any]
     if photo.project.category != Project.Category.PERSON:
         changes = {"face_count": None, "face_descriptor": None}
     elif photo.face_count is None:

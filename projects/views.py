@@ -159,7 +159,7 @@ def photo_describe(request, project_id, photo_id):
             return JsonResponse({"id": photo.id, "description": photo.description, "message": status})
         messages.success(request, f"{status[:-1]} for “{photo.original_filename}”.")
     else:
-        error = "; ".join(form.errors.get("description", ["Invalid description."]))
+        error = "; ".join(str(message) for message in form.errors.get("description") or ["Invalid description."])
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, f"{photo.original_filename}: {error}")

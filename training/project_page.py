@@ -1,5 +1,6 @@
 """The training panel of the project page (registered with projects.pages in TrainingConfig.ready())."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
@@ -10,7 +11,7 @@ from training import selectors, services
 from training.models import TrainingRun
 
 
-def training_section_context(*, request: HttpRequest, project: Project, page: dict[str, Any]) -> dict[str, Any]:
+def training_section_context(*, request: HttpRequest, project: Project, page: Mapping[str, Any]) -> dict[str, Any]:
     """The last runs, the presets with their estimates, and why training cannot start (if so)."""
     runs = list(selectors.runs_for_project(project=project)[:5])
     presets = [

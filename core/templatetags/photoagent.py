@@ -4,6 +4,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from core.money import money
+
 register = template.Library()
 
 
@@ -19,6 +21,4 @@ def duration(value: timedelta | None) -> str:
 @register.filter(name="money")
 def money_filter(amount) -> str:
     """{{ amount|money }}: "$20.00" (core.money)."""
-    from core.money import money
-
     return money(amount)
