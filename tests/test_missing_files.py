@@ -19,7 +19,7 @@ from projects.models import Photo
 from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def file_urls(owned) -> dict[str, bool]:

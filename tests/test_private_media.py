@@ -12,7 +12,7 @@ from django.views.static import serve
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from core.tests.test_access_matrix import all_routes
+from tests.test_access_matrix import all_routes
 
 pytestmark = pytest.mark.django_db
 

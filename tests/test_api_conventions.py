@@ -12,10 +12,10 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from core.tests.conftest import schema_path_ids
-from core.tests.test_access_matrix import PARAMETER, all_routes
 from photoagent import urls as project_urls
 from projects.tests.factories import encode, scene
+from tests.conftest import schema_path_ids
+from tests.test_access_matrix import PARAMETER, all_routes
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ URL conf: a new page is checked without being listed, unless it is a form page (
 
 import pytest
 
-from core.tests.test_access_matrix import all_routes
-from core.tests.test_cache_control import url_for
+from tests.test_access_matrix import all_routes
+from tests.test_cache_control import url_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from core.tests.conftest import snapshot
-from core.tests.test_access_matrix import API_DOCS, PARAMETER, all_routes
+from tests.conftest import snapshot
+from tests.test_access_matrix import API_DOCS, PARAMETER, all_routes
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from core.tests.conftest import schema_path_ids
+from tests.conftest import schema_path_ids
 
 pytestmark = pytest.mark.django_db
 

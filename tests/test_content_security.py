@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.template import engines
 from django.template.loaders.app_directories import get_app_template_dirs
 
-from core.tests.test_access_matrix import PARAMETER, PUBLIC, all_routes, url_for
+from tests.test_access_matrix import PARAMETER, PUBLIC, all_routes, url_for
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
-from core.tests.conftest import schema_path_ids, snapshot
+from tests.conftest import schema_path_ids, snapshot
 
 pytestmark = pytest.mark.django_db
 

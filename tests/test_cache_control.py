@@ -6,7 +6,7 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from core.tests.test_access_matrix import all_routes
+from tests.test_access_matrix import all_routes
 
 pytestmark = pytest.mark.django_db
 
