@@ -1,3 +1,7 @@
+import re
+import secrets
+import unicodedata
+
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
@@ -91,3 +95,24 @@ def photo_url(*, photo: Photo, variant: str) -> str:
 def project_cover(*, project: Project) -> Photo | None:
     ready = getattr(project, "ready_photos", None)
     return ready[0] if ready else None
+
+
+# Trigger words
+# ------------------------------------------------------------------------------
+
+
+def _trigger_word_base(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    letters = re.sub(r"[^A-Za-z]", "", ascii_name).upper()[:8]
+    return letters if len(letters) >= 3 else "SUBJ"
+
+
+def project_new_trigger_word(*, owner: User, name: str) -> str:
+    """A rare, single-token word for the subject, unique among the owner's projects."""
+    base = _trigger_word_base(name)
+    taken = set(Project.objects.filter(owner=owner).values_list("trigger_word", flat=True))
+    while True:
+        # A made-up suffix keeps the token rare, so the model does not confuse it with a real word.
+        candidate = f"{base}{''.join(secrets.choice('QXZJKV') for _ in range(3))}"
+        if candidate not in taken:
+            return candidate

@@ -1,6 +1,4 @@
 import logging
-import re
-import secrets
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.exceptions import Refusal
 from core.storage import storage_delete_files, storage_files_of
-from projects import faces, imaging, readiness, signals
+from projects import faces, imaging, readiness, selectors, signals
 from projects.models import Photo, Project, photo_key_prefix
 from projects.tasks import analyse_faces, process_photo
 
@@ -33,23 +31,6 @@ class ProjectError(Refusal):
 # ------------------------------------------------------------------------------
 
 
-def _trigger_word_base(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    letters = re.sub(r"[^A-Za-z]", "", ascii_name).upper()[:8]
-    return letters if len(letters) >= 3 else "SUBJ"
-
-
-def project_generate_trigger_word(*, owner: User, name: str) -> str:
-    """A rare, single-token word for the subject, unique among the owner's projects."""
-    base = _trigger_word_base(name)
-    taken = set(Project.objects.filter(owner=owner).values_list("trigger_word", flat=True))
-    while True:
-        # A made-up suffix keeps the token rare, so the model does not confuse it with a real word.
-        candidate = f"{base}{''.join(secrets.choice('QXZJKV') for _ in range(3))}"
-        if candidate not in taken:
-            return candidate
-
-
 def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int | None = None) -> None:
     clash = Project.objects.filter(owner=owner, trigger_word__iexact=trigger_word)
     if exclude_id is not None:
@@ -61,7 +42,7 @@ def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int 
 def project_create(
     *, owner: User, name: str, category: str, subject_description: str = "", trigger_word: str = ""
 ) -> Project:
-    trigger_word = trigger_word.strip() or project_generate_trigger_word(owner=owner, name=name)
+    trigger_word = trigger_word.strip() or selectors.project_new_trigger_word(owner=owner, name=name)
     _check_trigger_word_free(owner=owner, trigger_word=trigger_word)
     project = Project(
         owner=owner,
