@@ -13,7 +13,6 @@ from projects import selectors, services
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
 from projects.models import Photo
 from training import selectors as training_selectors
-from training import services as training_services
 from training.models import TrainingRun
 
 
@@ -83,12 +82,12 @@ def _detail_context(*, project) -> dict:
     active = sum(1 for photo in photos if photo.status != Photo.Status.FAILED)
     runs = list(training_selectors.runs_for_project(project=project)[:5])
     presets = [
-        {"value": value, "label": label, **training_services.training_parameters(project=project, preset=value)}
+        {"value": value, "label": label, **training_selectors.training_parameters(project=project, preset=value)}
         for value, label in TrainingRun.Preset.choices
     ]
-    simulated = training_services.new_runs_simulated()
+    simulated = training_selectors.new_runs_simulated()
     for preset in presets:
-        preset["cost"], preset["minutes"] = training_services.training_estimate(
+        preset["cost"], preset["minutes"] = training_selectors.training_estimate(
             steps=preset["steps"], simulated=simulated
         )
     trained_run = next((run for run in runs if run.status == TrainingRun.Status.SUCCEEDED), None)
@@ -102,7 +101,7 @@ def _detail_context(*, project) -> dict:
         "recent_images": recent_images,
         "trained_run": trained_run,
         "presets": presets,
-        "training_refusal": training_services.training_refusal(
+        "training_refusal": training_selectors.training_refusal(
             project=project, steps=presets[1]["steps"], photos=photos
         )
         if report.ready
