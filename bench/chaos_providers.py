@@ -26,10 +26,9 @@ import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from training.tests.standins import (
+from standins.hub import HubStandIn, _HubHandler
+from standins.replicate import (
     WEBHOOK_SECRET,
-    HubStandIn,
-    _HubHandler,
     lora_tar,
     model_payload,
     new_prediction,

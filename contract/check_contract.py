@@ -20,10 +20,10 @@ from generation import services as generation_services
 from generation.models import Generation
 from generation.tests.factories import trained_model
 from integrations.tests.test_sendgrid import MAIL_SEND_SCHEMA, SendGridStandIn
+from standins.replicate import start_replicate_standin
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import poll_now, ready_project
-from training.tests.standins import start_replicate_standin
 
 ROOT = Path(__file__).resolve().parent
 PRISM = ROOT / "node_modules" / ".bin" / "prism"

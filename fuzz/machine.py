@@ -54,10 +54,10 @@ from generation import services as generation_services
 from generation import tasks as generation_tasks  # noqa: F401 (registers the tasks the fuzzer runs)
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from photoagent.celery import app as celery_app
+from standins.replicate import sign
 from training import services as training_services
 from training import tasks as training_tasks  # noqa: F401
 from training.models import TrainingLimit, TrainingRun
-from training.tests.standins import sign
 
 # Celery tasks the fuzzer runs; the others (library analysis, likeness) do no provider work.
 PROVIDER_TASKS = ("training.", "generation.")

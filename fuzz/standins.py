@@ -20,8 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from standins.replicate import WEBHOOK_SECRET, model_payload, now_iso, output_image
 from training.backends.demo import simulated_safetensors
-from training.tests.standins import WEBHOOK_SECRET, model_payload, now_iso, output_image
 
 REPLICATE_TOKEN = "r8_standin"
 HUB_TOKEN = "hf_standin"

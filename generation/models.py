@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
+
+from core.lifecycle import Lifecycle
 
 
-class Generation(models.Model):
-    """One request for images: a prompt run with a trained LoRA (or the base model)."""
+class Generation(Lifecycle):
+    """One request for images: a prompt run with a trained LoRA (or the base model). Its lifecycle
+    fields (lease, state_changed_at, attempts, last_error, error_kind, completed_at) are core.lifecycle's."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -55,25 +57,16 @@ class Generation(models.Model):
     # Output URLs reported by the provider; they expire (Replicate: after an hour).
     output_urls = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
-    # What kind of failure ended the job (core.failures.Kind), "" otherwise.
-    error_kind = models.CharField(max_length=32, blank=True)
-    # When the job entered its phase (queued, submitting, running, collecting: see `phase`); each
-    # phase has its own deadline from then (settings.GENERATION_STATE_DEADLINE_MINUTES), and
-    # `attempts` counts the tries of its step.
-    state_changed_at = models.DateTimeField(default=timezone.now)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
+    # state_changed_at is when the job entered its phase (queued, submitting, running, collecting:
+    # see `phase`); each phase has its own deadline from then (settings.GENERATION_STATE_DEADLINE_MINUTES).
     gpu_seconds = models.FloatField(null=True, blank=True)
     estimated_cost = models.DecimalField(max_digits=8, decimal_places=3)
     cost = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
-    # The attempt submitting the job to its provider and until when: see core.leases.
-    lease_holder = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
+    # The lease (core.lifecycle) is held by the attempt submitting the job to its provider.
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
     # Worker time spent on this job (submission, polls and storing images), for the queue benchmark
     # and operators; provider time is not included.
     worker_ms = models.PositiveIntegerField(default=0)
@@ -87,18 +80,6 @@ class Generation(models.Model):
 
     def __str__(self):
         return f"Generation #{self.id}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in self.TERMINAL
-
-    @property
-    def simulated(self) -> bool:
-        return self.backend == "demo"
 
     @property
     def phase(self) -> str:

@@ -66,19 +66,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll the provider now")
     def repoll(self, request, queryset):
-        for run in queryset.filter(status__in=TrainingRun.ACTIVE):
-            services.training_repoll(run_id=run.id)
+        for run_id in queryset.values_list("id", flat=True):
+            services.training_repoll(run_id=run_id)
         self.message_user(request, "Polling queued for the active runs selected.")
 
     @admin.action(description="Resend the result email")
     def resend_email(self, request, queryset):
-        from training.tasks import notify_owner
-
-        ended = queryset.filter(status__in=TrainingRun.TERMINAL).exclude(error_kind="user_canceled")
-        ended.update(notified_at=None, email_error="")
-        for run in ended:
-            notify_owner.delay_on_commit(run.id)
-        self.message_user(request, f"Email queued for {ended.count()} run(s).")
+        queued = services.training_resend_email(run_ids=queryset.values_list("id", flat=True))
+        self.message_user(request, f"Email queued for {queued} run(s).")
 
     @admin.action(description="Retry (start a new run of the same project)")
     def retry(self, request, queryset):

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from core.lifecycle import Lifecycle
 
 
-class TrainingRun(models.Model):
-    """One attempt at fine-tuning a FLUX.1-dev LoRA for a project."""
+class TrainingRun(Lifecycle):
+    """One attempt at fine-tuning a FLUX.1-dev LoRA for a project. Its lifecycle fields (lease,
+    state_changed_at, attempts, last_error, error_kind, completed_at) are core.lifecycle's."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -21,19 +23,9 @@ class TrainingRun(models.Model):
         BALANCED = "balanced", "Balanced"
         HIGH_QUALITY = "high_quality", "High quality"
 
+    # In the order a run goes through them: updates may only move a run forward (Lifecycle.rank).
     ACTIVE = (Status.QUEUED, Status.SUBMITTING, Status.STARTING, Status.TRAINING, Status.PUBLISHING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
-    # Position in the life of a run: updates may only move a run forward.
-    RANK = {
-        Status.QUEUED: 0,
-        Status.SUBMITTING: 1,
-        Status.STARTING: 2,
-        Status.TRAINING: 3,
-        Status.PUBLISHING: 4,
-        Status.SUCCEEDED: 5,
-        Status.FAILED: 5,
-        Status.CANCELED: 5,
-    }
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -51,14 +43,7 @@ class TrainingRun(models.Model):
     log_tail = models.TextField(blank=True)
     loss_points = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
-    # What kind of failure ended the run (core.failures.Kind), "" while it runs or when it succeeded.
-    error_kind = models.CharField(max_length=32, blank=True)
-    # When the run entered its status: each status has its own deadline from then (see
-    # settings.TRAINING_STATE_DEADLINE_MINUTES), and `attempts` counts the tries of its step.
-    state_changed_at = models.DateTimeField(default=timezone.now)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # The latest error a step met (kept for operators and for the message if the run ends).
-    last_error = models.CharField(max_length=500, blank=True)
+    # Each status has its own deadline from state_changed_at: settings.TRAINING_STATE_DEADLINE_MINUTES.
     gpu_seconds = models.FloatField(null=True, blank=True)
     estimated_cost = models.DecimalField(max_digits=8, decimal_places=2)
     estimated_minutes = models.PositiveIntegerField()
@@ -73,15 +58,12 @@ class TrainingRun(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     # Why the owner could not be emailed (SendGrid refused the mail, or every attempt failed).
     email_error = models.CharField(max_length=300, blank=True)
-    # The attempt working on the current step (submit, publish, email) and until when: see core.leases.
-    lease_holder = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
+    # The lease (core.lifecycle) is held by the attempt working on the step: submit, publish or email.
     polls = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -89,19 +71,6 @@ class TrainingRun(models.Model):
 
     def __str__(self):
         return f"Training #{self.id} of {self.project}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in self.TERMINAL
-
-    @property
-    def simulated(self) -> bool:
-        """A demo-mode run: nothing of it is ever charged or counted as spend."""
-        return self.backend == "demo"
 
     @property
     def has_lora(self) -> bool:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from projects.models import Project
 from projects.pages import Section
-from training import selectors, services
+from training import selectors
 from training.models import TrainingRun
 
 
@@ -15,17 +15,19 @@ def training_section_context(*, request: HttpRequest, project: Project, page: Ma
     """The last runs, the presets with their estimates, and why training cannot start (if so)."""
     runs = list(selectors.runs_for_project(project=project)[:5])
     presets = [
-        {"value": value, "label": label, **services.training_parameters(project=project, preset=value)}
+        {"value": value, "label": label, **selectors.training_parameters(project=project, preset=value)}
         for value, label in TrainingRun.Preset.choices
     ]
-    simulated = services.new_runs_simulated()
+    simulated = selectors.new_runs_simulated()
     for preset in presets:
-        preset["cost"], preset["minutes"] = services.training_estimate(steps=preset["steps"], simulated=simulated)
+        preset["cost"], preset["minutes"] = selectors.training_estimate(steps=preset["steps"], simulated=simulated)
     return {
         "runs": runs,
         "presets": presets,
         "trained_run": next((run for run in runs if run.status == TrainingRun.Status.SUCCEEDED), None),
-        "training_refusal": services.training_refusal(project=project, steps=presets[1]["steps"], photos=page["photos"])
+        "training_refusal": selectors.training_refusal(
+            project=project, steps=presets[1]["steps"], photos=page["photos"]
+        )
         if page["report"].ready
         else "",
         # The page keeps itself current while a run's progress moves.

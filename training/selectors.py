@@ -1,16 +1,121 @@
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, F, When
+from django.db.models import Case, Count, F, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
-from training.models import TrainingRun
+from core.lifecycle import DEMO_BACKEND
+from core.money import money
+from projects import selectors as project_selectors
+from projects.models import Photo, Project
+from training.models import TrainingLimit, TrainingRun
+from training.providers import backend_for
+
+PRESETS: dict[str, dict[str, float]] = {
+    TrainingRun.Preset.FAST: {"steps": 600, "lora_rank": 16, "learning_rate": 4e-4},
+    TrainingRun.Preset.BALANCED: {"steps": 1000, "lora_rank": 16, "learning_rate": 4e-4},
+    TrainingRun.Preset.HIGH_QUALITY: {"steps": 2000, "lora_rank": 32, "learning_rate": 3e-4},
+}
+# Products need less variety in pose and more detail; people need their face at several sizes.
+RESOLUTION: dict[str, str] = {Project.Category.PERSON: "512,768,1024", Project.Category.PRODUCT: "768,1024"}
 
 
-def run_list_for_user(*, user: User):
+# Parameters, estimates and limits
+# ------------------------------------------------------------------------------
+
+
+def training_parameters(*, project: Project, preset: str) -> dict:
+    """The trainer's parameters for a preset of this project (steps, rank, rate, resolutions, trigger)."""
+    return {**PRESETS[preset], "resolution": RESOLUTION[project.category], "trigger_word": project.trigger_word}
+
+
+def training_cost(gpu_seconds: float, *, simulated: bool) -> Decimal:
+    """What GPU time costs at the configured price; a simulated (demo) training costs nothing."""
+    if simulated:
+        return Decimal("0.00")
+    return Decimal(str(gpu_seconds * settings.TRAINING_GPU_PRICE_PER_SECOND)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def training_estimate(*, steps: int, simulated: bool = False) -> tuple[Decimal, int]:
+    """Estimated cost in USD and minutes, from the configured seconds per step and GPU price.
+    A simulated (demo) training costs nothing."""
+    seconds = steps * settings.TRAINING_SECONDS_PER_STEP
+    return training_cost(seconds, simulated=simulated), max(1, round(seconds / 60))
+
+
+def new_runs_simulated() -> bool:
+    """Whether a run started now trains on the demo simulator (and so costs nothing)."""
+    return backend_for().simulated
+
+
+def _limits_for(user_id: int) -> tuple[int, Decimal]:
+    override = TrainingLimit.objects.filter(user_id=user_id).first()
+    runs = override.runs_per_day if override and override.runs_per_day is not None else settings.TRAINING_RUNS_PER_DAY
+    spend = (
+        override.monthly_spend
+        if override and override.monthly_spend is not None
+        else Decimal(str(settings.TRAINING_MONTHLY_SPEND))
+    )
+    return runs, spend
+
+
+def training_refusal(*, project: Project, steps: int, photos: list[Photo] | None = None) -> str:
+    """Why this project cannot start training now, or "" if it can. `photos`: the project's photos,
+    when the caller has read them already (the project page)."""
+    if (
+        project.status in (Project.Status.DRAFT,)
+        or not project_selectors.project_readiness(project=project, photos=photos).ready
+    ):
+        return "The project is not ready: fix the readiness checklist first."
+    if TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE).exists():
+        return "This project is already training; wait for it to finish or cancel it."
+    runs_per_day, monthly_spend = _limits_for(project.owner_id)
+    now = timezone.now()
+    owner_runs = TrainingRun.objects.filter(project__owner_id=project.owner_id)
+    if owner_runs.filter(created_at__gte=now - timedelta(days=1)).count() >= runs_per_day:
+        return f"You have started {runs_per_day} trainings in the last 24 hours, your daily limit. Try again later."
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # Runs that ended without using a GPU cost nothing; the others count at their actual cost,
+    # or their estimate while still running.
+    # Simulated (demo) runs are never spend, whatever an older row recorded.
+    month = (
+        owner_runs.filter(created_at__gte=month_start)
+        .exclude(status__in=[TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED], gpu_seconds__isnull=True)
+        .exclude(backend=DEMO_BACKEND)
+    )
+    committed = sum(
+        (actual if actual is not None else estimated)
+        for actual, estimated in month.values_list("actual_cost", "estimated_cost")
+    )
+    cost, _ = training_estimate(steps=steps, simulated=new_runs_simulated())
+    if cost and committed + cost > monthly_spend:
+        return f"This training (about {money(cost)}) would take you over your monthly limit of {money(monthly_spend)}."
+    return ""
+
+
+def training_charge_note(*, run: TrainingRun) -> str:
+    """What the run costs the user, as far as we know: for pages and messages about its end."""
+    if run.simulated:
+        return "It was simulated (demo mode), so nothing is charged."
+    if run.gpu_seconds:
+        cost = training_cost(run.gpu_seconds, simulated=False)
+        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes ({money(cost)}), which are billed."
+    if run.status == TrainingRun.Status.PUBLISHING or (run.is_terminal and run.provider_version):
+        return "The training had finished at the provider, so its GPU time is billed."
+    if not run.provider_training_id or run.progress == 0:
+        return "It had not started on a GPU, so nothing is charged."
+    return "The GPU time it used until now is billed; nothing more will be."
+
+
+# Runs
+# ------------------------------------------------------------------------------
+
+
+def run_list_for_user(*, user: User) -> QuerySet[TrainingRun]:
     return TrainingRun.objects.filter(project__owner=user).select_related("project").order_by("-created_at", "-id")
 
 

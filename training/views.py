@@ -24,14 +24,14 @@ def training_start(request, project_id):
     try:
         run = services.training_start(project=project, preset=preset)
     except services.TrainingNotAllowed as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, refusal.message)
         return redirect("projects:detail", project_id=project.id)
     messages.success(request, "Training queued. We will email you when your model is ready.")
     return redirect("training:run", run_id=run.id)
 
 
 def _run_context(*, run: TrainingRun) -> dict:
-    simulated = run.backend == "demo"
+    simulated = run.simulated
     return {
         "run": run,
         "loss_chart": selectors.loss_chart(run=run),
@@ -39,7 +39,7 @@ def _run_context(*, run: TrainingRun) -> dict:
         "polling_only": not simulated and not settings.SITE_URL.startswith("https://"),
         "simulated": simulated,
         "wait_notice": selectors.run_wait_notice(run=run),
-        "charge_note": services.training_charge_note(run=run) if run.status == TrainingRun.Status.CANCELED else "",
+        "charge_note": selectors.training_charge_note(run=run) if run.status == TrainingRun.Status.CANCELED else "",
     }
 
 
@@ -69,7 +69,7 @@ def run_cancel(request, run_id):
         messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
     else:
         if run.status == TrainingRun.Status.CANCELED:
-            messages.success(request, f"Training canceled. {services.training_charge_note(run=run)}")
+            messages.success(request, f"Training canceled. {selectors.training_charge_note(run=run)}")
     return redirect("training:run", run_id=run.id)
 
 
@@ -80,7 +80,7 @@ def run_retry(request, run_id):
     try:
         new_run = services.training_start(project=run.project, preset=run.preset)
     except services.TrainingNotAllowed as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, refusal.message)
         return redirect("training:run", run_id=run.id)
     return redirect("training:run", run_id=new_run.id)
 
@@ -99,5 +99,5 @@ def lora_download(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     if not run.lora_file:
         raise Http404
-    filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.backend == 'demo' else ''}.safetensors"
+    filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.simulated else ''}.safetensors"
     return FileResponse(open_stored(run.lora_file.name), as_attachment=True, filename=filename)

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from core.webhooks import receive_replicate_webhook
 from training import services
 from training.models import TrainingRun
+from training.providers import backend_for
 
 
 @csrf_exempt
@@ -18,4 +19,4 @@ def replicate_training_webhook(request, run_id: int):
         services.training_apply_update(run_id=run.id, training=training)
         return True
 
-    return receive_replicate_webhook(request, backend=services.backend_for("replicate"), apply=apply)
+    return receive_replicate_webhook(request, backend=backend_for("replicate"), apply=apply)

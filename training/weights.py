@@ -25,8 +25,11 @@ def extract_lora(stream, *, max_bytes: int):
                 if member.isfile() and member.name.rsplit("/", 1)[-1] in LORA_NAMES:
                     if member.size > max_bytes:
                         raise WeightsError(f"The LoRA file is {member.size} bytes, over the {max_bytes} limit.")
+                    member_file = tar.extractfile(member)
+                    if member_file is None:  # isfile() says it has contents
+                        raise WeightsError("The trainer's output holds an unreadable lora.safetensors.")
                     lora = tempfile.TemporaryFile()
-                    shutil.copyfileobj(tar.extractfile(member), lora, 1024 * 1024)
+                    shutil.copyfileobj(member_file, lora, 1024 * 1024)
                     lora.seek(0)
                     check_safetensors(lora)
                     return lora

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from core import ratelimit
+from standins.replicate import sign, start_replicate_standin
 from training.models import TrainingRun
 from training.tests.factories import ready_project
-from training.tests.standins import sign, start_replicate_standin
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.utils import timezone
 from generation import services
 from generation.models import Generation
 from generation.tests.test_replicate import poll, replicate, start, stored_files  # noqa: F401
-from training.tests.standins import output_image
+from standins.replicate import output_image
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from core.exceptions import TransientProviderError
-from training import services, weights
+from standins.replicate import WEBHOOK_SECRET, lora_tar, sign
+from training import selectors, services, weights
 from training.models import TrainingRun
+from training.services import publishing
 from training.tests.factories import poll_now
-from training.tests.standins import WEBHOOK_SECRET, lora_tar, sign
 from training.tests.test_replicate import replicate, started_run  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def assert_ended_once(run, *, status, kind, words):
     assert len(mail.outbox) == 1
     assert words in mail.outbox[0].body
     run.project.refresh_from_db()
-    assert services.training_refusal(project=run.project, steps=run.steps) == ""  # free to train again
+    assert selectors.training_refusal(project=run.project, steps=run.steps) == ""  # free to train again
 
 
 # Publishing
@@ -149,7 +150,7 @@ def test_an_unexpected_error_in_a_step_is_retried_then_ends_the_run(
     def broken_store(run, lora):
         raise AttributeError("'list' object has no attribute 'get'")
 
-    monkeypatch.setattr(services, "_store_lora", broken_store)
+    monkeypatch.setattr(publishing, "_store_lora", broken_store)
     replicate.advance(run.provider_training_id, "succeeded")
     with run_on_commit():
         poll_now(run.id)

@@ -8,10 +8,10 @@ from django.core import mail
 from django.utils import timezone
 
 from photoagent.celery import app as celery_app
+from standins.replicate import start_replicate_standin
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import ready_project
-from training.tests.standins import start_replicate_standin
 
 
 def wait_for(condition, seconds=45):

@@ -2,10 +2,11 @@
 
 import pytest
 
+from standins.hub import start_hub_standin
+from standins.replicate import start_replicate_standin
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import poll_now, ready_project
-from training.tests.standins import start_hub_standin, start_replicate_standin
 from training.weights import check_safetensors
 
 pytestmark = pytest.mark.django_db
