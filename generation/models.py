@@ -50,6 +50,8 @@ class Generation(models.Model):
     lora_scale = models.FloatField(validators=[MinValueValidator(-1), MaxValueValidator(3)])
     output_format = models.CharField(max_length=4, choices=OutputFormat.choices, default=OutputFormat.WEBP)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # The simulator's name, as jobs record it: simulated jobs are never charged (see `simulated`).
+    DEMO_BACKEND = "demo"
     backend = models.CharField(max_length=32, help_text="Which provider runs it: replicate, huggingface or demo.")
     provider_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     # Output URLs reported by the provider; they expire (Replicate: after an hour).
@@ -98,7 +100,7 @@ class Generation(models.Model):
 
     @property
     def simulated(self) -> bool:
-        return self.backend == "demo"
+        return self.backend == self.DEMO_BACKEND
 
     @property
     def phase(self) -> str:
@@ -109,10 +111,6 @@ class Generation(models.Model):
         if not self.provider_id:
             return "submitting"
         return "collecting" if self.output_urls else "running"
-
-
-def generated_image_path(image: "GeneratedImage", filename: str) -> str:
-    return f"users/{image.generation.user_id}/generations/{image.generation_id}/{filename}"
 
 
 class GeneratedImage(models.Model):
