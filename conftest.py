@@ -92,3 +92,13 @@ def operator_client(client, db):
 def run_on_commit(django_capture_on_commit_callbacks):
     """Run the code inside, then every on-commit callback (the queued tasks) it produced."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def instant_demo(settings):
+    """Train and generate on the demo simulators, which finish as soon as the work is submitted."""
+    settings.TRAINING_BACKEND = "training.backends.demo.DemoTrainingBackend"
+    settings.DEMO_TRAINING_SECONDS = 0
+    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_GENERATION_SECONDS = 0

@@ -2,14 +2,6 @@ import pytest
 
 
 @pytest.fixture
-def instant_demo(settings):
-    """Generate on the demo simulator, which finishes as soon as the job is submitted."""
-    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
-    settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
-    settings.DEMO_GENERATION_SECONDS = 0
-
-
-@pytest.fixture
 def worker_retries(monkeypatch):
     """Eager tasks retry as a worker would, at once, instead of raising Retry to the caller; when
     retries run out the task fails (and its on_failure runs)."""
