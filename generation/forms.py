@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 
 from generation.models import Generation
-from generation.services import DEFAULTS
+from generation.services.jobs import DEFAULTS
 
 BASE_MODEL = "base"
 # Folded away under "Advanced settings" unless one has an error or a value other than the default.

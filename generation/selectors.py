@@ -1,21 +1,162 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core import signing
 from django.core.files.storage import default_storage
-from django.db.models import Case, Count, F, Prefetch, When
+from django.db.models import Case, Count, F, Prefetch, Sum, When
+from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from generation.models import GeneratedImage, Generation
+from core.lifecycle import DEMO_BACKEND
+from core.money import money
+from generation.models import GeneratedImage, Generation, GenerationLimit
+from generation.providers import new_jobs_simulated
+from projects.models import Project
 from training.models import TrainingRun
 
-IMAGE_SORTS = {
+IMAGE_SORTS: dict[str, list[str | OrderBy]] = {
     "newest": ["-created_at", "-id"],
     "likeness": [F("likeness").desc(nulls_last=True), "-created_at", "-id"],
 }
+# Prompt starters per kind of subject; {trigger} is the model's trigger word.
+PROMPT_TEMPLATES: dict[str, list[tuple[str, str, str]]] = {
+    Project.Category.PERSON: [
+        (
+            "headshot",
+            "Headshot",
+            "a professional headshot of {trigger}, studio lighting, neutral grey background, 85mm",
+        ),
+        ("outdoor", "Outdoor portrait", "a candid portrait of {trigger} outdoors at golden hour, soft bokeh"),
+        ("linkedin", "Business portrait", "{trigger} in a navy blazer, modern office, natural window light"),
+        ("travel", "Travel photo", "a travel photo of {trigger} on a cobblestone street in Lisbon, sunny afternoon"),
+        ("black-and-white", "Black and white", "a black and white film portrait of {trigger}, dramatic side light"),
+    ],
+    Project.Category.PRODUCT: [
+        ("studio-white", "Studio on white", "a product photo of {trigger} on a seamless white background, soft shadow"),
+        ("lifestyle", "Lifestyle", "{trigger} on a wooden kitchen table, morning light, lifestyle photography"),
+        ("flat-lay", "Flat lay", "a flat lay of {trigger} with props on a pastel background, top-down"),
+        ("outdoor", "Outdoors", "{trigger} on a rock by a mountain lake, natural light, advertising photo"),
+        ("hero", "Hero shot", "a hero shot of {trigger}, dark background, rim light, reflections"),
+    ],
+}
+# The signed URL a provider downloads a model's LoRA from (generation.services.lora.lora_source).
+LORA_URL_SALT = "generation.lora-url"
+LORA_URL_MAX_AGE = 60 * 60
+
+
+# Prompts, estimates and limits
+# ------------------------------------------------------------------------------
+
+
+def prompt_templates(*, category: str | None) -> list[tuple[str, str, str]]:
+    """(key, label, prompt with {trigger}) for a project category; both kinds for the base model."""
+    if category in PROMPT_TEMPLATES:
+        return PROMPT_TEMPLATES[category]
+    return [template for templates in PROMPT_TEMPLATES.values() for template in templates]
+
+
+def generation_estimate(*, num_outputs: int, simulated: bool = False) -> Decimal:
+    """What these images cost the user. Simulated (demo) images cost nothing, ever."""
+    if simulated:
+        return Decimal("0.000")
+    return Decimal(str(num_outputs * settings.GENERATION_PRICE_PER_IMAGE)).quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Limits:
+    concurrent_jobs: int
+    images_per_day: int
+    monthly_spend: Decimal
+
+
+def limits_for(*, user: User) -> Limits:
+    """The user's limits: their own overrides, else the settings'."""
+    override = GenerationLimit.objects.filter(user=user).first()
+
+    def pick(field: str, default):
+        value = getattr(override, field, None) if override else None
+        return default if value is None else value
+
+    return Limits(
+        concurrent_jobs=pick("concurrent_jobs", settings.GENERATION_CONCURRENT_JOBS),
+        images_per_day=pick("images_per_day", settings.GENERATION_IMAGES_PER_DAY),
+        monthly_spend=pick("monthly_spend", Decimal(str(settings.GENERATION_MONTHLY_SPEND))),
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    limits: Limits
+    running: int
+    images_today: int
+    spent_this_month: Decimal
+
+
+def generation_usage(*, user: User) -> Usage:
+    """What the user has used of their limits: running jobs, images in 24 hours, spend this month."""
+    now = timezone.now()
+    jobs = Generation.objects.filter(user=user)
+    # Jobs that failed or were canceled before the provider made anything cost nothing.
+    counted = jobs.exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED], cost__isnull=True)
+    today = counted.filter(created_at__gte=now - timedelta(days=1)).aggregate(n=Sum("num_outputs"))["n"] or 0
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # Summed in the database: one row, however many jobs the month holds. Simulated (demo) jobs are
+    # never spend, whatever an older row recorded.
+    this_month = counted.filter(created_at__gte=month_start).exclude(backend=DEMO_BACKEND)
+    spent = this_month.aggregate(total=Sum(Coalesce("cost", "estimated_cost")))["total"] or Decimal(0)
+    return Usage(
+        limits=limits_for(user=user),
+        running=jobs.filter(status__in=Generation.ACTIVE).count(),
+        images_today=today,
+        spent_this_month=Decimal(spent),
+    )
+
+
+def generation_refusal(*, user: User, prompt: str, num_outputs: int, base_model: bool = False) -> str:
+    """Why this user cannot start this generation now, or "" if they can."""
+    if not prompt.strip():
+        return "Write a prompt: what should the picture show?"
+    if len(prompt) > settings.GENERATION_PROMPT_MAX_CHARS:
+        return f"The prompt is {len(prompt)} characters long; the limit is {settings.GENERATION_PROMPT_MAX_CHARS}."
+    usage = generation_usage(user=user)
+    limits = usage.limits
+    if usage.running >= limits.concurrent_jobs:
+        return (
+            f"You already have {usage.running} generation(s) running, your limit is {limits.concurrent_jobs}. "
+            "Wait for one to finish."
+        )
+    if usage.images_today + num_outputs > limits.images_per_day:
+        left = max(0, limits.images_per_day - usage.images_today)
+        return (
+            f"{num_outputs} more image(s) would pass your limit of {limits.images_per_day} a day "
+            f"({left} left in the last 24 hours)."
+        )
+    estimate = generation_estimate(num_outputs=num_outputs, simulated=new_jobs_simulated(base_model=base_model))
+    if estimate and usage.spent_this_month + estimate > limits.monthly_spend:
+        return (
+            f"These images (about {money(estimate)}) would take you over your monthly limit of "
+            f"{money(limits.monthly_spend)} ({money(usage.spent_this_month)} used)."
+        )
+    return ""
+
+
+def lora_run_from_token(*, token: str) -> TrainingRun | None:
+    """The trained model behind a signed LoRA download URL, while the URL is valid; else None."""
+    try:
+        run_id = signing.loads(token, salt=LORA_URL_SALT, max_age=LORA_URL_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.SUCCEEDED).exclude(lora_file="").first()
+
+
+# Jobs and images
+# ------------------------------------------------------------------------------
 
 
 def generation_list_for_user(*, user: User, run_id: int | None = None, project_id: int | None = None):
@@ -56,6 +197,11 @@ def image_list_for_user(
         images = images.filter(favourite=True)
     # A tile shows its job's prompt and settings, never the model's or project's row.
     return images.select_related("generation").order_by(*IMAGE_SORTS.get(sort, IMAGE_SORTS["newest"]))
+
+
+def generation_stored_indexes(*, generation_id: int) -> set[int]:
+    """The positions (in the provider's output list) of the job's images stored so far, trash included."""
+    return set(GeneratedImage.objects.filter(generation_id=generation_id).values_list("index", flat=True))
 
 
 def images_for_download(*, user: User, image_ids: list[int]) -> list[GeneratedImage]:
@@ -103,7 +249,8 @@ def image_url(*, image: GeneratedImage, variant: str) -> str:
     """A URL the owner's browser can load: presigned on S3, an owner-checked view on local disk."""
     field = image.thumbnail if variant == "thumbnail" else image.file
     if settings.AWS_STORAGE_BUCKET_NAME:
-        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
+        # S3 storage (the only one configured with a bucket) takes an expiry; the base Storage does not.
+        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)  # type: ignore[call-arg]
     return reverse("generation:image_file", kwargs={"image_id": image.id, "variant": variant})
 
 
@@ -119,7 +266,7 @@ def model_choices_for_user(*, user: User) -> list[TrainingRun]:
 
 def download_name(*, image: GeneratedImage) -> str:
     generation = image.generation
-    subject = generation.training_run.trigger_word if generation.training_run_id else "flux-dev"
+    subject = generation.training_run.trigger_word if generation.training_run else "flux-dev"
     simulated = "-SIMULATED" if generation.simulated else ""
     return f"{subject}-{generation.id}-{image.index + 1}{simulated}.{image.format}"
 

@@ -1,4 +1,4 @@
-import zipfile
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from zipstream import ZIP_STORED, ZipStream
 
 from core.exceptions import ProviderError
 from core.files import StoredFileMissing, open_stored
@@ -19,6 +20,7 @@ from core.trash import moved_to_trash
 from generation import selectors, services
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
+from generation.providers import new_jobs_simulated
 from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
@@ -85,7 +87,7 @@ def generation_new(request):
     templates_by_model = {
         value: [
             {"label": label, "prompt": text.format(trigger=run.trigger_word if run else "the subject")}
-            for _, label, text in services.prompt_templates(category=run.project.category if run else None)
+            for _, label, text in selectors.prompt_templates(category=run.project.category if run else None)
         ]
         for value, run in [*form.models.items(), (BASE_MODEL, None)]
     }
@@ -98,8 +100,8 @@ def generation_new(request):
         "trigger_words": {str(model.id): model.trigger_word for model in models},
         "templates_by_model": templates_by_model,
         "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
-        "usage": services.generation_usage(user=request.user),
-        "price": services.generation_estimate(num_outputs=1, simulated=services.new_jobs_simulated()),
+        "usage": selectors.generation_usage(user=request.user),
+        "price": selectors.generation_estimate(num_outputs=1, simulated=new_jobs_simulated()),
     }
     return render(request, "generation/new.html", context)
 
@@ -222,56 +224,37 @@ def image_delete(request, image_id):
     return redirect("generation:gallery")
 
 
-class _ZipSink:
-    """A write-only file for zipfile that hands each written block to the response as it comes."""
-
-    def __init__(self):
-        self.blocks: list[bytes] = []
-        self.offset = 0
-
-    def write(self, data: bytes) -> int:
-        self.blocks.append(bytes(data))
-        self.offset += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.offset
-
-    def flush(self):
-        pass
-
-    def take(self) -> bytes:
-        data, self.blocks = b"".join(self.blocks), []
-        return data
-
-
 # In an archive whose images were not all in storage: which ones are left out.
 ZIP_MISSING_NOTE = "missing-from-storage.txt"
+ZIP_READ_BYTES = 256 * 1024
 
 
-def _zip_stream(images):
-    sink = _ZipSink()
+def _chunks(source) -> Iterator[bytes]:
+    with source:
+        while chunk := source.read(ZIP_READ_BYTES):
+            yield chunk
+
+
+def _zip_stream(images) -> Iterator[bytes]:
+    """The images as one zip, streamed as it is made. Stored, not deflated: the images are compressed already."""
+    archive = ZipStream(compress_type=ZIP_STORED)
     missing = []
-    # Stored, not deflated: the images are compressed already.
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
-        for image in images:
-            name = selectors.download_name(image=image)
-            try:
-                source = open_stored(image.file.name)
-            except StoredFileMissing:
-                # The response has started: the others still go out, with a note naming this one.
-                missing.append(name)
-                continue
-            with source, archive.open(name, mode="w", force_zip64=True) as target:
-                while chunk := source.read(256 * 1024):
-                    target.write(chunk)
-                    yield sink.take()
-        if missing:
-            archive.writestr(
-                ZIP_MISSING_NOTE,
-                "These images are no longer in storage, so they are not in this archive:\n" + "\n".join(missing) + "\n",
-            )
-    yield sink.take()
+    for image in images:
+        name = selectors.download_name(image=image)
+        try:
+            source = open_stored(image.file.name)
+        except StoredFileMissing:
+            # The response has started: the others still go out, with a note naming this one.
+            missing.append(name)
+            continue
+        archive.add(_chunks(source), name)
+        yield from archive.all_files()
+    if missing:
+        archive.add(
+            "These images are no longer in storage, so they are not in this archive:\n" + "\n".join(missing) + "\n",
+            ZIP_MISSING_NOTE,
+        )
+    yield from archive.finalize()
 
 
 @login_required
@@ -295,7 +278,7 @@ def images_action(request):
 @require_safe
 def lora_file(request, token):
     """The LoRA of a trained model, for the provider, behind a signed URL that expires in an hour."""
-    run = services.lora_run_from_token(token=token)
+    run = selectors.lora_run_from_token(token=token)
     if run is None:
         raise Http404
     return FileResponse(open_stored(run.lora_file.name), filename="lora.safetensors")

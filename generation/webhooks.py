@@ -4,8 +4,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.webhooks import receive_replicate_webhook
-from generation import services
 from generation.models import Generation
+from generation.providers import backend_for
+from generation.services.running import generation_apply_update
 
 
 @csrf_exempt
@@ -15,7 +16,7 @@ def replicate_generation_webhook(request, generation_id: int):
         generation = Generation.objects.filter(id=generation_id, provider_id=prediction.id).first()
         if generation is None:
             return False
-        services.generation_apply_update(generation_id=generation.id, prediction=prediction)
+        generation_apply_update(generation_id=generation.id, prediction=prediction)
         return True
 
-    return receive_replicate_webhook(request, backend=services.backend_for("replicate"), apply=apply)
+    return receive_replicate_webhook(request, backend=backend_for("replicate"), apply=apply)

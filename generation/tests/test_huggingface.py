@@ -12,7 +12,7 @@ from generation import services
 from generation.backends.base import dimensions
 from generation.models import Generation
 from generation.tasks import PROVIDER_RETRY
-from generation.tests.standins import start_inference_standin
+from standins.huggingface_inference import start_inference_standin
 
 pytestmark = pytest.mark.django_db
 

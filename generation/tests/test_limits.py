@@ -58,7 +58,10 @@ def test_monthly_spend_and_per_user_overrides(settings):
     with pytest.raises(services.GenerationNotAllowed, match=r"monthly limit of \$0.20 "):
         services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
     GenerationLimit.objects.create(user=user, monthly_spend=Decimal("5.00"))
-    assert services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
+    job = services.generation_create(user=user, training_run=None, prompt="x", num_outputs=4)
+    # The override lets the same request through: a paid job, queued with its price.
+    assert (job.status, job.backend, job.estimated_cost) == (Generation.Status.QUEUED, "replicate", Decimal("0.128"))
+    assert Generation.objects.filter(user=user).count() == 2
 
 
 def test_prompt_length_and_empty_prompts_are_refused(settings):

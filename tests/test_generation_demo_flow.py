@@ -46,12 +46,6 @@ def test_running_every_step_again_stores_nothing_twice(run_on_commit):
     assert len(files) == 4  # two images, two thumbnails
 
 
-def test_the_trigger_word_is_kept_when_the_prompt_has_it():
-    assert services.prompt_with_trigger(prompt="TOKQ  in  a park", trigger_word="TOKQ") == ("TOKQ in a park", False)
-    assert services.prompt_with_trigger(prompt="in a park", trigger_word="TOKQ") == ("a photo of TOKQ, in a park", True)
-    assert services.prompt_with_trigger(prompt="TOKQX in a park", trigger_word="TOKQ")[1] is True
-
-
 def test_a_person_model_scores_likeness_against_its_training_faces(run_on_commit):
     run = trained_model(category=Project.Category.PERSON, photos=["grace_hopper.jpg"])
     with run_on_commit():

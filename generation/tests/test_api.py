@@ -1,4 +1,4 @@
-"""The API (create, list, get with image URLs, cancel, favourite, delete) and the admin."""
+"""The API: create, list, get with image URLs, cancel, favourite, delete."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -116,26 +116,3 @@ def test_the_job_list_keeps_a_constant_query_count(api_for, run_on_commit, djang
         services.generation_create(user=run.project.owner, training_run=None, prompt="y", num_outputs=3)
     with django_assert_num_queries(3):
         assert api.get("/api/v1/generations/").json()["count"] == 2
-
-
-def test_the_admin_lists_jobs_and_images_and_cancels(operator_client, settings, run_on_commit):
-    run = trained_model()
-    with run_on_commit():
-        done = services.generation_create(user=run.project.owner, training_run=run, prompt="x", num_outputs=1)
-    settings.DEMO_GENERATION_SECONDS = 60
-    with run_on_commit():
-        running = services.generation_create(user=run.project.owner, training_run=run, prompt="y", num_outputs=1)
-    assert operator_client.get("/admin/generation/generation/?status__exact=running").status_code == 200
-    change = operator_client.get(f"/admin/generation/generation/{done.id}/change/").content.decode()
-    thumbnail = f"/generation/images/{done.images.get().id}/thumbnail/"
-    assert thumbnail in change
-    assert operator_client.get(thumbnail).status_code == 200
-    assert operator_client.get("/admin/generation/generatedimage/").status_code == 200
-    with run_on_commit():
-        operator_client.post(
-            "/admin/generation/generation/", {"action": "repoll", "_selected_action": [running.id, done.id]}
-        )
-    operator_client.post("/admin/generation/generation/", {"action": "cancel", "_selected_action": [running.id]})
-    running.refresh_from_db()
-    assert running.status == Generation.Status.CANCELED
-    assert operator_client.get("/admin/generation/generationlimit/add/").status_code == 200
