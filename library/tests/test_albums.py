@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from generation import services as generation_services
-from library import services
+from library import clustering, services
 from library.models import Album, AlbumSuggestion, LibraryItem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
@@ -153,9 +153,8 @@ def test_albums_and_items_are_their_owners_only(client, owner, items, run_on_com
     assert api.get("/api/v1/library/albums/").json()["count"] == 0
     refused = api.post("/api/v1/library/albums/", {"name": "Stolen", "items": [items[0].id]}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["error"]["details"] == {
-        "non_field_errors": ["Only items in your own library can be added to your albums."]
-    }
+    assert refused.json()["error"]["code"] == "invalid"
+    assert refused.json()["error"]["message"] == "Only items in your own library can be added to your albums."
     assert not Album.objects.filter(user=stranger).exists()
 
 
@@ -189,7 +188,8 @@ def test_the_album_api(owner, items):
     assert refused.status_code == 400
     assert api.get(f"/api/v1/library/albums/{album['id']}/").json()["name"] == "Shore"  # all or nothing
     refused = api.patch(f"/api/v1/library/albums/{album['id']}/", {"cover": third.id}, format="json")
-    assert refused.json()["error"]["details"] == {"non_field_errors": ["Pick one of this album's items as its cover."]}
+    assert refused.json()["error"]["code"] == "invalid"
+    assert refused.json()["error"]["message"] == "Pick one of this album's items as its cover."
     assert api.post("/api/v1/library/albums/", {"name": ""}, format="json").status_code == 400
 
     assert api.delete(f"/api/v1/library/albums/{album['id']}/").status_code == 204
@@ -247,12 +247,14 @@ def test_clustering_is_deterministic_whatever_the_input_order():
     vectors = np.concatenate([vectors, rng.normal(size=(10, 384))])  # loners
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     ids = list(range(100, 100 + len(vectors)))
-    clusters = services.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=3)
+    clusters = clustering.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=3)
     assert sorted(clusters) == [list(range(100 + 6 * group, 106 + 6 * group)) for group in range(4)]
     order = rng.permutation(len(ids))
-    shuffled = services.album_clusters(ids=[ids[i] for i in order], vectors=vectors[order], threshold=0.6, min_items=3)
+    shuffled = clustering.album_clusters(
+        ids=[ids[i] for i in order], vectors=vectors[order], threshold=0.6, min_items=3
+    )
     assert shuffled == clusters
-    assert services.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=7) == []
+    assert clustering.album_clusters(ids=ids, vectors=vectors, threshold=0.6, min_items=7) == []
 
 
 def test_a_dismissed_suggestion_is_not_proposed_again(client, owner, barns_and_others):
@@ -313,7 +315,7 @@ def test_the_suggestion_api_is_owner_scoped(owner, barns_and_others):
     assert accepted.json()["item_count"] == len(barns)
     twice = api.post(f"/api/v1/library/album-suggestions/{suggestion_id}/dismiss/")
     assert twice.status_code == 400
-    assert "already accepted or dismissed" in twice.json()["error"]["details"]["non_field_errors"][0]
+    assert "already accepted or dismissed" in twice.json()["error"]["message"]
     assert api.get("/api/v1/library/album-suggestions/").json()["count"] == 0
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from generation import services as generation_services
-from library import services
+from library import selectors
 from library.models import LibraryItem
 from library.tests.factories import photo_item
 from projects import services as project_services
@@ -32,14 +32,14 @@ def test_photos_and_generated_images_are_analysed_and_found_by_meaning(run_on_co
     assert "photo" in coffee.tags
     assert "generated" in barn.tags
 
-    hits = services.library_search(user=project.owner, query="hot drink in a mug")
+    hits = selectors.library_search(user=project.owner, query="hot drink in a mug")
     assert hits[0].item == coffee
-    hits = services.library_search(user=project.owner, query="space exploration flag")
+    hits = selectors.library_search(user=project.owner, query="space exploration flag")
     assert hits[0].item == astronaut
     assert "flag" in hits[0].matched
-    hits = services.library_search(user=project.owner, query="farm building in winter")
+    hits = selectors.library_search(user=project.owner, query="farm building in winter")
     assert hits[0].item == barn
-    generated_only = services.library_search(user=project.owner, query="espresso", kind="generated")
+    generated_only = selectors.library_search(user=project.owner, query="espresso", kind="generated")
     assert coffee not in [hit.item for hit in generated_only]
 
 
@@ -47,18 +47,18 @@ def test_search_never_returns_another_users_items(run_on_commit):
     mine = ProjectFactory()
     photo_item(mine, "coffee.jpg", "espresso cup", run_on_commit)
     stranger = UserFactory()
-    assert services.library_search(user=stranger, query="espresso cup") == []
+    assert selectors.library_search(user=stranger, query="espresso cup") == []
 
 
 def test_a_changed_description_is_analysed_again_and_searchable(run_on_commit):
     project = ProjectFactory()
     item = photo_item(project, "coffee.jpg", "a cup on a table", run_on_commit)
-    assert services.library_search(user=project.owner, query="a mug on a desk")[0].item == item
+    assert selectors.library_search(user=project.owner, query="a mug on a desk")[0].item == item
     with run_on_commit():
         project_services.photo_update_description(photo=item.photo, description="a glass of orange juice")
     item.refresh_from_db()
     assert "orange" in item.tags
-    assert services.library_search(user=project.owner, query="a glass of fresh juice")[0].score > 0.5
+    assert selectors.library_search(user=project.owner, query="a glass of fresh juice")[0].score > 0.5
 
 
 def test_faces_are_counted_for_every_item(run_on_commit):

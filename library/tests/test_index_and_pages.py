@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from generation import services as generation_services
-from library import embeddings, index, services
+from library import embeddings, index, selectors, services
 from library.models import LibraryItem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
@@ -23,13 +23,13 @@ def generate(user, prompt, run_on_commit):
 def test_the_index_follows_new_and_deleted_items(run_on_commit):
     user = UserFactory()
     lighthouse = generate(user, "a lighthouse on a cliff above stormy sea", run_on_commit)
-    assert services.library_search(user=user, query="coastal beacon tower")[0].item == lighthouse
+    assert selectors.library_search(user=user, query="coastal beacon tower")[0].item == lighthouse
     cake = generate(user, "a chocolate birthday cake with candles", run_on_commit)
-    assert services.library_search(user=user, query="dessert for a party")[0].item == cake
+    assert selectors.library_search(user=user, query="dessert for a party")[0].item == cake
     with run_on_commit():
         generation_services.image_delete(image=cake.generated_image)
     assert not LibraryItem.objects.filter(id=cake.id).exists()
-    assert cake.id not in [hit.item.id for hit in services.library_search(user=user, query="dessert for a party")]
+    assert cake.id not in [hit.item.id for hit in selectors.library_search(user=user, query="dessert for a party")]
     assert index.index_for(user.id).index.ntotal == 1
 
 
@@ -38,7 +38,7 @@ def test_similar_items_rank_the_closest_first(run_on_commit):
     first = generate(user, "a golden retriever running on a sandy beach", run_on_commit)
     second = generate(user, "a dog playing fetch by the sea", run_on_commit)
     generate(user, "a stack of invoices on an office desk", run_on_commit)
-    similar = services.library_similar(item=first)
+    similar = selectors.library_similar(item=first)
     assert similar[0].item == second
     assert first not in [hit.item for hit in similar]
 
@@ -52,7 +52,7 @@ def test_the_command_adds_missing_items_and_re_embeds(run_on_commit):
         call_command("library_index")  # the item comes back and is analysed
     item = LibraryItem.objects.get(user=user)
     assert item.embedding is not None
-    assert services.library_search(user=user, query="farm machine")[0].item == item
+    assert selectors.library_search(user=user, query="farm machine")[0].item == item
 
 
 def test_a_tampered_model_file_is_refused(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from generation import services as generation_services
 from generation.models import GeneratedImage
-from library import services
+from library import selectors, services
 from library.models import Album, LibraryItem
 from projects import services as project_services
 from projects.models import Photo
@@ -148,7 +148,7 @@ def test_a_deleted_photo_waits_in_the_trash_out_of_sight_and_comes_back(client, 
     item = LibraryItem.objects.get(photo=photo)
     assert item.status == LibraryItem.Status.DONE, item.error
     album = services.album_create(user=owner, name="Mugs", item_ids=[item.id])
-    assert [hit.item.id for hit in services.library_search(user=owner, query=item.caption)] == [item.id]
+    assert [hit.item.id for hit in selectors.library_search(user=owner, query=item.caption)] == [item.id]
     client.force_login(owner)
     project_page = f"/projects/{photo.project_id}/"
     assert photo.original_filename in client.get(project_page).content.decode()
@@ -164,7 +164,7 @@ def test_a_deleted_photo_waits_in_the_trash_out_of_sight_and_comes_back(client, 
     assert f"/library/items/{item.id}/" not in client.get("/library/").content.decode()
     assert client.get(f"/library/items/{item.id}/").status_code == 404
     assert client.get(f"/library/albums/{album.id}/").context["page"].paginator.count == 0
-    assert services.library_search(user=owner, query=item.caption) == []
+    assert selectors.library_search(user=owner, query=item.caption) == []
     assert client.get("/api/v1/library/search/", {"q": item.caption}).json() == []
     assert client.get(f"/api/v1/projects/{photo.project_id}/photos/").json() == []
     assert client.get(f"/api/v1/projects/{photo.project_id}/photos/{photo.id}/").status_code == 404
@@ -179,7 +179,7 @@ def test_a_deleted_photo_waits_in_the_trash_out_of_sight_and_comes_back(client, 
     assert f'id="photo-{photo.id}"' in client.get(project_page).content.decode()
     assert client.get(f"/library/items/{item.id}/").status_code == 200
     assert client.get(f"/library/albums/{album.id}/").context["page"].paginator.count == 1
-    assert [hit.item.id for hit in services.library_search(user=owner, query=item.caption)] == [item.id]
+    assert [hit.item.id for hit in selectors.library_search(user=owner, query=item.caption)] == [item.id]
     assert "The trash is empty." in client.get("/library/trash/").content.decode()
 
 
