@@ -92,3 +92,11 @@ def operator_client(client, db):
 def run_on_commit(django_capture_on_commit_callbacks):
     """Run the code inside, then every on-commit callback (the queued tasks) it produced."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def instant_demo(settings):
+    """Generate on the demo simulator, which finishes as soon as the job is submitted."""
+    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
+    settings.DEMO_GENERATION_SECONDS = 0

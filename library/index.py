@@ -33,7 +33,7 @@ class UserIndex:
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.remove_ids(ids.astype(np.int64))
+            self.index.remove_ids(ids.astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes an id array too
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
     def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:

@@ -78,6 +78,8 @@ def share_file(*, share: ShareLink, object_id: int, variant: str) -> tuple[Field
         if object_id != share.generated_image_id:
             return None
         image = share.generated_image
+    elif share.album_id is None:
+        return None
     else:
         item = (
             LibraryItem.objects.filter(id=object_id, albumitem__album_id=share.album_id, user_id=share.user_id)

@@ -1,13 +1,6 @@
 import pytest
 
 
-@pytest.fixture
-def instant_demo(settings):
-    settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
-    settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
-    settings.DEMO_GENERATION_SECONDS = 0
-
-
 @pytest.fixture(autouse=True)
 def _fresh_indexes():
     from library import index

@@ -14,10 +14,10 @@ from library import selectors
 from library.backends.huggingface import LIMITS, MAX_TAGS, MalformedAnswer, encode_jpeg, parse_answer
 from library.models import LibraryItem
 from library.tasks import analyse_item
-from library.tests.standins import GOOD, TOKEN, start_chat_standin
 from projects import services as project_services
 from projects.models import Photo
 from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from standins.chat import GOOD, TOKEN, start_chat_standin
 
 pytestmark = pytest.mark.django_db
 
