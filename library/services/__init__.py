@@ -16,7 +16,14 @@ from library.services.albums import (
     album_set_cover,
     album_update,
 )
-from library.services.analysis import BACKENDS, backend_for, item_analyse, item_analyse_failed
+from library.services.analysis import (
+    BACKENDS,
+    backend_for,
+    item_analyse,
+    item_analyse_failed,
+    library_reanalyse,
+    library_reembed,
+)
 from library.services.duplicates import (
     DuplicateError,
     DuplicateGroup,
@@ -25,7 +32,13 @@ from library.services.duplicates import (
     duplicates_keep_best,
     item_source_size,
 )
-from library.services.items import item_add_generated, item_add_photo, item_request_analysis, library_reconcile
+from library.services.items import (
+    item_add_generated,
+    item_add_photo,
+    item_request_analysis,
+    library_add_missing,
+    library_reconcile,
+)
 from library.services.sharing import (
     SHARE_MAX_DAYS,
     ShareNotAllowed,
@@ -77,7 +90,10 @@ __all__ = [
     "item_analyse_failed",
     "item_request_analysis",
     "item_source_size",
+    "library_add_missing",
+    "library_reanalyse",
     "library_reconcile",
+    "library_reembed",
     "share_create",
     "share_record_view",
     "share_resolve",

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -143,3 +144,41 @@ def item_analyse_failed(*, item_id: int, message: str) -> None:
     LibraryItem.objects.filter(id=item_id).exclude(status=LibraryItem.Status.DONE).update(
         status=LibraryItem.Status.FAILED, error=message[:300]
     )
+
+
+def _analysed(user_id: int | None) -> QuerySet[LibraryItem]:
+    items = LibraryItem.objects.filter(status=LibraryItem.Status.DONE)
+    return items.filter(user_id=user_id) if user_id else items
+
+
+def library_reembed(*, user_id: int | None = None, batch_size: int = 64) -> int:
+    """Embed every analysed item's words again (after a model change); returns how many."""
+    embedded = 0
+    batch: list[LibraryItem] = []
+    for item in _analysed(user_id).defer("embedding").iterator(chunk_size=500):
+        batch.append(item)
+        if len(batch) == batch_size:
+            embedded += _embed(batch)
+            batch = []
+    return embedded + _embed(batch)
+
+
+def _embed(batch: list[LibraryItem]) -> int:
+    if not batch:
+        return 0
+    vectors = embeddings.embed([item.search_text() for item in batch])
+    now = timezone.now()
+    for item, vector in zip(batch, vectors, strict=True):
+        LibraryItem.objects.filter(id=item.id).update(embedding=embeddings.to_bytes(vector), embedded_at=now)
+    return len(batch)
+
+
+def library_reanalyse(*, user_id: int | None = None) -> int:
+    """Queue a fresh analysis of every analysed item, waiting message or not; returns how many."""
+    # Here, not at the top: the task module imports these services for its bodies and give-up.
+    from library.tasks import analyse_item
+
+    ids = list(_analysed(user_id).values_list("id", flat=True))
+    for item_id in ids:
+        analyse_item.delay(item_id)
+    return len(ids)

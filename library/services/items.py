@@ -103,3 +103,18 @@ def library_reconcile(*, batch_size: int = 200) -> int:
         # Skipped while a message for it is waiting (and not yet presumed lost).
         item_request_analysis(item_id=item_id)
     return len(photo_ids) + len(image_ids) + len(ids)
+
+
+def library_add_missing(*, user_id: int | None = None) -> int:
+    """Give every processed photo and generated image that has no library item one (and its analysis)."""
+    photos = Photo.objects.filter(status=Photo.Status.READY, library_item__isnull=True)
+    images = GeneratedImage.objects.filter(library_item__isnull=True)
+    if user_id:
+        photos = photos.filter(project__owner_id=user_id)
+        images = images.filter(generation__user_id=user_id)
+    added = 0
+    for photo_id in photos.values_list("id", flat=True).iterator():
+        added += item_add_photo(photo_id=photo_id) is not None
+    for image_id in images.values_list("id", flat=True).iterator():
+        added += item_add_generated(image_id=image_id) is not None
+    return added
