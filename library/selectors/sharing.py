@@ -92,11 +92,14 @@ def share_file(*, share: ShareLink, object_id: int, variant: str) -> tuple[Field
             return None
         if item.photo is not None:
             field = item.photo.thumbnail if variant == "thumbnail" else item.photo.training_image
-            return (field, "image/webp" if variant == "thumbnail" else "image/jpeg") if field else None
+            # Thumbnails are stored as WebP, training copies as JPEG.
+            content_type = formats.CONTENT_TYPES["WEBP" if variant == "thumbnail" else "JPEG"]
+            return (field, content_type) if field else None
         if item.generated_image is None:
             return None
         image = item.generated_image
     if variant == "thumbnail":
-        return (image.thumbnail, "image/webp") if image.thumbnail else None
-    content_type = formats.content_type_for(formats.PIL_FORMATS.get(image.format), default="image/webp")
+        return (image.thumbnail, formats.CONTENT_TYPES["WEBP"]) if image.thumbnail else None
+    webp = formats.CONTENT_TYPES["WEBP"]
+    content_type = formats.content_type_for(formats.PIL_FORMATS.get(image.format), default=webp)
     return (image.file, content_type) if image.file else None
