@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from library.models import Album, AlbumSuggestion, LibraryItem, ShareLink
+from library.services import items as item_services
 
 
 @admin.register(LibraryItem)
@@ -18,10 +19,8 @@ class LibraryItemAdmin(admin.ModelAdmin):
 
     @admin.action(description="Analyse again")
     def analyse_again(self, request, queryset):
-        from library import services
-
         for item_id in queryset.values_list("id", flat=True):
-            services.item_request_analysis(item_id=item_id)
+            item_services.item_request_analysis(item_id=item_id)
         self.message_user(request, "Analysis queued.")
 
 

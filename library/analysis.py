@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import imagehash
 from django.utils import timezone
@@ -59,8 +60,9 @@ def colour_name(hex_colour: str) -> str:
 def dominant_colours(image: Image.Image, count: int = 4) -> list[str]:
     small = image.convert("RGB").resize((64, 64))
     palette = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
-    colours = palette.getpalette()[: count * 3]
-    by_share = sorted(palette.getcolors(), reverse=True)
+    colours = (palette.getpalette() or [])[: count * 3]
+    # A palette image counts its pixels per palette index: (count, index) pairs.
+    by_share = sorted(cast(list[tuple[int, int]], palette.getcolors() or []), reverse=True)
     return ["#{:02x}{:02x}{:02x}".format(*colours[index * 3 : index * 3 + 3]) for _, index in by_share if index < count]
 
 

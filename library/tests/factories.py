@@ -1,3 +1,4 @@
+from generation import services as generation_services
 from library.models import LibraryItem
 from projects import services as project_services
 from projects.tests.factories import PHOTOS, upload
@@ -12,3 +13,10 @@ def photo_item(project, filename: str, description: str, run_on_commit) -> Libra
     with run_on_commit():
         project_services.photo_update_description(photo=photo, description=description)
     return LibraryItem.objects.get(photo=photo)
+
+
+def generated_item(user, prompt: str, run_on_commit) -> LibraryItem:
+    """One image generated (by the demo backend) from the prompt, analysed into the user's library."""
+    with run_on_commit():
+        generation = generation_services.generation_create(user=user, training_run=None, prompt=prompt, num_outputs=1)
+    return LibraryItem.objects.get(generated_image__generation=generation)

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image, ImageFilter
 
 from accounts.tests.factories import UserFactory
@@ -185,3 +186,95 @@ def test_the_duplicates_page_keeps_a_constant_query_count(
     with django_assert_num_queries(3):
         page = client.get("/library/duplicates/").content.decode()
     assert page.count("/thumbnail/") == 7
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def stored_copy(*, project, width: int, height: int, sharpness: float, phash="f0f0f0f0f0f0f0f0", fmt="JPEG"):
+    """A photo of `width`×`height` in the library, analysed: what the duplicates page compares.
+    Bytes per pixel are those of a typical camera JPEG, the same for every size."""
+    photo = Photo.objects.create(
+        project=project,
+        original=f"users/{project.owner_id}/projects/{project.id}/{width}x{height}/original.jpg",
+        original_filename=f"picture-{width}x{height}.jpg",
+        format=fmt,
+        bytes=int(width * height * 0.25),
+        sha256=f"{width:021d}{height:021d}{round(sharpness):022d}",
+        width=width,
+        height=height,
+        status=Photo.Status.READY,
+        phash=phash,
+    )
+    long_side = max(width, height)
+    return LibraryItem.objects.create(
+        user=project.owner,
+        kind=LibraryItem.Kind.PHOTO,
+        photo=photo,
+        project=project,
+        status=LibraryItem.Status.DONE,
+        created_at=timezone.now(),
+        sha256=photo.sha256,
+        phash=phash,
+        sharpness=sharpness,
+        # The analysed copy is at most 1024 px long.
+        width=round(width * min(1, 1024 / long_side)),
+        height=round(height * min(1, 1024 / long_side)),
+    )
+
+
+def test_keep_the_best_keeps_the_largest_copy_and_moves_the_others_to_the_trash(client):
+    """The issue's three copies: the 1920×1080 one measured sharpest (a downscaled copy does), yet
+    the 5640×3172 original is the best; the other two go to the trash, not away for good."""
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    original = stored_copy(project=project, width=5640, height=3172, sharpness=632)
+    uhd = stored_copy(project=project, width=3840, height=2160, sharpness=625)
+    full_hd = stored_copy(project=project, width=1920, height=1080, sharpness=639)
+
+    (group,) = services.duplicate_groups(user=owner).near
+    assert [item.id for item in group.items] == [original.id, uhd.id, full_hd.id]
+    client.force_login(owner)
+    page = client.get("/library/duplicates/").content.decode()
+    assert "move 2 others to the trash? You can restore them from Trash for 30 days." in page
+
+    response = client.post("/library/duplicates/keep-best/", {"items": [full_hd.id, uhd.id, original.id]}, follow=True)
+    assert messages_of(response) == ["Kept the best; 2 copies moved to trash — restore them from Trash within 30 days."]
+    photos = {photo.id: photo for photo in Photo.objects.all()}
+    assert photos[original.photo_id].trashed_at is None
+    assert photos[uhd.photo_id].trashed_at is not None
+    assert photos[full_hd.photo_id].trashed_at is not None
+    assert [item.id for item in services.duplicate_groups(user=owner).near] == []
+    trash = client.get("/library/trash/").content.decode()
+    assert "picture-3840x2160.jpg" in trash
+    assert "picture-1920x1080.jpg" in trash
+    assert "picture-5640x3172.jpg" not in trash
+
+
+@pytest.mark.parametrize(
+    ("copies", "best"),
+    [
+        # One size class (re-saved or cropped by a few pixels): the sharpest.
+        ([(3840, 2160, 600), (3840, 2160, 640), (3830, 2154, 620)], 1),
+        # Sizes apart: the most pixels, whatever the sharpness.
+        ([(1280, 720, 900), (2560, 1440, 300), (1920, 1080, 950)], 1),
+        ([(1080, 1920, 700), (2160, 3840, 100)], 1),
+    ],
+)
+def test_resolution_ranks_first_and_sharpness_only_within_one_size_class(copies, best):
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    items = [stored_copy(project=project, width=w, height=h, sharpness=s) for w, h, s in copies]
+    (group,) = services.duplicate_groups(user=owner).near
+    assert group.best.id == items[best].id
+
+
+def test_a_less_compressed_copy_of_the_same_size_beats_a_sharper_looking_one():
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    heavy = stored_copy(project=project, width=3000, height=2000, sharpness=700)
+    Photo.objects.filter(id=heavy.photo_id).update(bytes=3000 * 2000 // 20)  # 0.05 bytes per pixel
+    fine = stored_copy(project=project, width=3000, height=2002, sharpness=500)
+    (group,) = services.duplicate_groups(user=owner).near
+    assert group.best.id == fine.id

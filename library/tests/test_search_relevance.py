@@ -8,7 +8,7 @@ it in other words than the item's description or prompt, as a person searching w
 import pytest
 
 from generation import services as generation_services
-from library import services
+from library import selectors
 from library.models import LibraryItem
 from library.tests.factories import photo_item
 from projects.models import Project
@@ -97,7 +97,7 @@ def test_paraphrased_queries_find_the_labelled_items(run_on_commit):
     at_1 = at_5 = 0
     misses = []
     for query, expected in LABELLED_QUERIES.items():
-        ranked = [names[hit.item.id] for hit in services.library_search(user=user, query=query)]
+        ranked = [names[hit.item.id] for hit in selectors.library_search(user=user, query=query)]
         at_1 += bool(ranked[:1] and ranked[0] in expected)
         at_5 += bool(expected & set(ranked[:5]))
         if not ranked or ranked[0] not in expected:

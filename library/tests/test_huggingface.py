@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 from generation import services as generation_services
-from library import services
+from library import selectors
 from library.backends.huggingface import LIMITS, MAX_TAGS, MalformedAnswer, encode_jpeg, parse_answer
 from library.models import LibraryItem
 from library.tasks import analyse_item
-from library.tests.standins import GOOD, TOKEN, start_chat_standin
 from projects import services as project_services
 from projects.models import Photo
 from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from standins.chat import GOOD, TOKEN, start_chat_standin
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_a_good_answer_is_stored_and_found_by_search(vlm, run_on_commit):
     assert item.colours  # the local facts are kept alongside
     assert item.sha256
 
-    hits = services.library_search(user=item.user, query="coffee with latte art")
+    hits = selectors.library_search(user=item.user, query="coffee with latte art")
     assert hits[0].item == item
     assert "latte" in hits[0].matched
 

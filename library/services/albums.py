@@ -1,0 +1,122 @@
+"""Albums: the user's own groups of library items (an item may be in many)."""
+
+import enum
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from accounts.models import User
+from core.exceptions import Refusal
+from library.models import Album, AlbumItem, LibraryItem
+
+
+class AlbumError(Refusal):
+    """An album request we refuse, with a message for the user."""
+
+    code = "invalid"
+    status_code = 400
+
+
+ALBUM_NAME_MAX = 120
+# Ids accepted in one add or remove; a bigger selection is refused rather than half done.
+ALBUM_ITEMS_PER_CHANGE = 500
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+# What `album_update` leaves as it is (None is a value there: the default cover).
+UNCHANGED = _Unchanged.UNCHANGED
+
+
+def album_clean_name(name: str | None) -> str:
+    """The name as stored (spaces collapsed), or AlbumError."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise AlbumError("Give the album a name.")
+    if len(name) > ALBUM_NAME_MAX:
+        raise AlbumError(f"Album names are at most {ALBUM_NAME_MAX} characters.")
+    return name
+
+
+def _album_item_ids(item_ids: Iterable) -> list[int]:
+    try:
+        ids = sorted({int(item_id) for item_id in item_ids})
+    except (TypeError, ValueError) as error:
+        raise AlbumError("Items are given by their numeric ids.") from error
+    if len(ids) > ALBUM_ITEMS_PER_CHANGE:
+        raise AlbumError(f"Pick at most {ALBUM_ITEMS_PER_CHANGE} items at a time.")
+    return ids
+
+
+def album_create(*, user: User, name: str, item_ids: Iterable = ()) -> Album:
+    name = album_clean_name(name)
+    with transaction.atomic():
+        album = Album.objects.create(user=user, name=name)
+        if item_ids:
+            album_add_items(album=album, item_ids=item_ids)
+    return album
+
+
+def album_rename(*, album: Album, name: str) -> Album:
+    album.name = album_clean_name(name)
+    album.save(update_fields=["name"])
+    return album
+
+
+def album_update(
+    *, album: Album, name: str | _Unchanged = UNCHANGED, cover: int | None | _Unchanged = UNCHANGED
+) -> Album:
+    """Rename the album and/or set its cover, all or nothing: one refusal leaves both as they were."""
+    with transaction.atomic():
+        if not isinstance(name, _Unchanged):
+            album_rename(album=album, name=name)
+        if not isinstance(cover, _Unchanged):
+            album_set_cover(album=album, item_id=cover)
+    return album
+
+
+def album_add_items(*, album: Album, item_ids: Iterable) -> int:
+    """Add the owner's own items; any other id refuses the whole change. Returns how many were new."""
+    ids = _album_item_ids(item_ids)
+    if not ids:
+        raise AlbumError("Pick at least one item to add.")
+    owned = set(
+        LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).outside_trash().values_list("id", flat=True)
+    )
+    if owned != set(ids):
+        raise AlbumError("Only items in your own library can be added to your albums.")
+    with transaction.atomic():
+        present = set(AlbumItem.objects.filter(album=album, item_id__in=ids).values_list("item_id", flat=True))
+        # Adding an item twice is a no-op, also when two requests race.
+        AlbumItem.objects.bulk_create(
+            [AlbumItem(album=album, item_id=item_id) for item_id in ids if item_id not in present],
+            ignore_conflicts=True,
+        )
+    return len(set(ids) - present)
+
+
+def album_remove_items(*, album: Album, item_ids: Iterable) -> int:
+    """Take items out of the album (they stay in the library). Returns how many were removed."""
+    ids = _album_item_ids(item_ids)
+    with transaction.atomic():
+        removed = AlbumItem.objects.filter(album=album, item_id__in=ids).delete()[0]
+        if album.cover_id in ids:
+            album.cover = None
+            Album.objects.filter(id=album.id).update(cover=None)
+    return removed
+
+
+def album_set_cover(*, album: Album, item_id: int | None) -> Album:
+    """Use one of the album's items as its cover; None goes back to the first item added."""
+    if item_id is not None and not AlbumItem.objects.filter(album=album, item_id=item_id).exists():
+        raise AlbumError("Pick one of this album's items as its cover.")
+    album.cover_id = item_id
+    album.save(update_fields=["cover"])
+    return album
+
+
+def album_delete(*, album: Album) -> None:
+    """Delete the album only: its items stay in the library."""
+    album.delete()

@@ -1,0 +1,72 @@
+"""Read-only share links to a generated image or an album."""
+
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from core.exceptions import Refusal
+from generation.models import GeneratedImage
+from library.models import Album, ShareLink
+
+SHARE_MAX_DAYS = 365
+
+
+class ShareNotAllowed(Refusal):
+    """Why a share link cannot be made or changed; the message is for the user."""
+
+    code = "invalid"
+    status_code = 400
+
+
+def share_create(
+    *,
+    user: User,
+    generated_image: GeneratedImage | None = None,
+    album: Album | None = None,
+    expires_in_days: int | None = None,
+) -> ShareLink:
+    """A new read-only link to one of the user's generated images or albums; it may expire."""
+    if (generated_image is None) == (album is None):
+        raise ShareNotAllowed("Share one image or one album.")
+    if generated_image is not None and generated_image.generation.user_id != user.id:
+        raise ShareNotAllowed("You can only share your own images.")
+    if album is not None and album.user_id != user.id:
+        raise ShareNotAllowed("You can only share your own albums.")
+    expires_at = None
+    if expires_in_days is not None:
+        if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int):
+            raise ShareNotAllowed("The expiry is a number of days.")
+        if not 1 <= expires_in_days <= SHARE_MAX_DAYS:
+            raise ShareNotAllowed(f"A link can expire in 1 to {SHARE_MAX_DAYS} days, or never.")
+        expires_at = timezone.now() + timedelta(days=expires_in_days)
+    return ShareLink.objects.create(user=user, generated_image=generated_image, album=album, expires_at=expires_at)
+
+
+def share_revoke(*, user: User, share: ShareLink) -> ShareLink:
+    """Turn the link off for good. Revoking it again changes nothing."""
+    if share.user_id != user.id:
+        raise ShareNotAllowed("You can only revoke your own links.")
+    if share.revoked_at is None:
+        ShareLink.objects.filter(id=share.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        share.refresh_from_db(fields=["revoked_at"])
+    return share
+
+
+def share_resolve(*, token: str) -> ShareLink | None:
+    """The live link with this token, or None when it is unknown, revoked or expired."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        ShareLink.objects.select_related("generated_image__generation", "album")
+        .filter(token=token, revoked_at__isnull=True, user__is_active=True)
+        # A link to an image in the trash shows nothing until the image is restored.
+        .filter(generated_image__trashed_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+
+
+def share_record_view(*, share: ShareLink) -> None:
+    ShareLink.objects.filter(id=share.id).update(views=F("views") + 1)

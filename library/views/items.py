@@ -1,0 +1,98 @@
+"""The library page (search by meaning, or everything newest first) and one item's page."""
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from core.parsing import int_or_none
+from generation import selectors as generation_selectors
+from generation.forms import GenerationForm
+from library import selectors
+from library.models import LibraryItem
+from projects import selectors as project_selectors
+
+PAGE_SIZE = 48
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def search_filters(params) -> dict:
+    """Filters from a query string; bad values are ignored rather than refused."""
+    return {
+        "project_id": int_or_none(params.get("project")),
+        "kind": params.get("kind") if params.get("kind") in LibraryItem.Kind.values else None,
+        "since": _date(params.get("since")),
+        "until": _date(params.get("until")),
+        "favourites": params.get("favourites") in ("1", "true", "on"),
+    }
+
+
+def tile(item: LibraryItem, score: float | None = None, matched=()) -> dict:
+    """What a grid of items shows of one."""
+    return {"item": item, "thumbnail_url": selectors.item_thumbnail_url(item=item), "score": score, "matched": matched}
+
+
+@login_required
+@require_safe
+def library_home(request):
+    """Search by meaning when there is a query; otherwise the whole library, newest first."""
+    query = request.GET.get("q", "").strip()
+    filters = search_filters(request.GET)
+    if query:
+        tiles = [
+            tile(hit.item, hit.score, hit.matched)
+            for hit in selectors.library_search(user=request.user, query=query, **filters)
+        ]
+        page = None
+    else:
+        page = Paginator(selectors.item_list_for_user(user=request.user, **filters), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        tiles = [tile(item) for item in page]
+    context = {
+        "query": query,
+        "filters": filters,
+        "tiles": tiles,
+        "page": page,
+        "projects": project_selectors.project_choices_for_user(user=request.user),
+        "kinds": LibraryItem.Kind.choices,
+    }
+    return render(request, "library/home.html", context)
+
+
+@login_required
+@require_safe
+def item_detail(request, item_id):
+    item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+    similar = [tile(hit.item, hit.score) for hit in selectors.library_similar(item=item, limit=12)]
+    context = {"item": item, "full_url": selectors.item_full_url(item=item), "similar": similar}
+    context["inspiration"] = inspiration_form(user=request.user, item=item)
+    return render(request, "library/item.html", context)
+
+
+def inspiration_form(*, user, item: LibraryItem) -> dict:
+    """ "Make more like this": the item's look as an editable prompt, and the user's models (newest
+    first, then the base model).
+
+    It is submitted (GET) to the generation form, which opens with the prompt and model filled in,
+    so it works the same on every generation backend.
+    """
+    models = generation_selectors.model_choices_for_user(user=user)
+    choices = GenerationForm(models=models).fields["model"].choices
+    return {
+        "prompt": (item.aesthetic or item.caption)[: settings.GENERATION_PROMPT_MAX_CHARS],
+        "described": bool(item.aesthetic),
+        "choices": choices,
+        "selected": choices[0][0],
+        "has_models": bool(models),
+        "max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
+    }
