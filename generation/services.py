@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from core import failures
-from core.exceptions import OutputGone, OutputUnusable, PermanentProviderError, ProviderError
+from core.exceptions import OutputGone, OutputUnusable, PermanentProviderError, ProviderError, Refusal
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
 from core.money import money
 from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
@@ -78,7 +78,7 @@ LORA_URL_MAX_AGE = 60 * 60
 MAX_OUTPUTS = 4
 
 
-class GenerationNotAllowed(Exception):
+class GenerationNotAllowed(Refusal):
     """A generation cannot start now; the message says why."""
 
 

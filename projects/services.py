@@ -14,13 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.exceptions import Refusal
 from projects import faces, imaging, readiness
 from projects.models import Photo, Project, photo_key_prefix
 
 logger = logging.getLogger(__name__)
 
 
-class ProjectError(Exception):
+class ProjectError(Refusal):
     """A request we refuse, with a message for the user."""
 
 
@@ -48,7 +49,9 @@ def project_generate_trigger_word(*, owner: User, name: str) -> str:
 def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int | None = None) -> None:
     clash = Project.objects.filter(owner=owner, trigger_word__iexact=trigger_word).exclude(id=exclude_id)
     if clash.exists():
-        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.")
+        raise ProjectError(
+            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
+        )
 
 
 def project_create(
@@ -67,7 +70,9 @@ def project_create(
     try:
         project.save()
     except IntegrityError as exc:  # a concurrent create took the same word
-        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.") from exc
+        raise ProjectError(
+            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
+        ) from exc
     return project
 
 

@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from accounts.emails import send_templated_email
 from core import failures
-from core.exceptions import OutputUnusable, PermanentProviderError, ProviderError
+from core.exceptions import OutputUnusable, PermanentProviderError, ProviderError, Refusal
 from core.leases import FREE, lease_claim, lease_expired, lease_seconds, new_attempt, released_on_error
 from core.money import money
 from projects import selectors as project_selectors
@@ -56,7 +56,7 @@ LOG_TAIL_LINES = 30
 PROVIDER_WORKS = (TrainingRun.Status.SUBMITTING, TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING)
 
 
-class TrainingNotAllowed(Exception):
+class TrainingNotAllowed(Refusal):
     """Training cannot start now; the message says why."""
 
 

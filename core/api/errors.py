@@ -32,12 +32,15 @@ def exception_handler(exc, context):
         return as_json(Response(refusal[1], status=refusal[0]), context)
     if isinstance(exc, Refusal):
         # Every service's refusal of a request, with its message for the user.
-        return as_json(Response(error_body(code=exc.code, message=exc.message), status=exc.status_code), context)
+        details = {exc.field: [exc.message]} if exc.field else {}
+        body = error_body(code=exc.code, message=exc.message, details=details)
+        return as_json(Response(body, status=exc.status_code), context)
     if isinstance(exc, ProviderError):
-        # A provider call made while answering failed: the request may work later.
+        # A provider call made while answering failed: the request may work later. The provider's
+        # words (a status and its detail, never a credential) say what failed.
         logger.warning("provider error while answering %s: %s", context["request"].path, exc)
-        body = error_body(code="provider_unavailable", message="The provider did not answer; try again shortly.")
-        return as_json(Response(body, status=503), context)
+        message = str(exc) or "The provider did not answer; try again shortly."
+        return as_json(Response(error_body(code="provider_unavailable", message=message), status=503), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
