@@ -41,7 +41,6 @@ class GenerationBackend(ABC):
     name: str
     simulated = False
     # Whether the provider calls our webhook; without, polling alone drives jobs.
-    sends_webhooks = False
     # Synchronous providers return images from one blocking call (render); the others run
     # predictions that are polled (submit/fetch) and whose outputs are downloaded.
     synchronous = False

@@ -11,6 +11,7 @@ import secrets
 import struct
 import tarfile
 import time
+from datetime import datetime
 
 from django.conf import settings
 
@@ -41,7 +42,7 @@ class DemoTrainingBackend(TrainingBackend):
         provider_id = f"demo-{run.steps}-{int(time.time())}-{secrets.token_hex(4)}"
         return ProviderTraining(id=provider_id, status="starting")
 
-    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
+    def find_submitted(self, *, dataset_url: str, since: datetime | None = None) -> ProviderTraining | None:
         return None
 
     def fetch(self, *, provider_id: str) -> ProviderTraining:

@@ -2,15 +2,21 @@
 
 import shutil
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from core.exceptions import OutputUnusable, TransientProviderError
 from integrations import replicate as replicate_api
 from training.backends.base import ProviderTraining, TrainingBackend
+
+# How far back a crashed attempt's training can be: a run is submitted within hours of its dataset
+# being packaged, and a dataset URL is not reused.
+SUBMISSION_WINDOW = timedelta(days=2)
 
 
 def _training(payload: dict) -> ProviderTraining:
@@ -34,7 +40,6 @@ def _training(payload: dict) -> ProviderTraining:
 
 class ReplicateTrainingBackend(TrainingBackend):
     name = "replicate"
-    sends_webhooks = True
 
     def dataset_url(self, *, run, dataset_name: str) -> str:
         if settings.AWS_STORAGE_BUCKET_NAME:
@@ -96,10 +101,11 @@ class ReplicateTrainingBackend(TrainingBackend):
         payload = replicate_api.request_json("POST", f"/v1/models/{model}/versions/{version}/trainings", json=body)
         return _training(payload)
 
-    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
-        results = replicate_api.request_json("GET", "/v1/trainings").get("results")
-        for payload in results if isinstance(results, list) else []:
-            sent = payload.get("input") if isinstance(payload, dict) else None
+    def find_submitted(self, *, dataset_url: str, since: datetime | None = None) -> ProviderTraining | None:
+        # Every recent training, page after page: one past the first page is still paid for.
+        since = since or timezone.now() - SUBMISSION_WINDOW
+        for payload in replicate_api.list_recent("/v1/trainings", since=since):
+            sent = payload.get("input")
             if isinstance(sent, dict) and sent.get("input_images") == dataset_url:
                 return _training(payload)
         return None
