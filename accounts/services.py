@@ -62,7 +62,7 @@ def user_login_identifier(request, credentials: dict) -> str:
     value = by_name.get("email") or by_name.get("username")
     if not value and request is not None:
         value = request.POST.get("username", "")
-    return normalize_email(value)
+    return normalize_email(value or "")
 
 
 def _site_link(path: str) -> str:
@@ -100,9 +100,7 @@ def user_make_verification_token(*, user: User) -> str:
 def user_verify_email(*, token: str) -> User:
     """Mark the account in the token as verified. Idempotent: a second click changes nothing."""
     try:
-        payload = signing.loads(
-            token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds()
-        )
+        payload = signing.loads(token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired as exc:
         raise VerificationError("This verification link has expired.", expired=True) from exc
     except signing.BadSignature as exc:

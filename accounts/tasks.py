@@ -1,3 +1,5 @@
+from typing import Any
+
 from celery import shared_task
 
 from accounts.models import AccountEmail
@@ -6,7 +8,7 @@ from core.tasks import Retry, provider_task
 # Each email task sends one recorded email (accounts.models.AccountEmail, by id); a transient
 # failure is retried, then left to the reconcile task within the email's deadline.
 EMAIL_RETRY = Retry(max_retries=6, backoff=30, backoff_max=600)
-EMAIL = {
+EMAIL: dict[str, Any] = {
     "retry": EMAIL_RETRY,
     "soft_time_limit": 30,
     "time_limit": 60,

@@ -1,4 +1,5 @@
 import time
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -10,7 +11,7 @@ from core.tasks import ProviderStepTask, Retry, classified, provider_task
 # retries running out, ends it (keeping any images already stored) unless the provider may still
 # deliver within the phase's deadline.
 RETRY = Retry(max_retries=6, backoff=5, backoff_max=120)
-ON_JOB = {
+ON_JOB: dict[str, Any] = {
     "object_argument": "generation_id",
     "note_error": "generation.services.generation_note_error",
     "give_up": "generation.services.generation_give_up",

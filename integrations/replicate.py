@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO
+from typing import IO, cast
 from urllib.parse import unquote_to_bytes
 
 import httpx
@@ -148,6 +148,11 @@ def list_recent(path: str, *, since: datetime, max_pages: int = LIST_MAX_PAGES) 
     logger.warning("replicate: %s still had items newer than %s after %d pages", path, since, max_pages)
 
 
+def json_object(value: object) -> dict:
+    """A field of an answer that should be a JSON object: itself, or empty when it is not one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _created_at(item: dict) -> datetime | None:
     try:
         return parse_datetime(item["created_at"]) if isinstance(item.get("created_at"), str) else None
@@ -234,7 +239,8 @@ def open_output(url: str, *, max_bytes: int) -> Iterator[IO[bytes]]:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise OutputUnusable(f"An output is larger than {max_bytes // (1024 * 1024)} MB.")
-            yield BoundedReader(response.iter_bytes(1024 * 1024), max_bytes)
+            # A raw binary reader: what the callers read (read, readinto), typed as the IO they take.
+            yield cast(IO[bytes], BoundedReader(response.iter_bytes(1024 * 1024), max_bytes))
     except httpx.HTTPError as exc:
         # Raised while the caller reads (a reset or a timeout mid-download) as well as before.
         raise mapped_error(exc) from exc

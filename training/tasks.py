@@ -1,3 +1,5 @@
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
@@ -7,7 +9,7 @@ from core.tasks import Retry, classified, provider_task
 # run at once; when retries run out the run is given up (or left to the reconcile task, within its
 # status' deadline, when the provider may already hold its training or LoRA).
 RETRY = Retry(max_retries=8, backoff=15, backoff_max=600)
-ON_RUN = {
+ON_RUN: dict[str, Any] = {
     "object_argument": "run_id",
     "note_error": "training.services.training_note_error",
     "give_up": "training.services.training_give_up",

@@ -9,6 +9,7 @@ from core.exceptions import TransientProviderError
 from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
 from generation.models import Generation
 from integrations import replicate as replicate_api
+from integrations.replicate import json_object as _object
 
 # Clock skew between us and the provider allowed when reading back a job's prediction.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -23,7 +24,7 @@ def _prediction(payload: dict) -> ProviderPrediction:
     output = payload.get("output")
     items = output if isinstance(output, list) else [] if output is None else [output]
     outputs = [item if isinstance(item, str) else UNREADABLE_OUTPUT for item in items]
-    metrics = payload.get("metrics") if isinstance(payload.get("metrics"), dict) else {}
+    metrics = _object(payload.get("metrics"))
     gpu_seconds = metrics.get("predict_time")
     return ProviderPrediction(
         id=payload["id"],
@@ -61,7 +62,7 @@ class ReplicateGenerationBackend(GenerationBackend):
         return data
 
     def submit(self, *, generation, lora: LoraSource | None, webhook_url: str | None) -> ProviderPrediction:
-        body = {"input": self._input(generation, lora)}
+        body: dict[str, object] = {"input": self._input(generation, lora)}
         if webhook_url:
             body["webhook"] = webhook_url
             body["webhook_events_filter"] = ["completed"]

@@ -46,8 +46,8 @@ class DemoTrainingBackend(TrainingBackend):
         return None
 
     def fetch(self, *, provider_id: str) -> ProviderTraining:
-        _, steps, started, _ = provider_id.split("-")
-        steps, elapsed = int(steps), max(0.0, time.time() - int(started))
+        _, step_count, started, _ = provider_id.split("-")
+        steps, elapsed = int(step_count), max(0.0, time.time() - int(started))
         duration = settings.DEMO_TRAINING_SECONDS
         if duration and elapsed < min(STARTUP_SECONDS, duration):
             return ProviderTraining(id=provider_id, status="starting", logs="Simulated: booting a (pretend) GPU\n")
