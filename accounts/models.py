@@ -8,7 +8,7 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
@@ -102,3 +102,38 @@ class ApiToken(models.Model):
         if self.is_expired():
             return "expired"
         return "active"
+
+
+class AccountEmail(models.Model):
+    """One email an account action asked for (a verification link, a sign-up notice, a password
+    reset), recorded in the same transaction as the action, so a broker outage delays it rather
+    than losing it: the reconcile task sends what is still unsent, until its deadline.
+
+    Sending claims the row first, so a message delivered twice sends one email; the links are
+    made when sending (a reset token is only valid for the password it was made against).
+    """
+
+    class Kind(models.TextChoices):
+        VERIFICATION = "verification", "Verification link"
+        SIGNUP_NOTICE = "signup_notice", "Sign-up notice"
+        PASSWORD_RESET = "password_reset", "Password reset link"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Not worth sending after this (the reconcile task gives up on it, logged).
+    deadline = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A sending attempt holds the row until then; one whose worker died is taken over after it.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["sent_at", "gave_up_at", "created_at"], name="account_email_unsent_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.user_id}"

@@ -8,13 +8,16 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import tasks
 from accounts.emails import send_templated_email
-from accounts.models import ApiToken, User, normalize_email
+from accounts.models import AccountEmail, ApiToken, User, normalize_email
+from core.exceptions import PermanentProviderError, Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +29,26 @@ TOKEN_SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # What an API client gets when it names no expiry: the settings page's preselected choice too.
 API_TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
+# An account email not sent within this is not worth sending (its reader has moved on); nor after
+# this many attempts (each message's retries and the reconcile task's re-drives together).
+ACCOUNT_EMAIL_DEADLINE = timedelta(hours=6)
+ACCOUNT_EMAIL_ATTEMPTS = 20
+# How long one sending attempt holds its email: the send task's hard time limit, and a margin.
+ACCOUNT_EMAIL_CLAIM = timedelta(seconds=tasks.EMAIL["time_limit"] + 15)
+ACCOUNT_EMAIL_TASKS = {
+    AccountEmail.Kind.VERIFICATION: tasks.send_verification_email,
+    AccountEmail.Kind.SIGNUP_NOTICE: tasks.send_signup_notice,
+    AccountEmail.Kind.PASSWORD_RESET: tasks.send_password_reset_email,
+}
 
 
-class VerificationError(Exception):
+class VerificationError(Refusal):
     def __init__(self, message: str, *, expired: bool = False):
         super().__init__(message)
         self.expired = expired
 
 
-class ApiTokenLimitReached(Exception):
+class ApiTokenLimitReached(Refusal):
     pass
 
 
@@ -48,7 +62,7 @@ def user_login_identifier(request, credentials: dict) -> str:
     value = by_name.get("email") or by_name.get("username")
     if not value and request is not None:
         value = request.POST.get("username", "")
-    return normalize_email(value)
+    return normalize_email(value or "")
 
 
 def _site_link(path: str) -> str:
@@ -66,20 +80,16 @@ def user_signup(*, email: str, display_name: str, password: str) -> User | None:
     notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account.
     Returns the new user, or None when the address was taken.
     """
-    from accounts.tasks import send_signup_notice, send_verification_email
-
     email = normalize_email(email)
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, display_name=display_name.strip())
     except IntegrityError:
         existing = User.objects.get(email=email)
-        if existing.is_email_verified:
-            send_signup_notice.delay_on_commit(existing.id)
-        else:
-            send_verification_email.delay_on_commit(existing.id)
+        kind = AccountEmail.Kind.SIGNUP_NOTICE if existing.is_email_verified else AccountEmail.Kind.VERIFICATION
+        account_email_queue(user=existing, kind=kind)
         return None
-    send_verification_email.delay_on_commit(user.id)
+    account_email_queue(user=user, kind=AccountEmail.Kind.VERIFICATION)
     return user
 
 
@@ -87,46 +97,10 @@ def user_make_verification_token(*, user: User) -> str:
     return signing.dumps({"user_id": user.id, "email": user.email}, salt=VERIFICATION_SALT, compress=True)
 
 
-def user_send_verification_email(*, user_id: int) -> None:
-    """Email a verification link; does nothing for a verified or deleted account."""
-    user = User.objects.filter(id=user_id, email_verified_at__isnull=True, is_active=True).first()
-    if user is None:
-        return
-    token = user_make_verification_token(user=user)
-    hours = int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600)
-    send_templated_email(
-        to=user.email,
-        template="verify_email",
-        context={
-            "user": user,
-            "link": _site_link(reverse("accounts:verify_email", kwargs={"token": token})),
-            "valid_hours": hours,
-        },
-    )
-
-
-def user_send_signup_notice(*, user_id: int) -> None:
-    """Tell an existing account holder that someone tried to sign up with their address."""
-    user = User.objects.filter(id=user_id, is_active=True).first()
-    if user is None:
-        return
-    send_templated_email(
-        to=user.email,
-        template="signup_notice",
-        context={
-            "user": user,
-            "login_link": _site_link(reverse("accounts:login")),
-            "reset_link": _site_link(reverse("accounts:password_reset")),
-        },
-    )
-
-
 def user_verify_email(*, token: str) -> User:
     """Mark the account in the token as verified. Idempotent: a second click changes nothing."""
     try:
-        payload = signing.loads(
-            token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds()
-        )
+        payload = signing.loads(token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired as exc:
         raise VerificationError("This verification link has expired.", expired=True) from exc
     except signing.BadSignature as exc:
@@ -146,11 +120,9 @@ def user_mark_email_verified(*, user: User) -> User:
 
 def user_resend_verification(*, email: str) -> None:
     """Send a new verification link if an unverified account has this address (silent otherwise)."""
-    from accounts.tasks import send_verification_email
-
     user = User.objects.filter(email=normalize_email(email), email_verified_at__isnull=True, is_active=True).first()
     if user is not None:
-        send_verification_email.delay_on_commit(user.id)
+        account_email_queue(user=user, kind=AccountEmail.Kind.VERIFICATION)
 
 
 def user_purge_unverified(*, now: datetime | None = None) -> int:
@@ -174,29 +146,9 @@ def user_update_profile(*, user: User, display_name: str) -> User:
 
 def user_request_password_reset(*, email: str) -> None:
     """Email a reset link if an active account has this address (silent otherwise)."""
-    from accounts.tasks import send_password_reset_email
-
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is not None and user.has_usable_password():
-        send_password_reset_email.delay_on_commit(user.id)
-
-
-def user_send_password_reset_email(*, user_id: int) -> None:
-    user = User.objects.filter(id=user_id, is_active=True).first()
-    if user is None:
-        return
-    path = reverse(
-        "accounts:password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-    send_templated_email(
-        to=user.email,
-        template="password_reset",
-        context={"user": user, "link": _site_link(path), "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
-    )
+        account_email_queue(user=user, kind=AccountEmail.Kind.PASSWORD_RESET)
 
 
 # API tokens
@@ -229,8 +181,10 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-class TokenRejected(Exception):
-    pass
+class TokenRejected(Refusal):
+    code = "authentication_failed"
+    status_code = 401
+    field = None
 
 
 def api_token_authenticate(*, raw_token: str) -> ApiToken:
@@ -253,3 +207,121 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken:
         ApiToken.objects.filter(id=token.id).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# Account emails
+# ------------------------------------------------------------------------------
+
+
+def account_email_queue(*, user: User, kind: str) -> AccountEmail:
+    """Record an email to send and send it once the caller's transaction commits; if the broker is
+    down then, the reconcile task sends it. One row per request: one email per request."""
+    email = AccountEmail.objects.create(user=user, kind=kind, deadline=timezone.now() + ACCOUNT_EMAIL_DEADLINE)
+    ACCOUNT_EMAIL_TASKS[AccountEmail.Kind(kind)].delay_on_commit(email.id)
+    return email
+
+
+def account_email_send(*, email_id: int, kind: str) -> bool:
+    """Send a recorded email unless it is sent, given up, or being sent; True when it was sent now.
+
+    The attempt claims the row first: a second delivery of the message (or a re-drive) finds it
+    sent or claimed and sends nothing. A failure releases the claim and raises, for the task to
+    retry (transient) or give up (permanent).
+    """
+    now = timezone.now()
+    claimed = (
+        AccountEmail.objects.filter(id=email_id, kind=kind, sent_at__isnull=True, gave_up_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + ACCOUNT_EMAIL_CLAIM, attempts=F("attempts") + 1, last_attempt_at=now)
+    )
+    if not claimed:
+        return False
+    email = AccountEmail.objects.select_related("user").get(id=email_id)
+    message = _account_email_message(email)
+    if message is None:
+        # Nothing to say any more: the account was verified, disabled or deleted meanwhile.
+        _account_email_end(email, gave_up=True, error="No longer needed.")
+        return False
+    template, context = message
+    try:
+        send_templated_email(to=email.user.email, template=template, context=context)
+    except Exception as exc:
+        AccountEmail.objects.filter(id=email.id).update(claimed_until=None, error=str(exc)[:300])
+        raise
+    _account_email_end(email, gave_up=False)
+    return True
+
+
+def account_email_give_up(*, email_id: int, error: Exception) -> None:
+    """The send task's retries ran out, or the provider refused the email for good. A permanent
+    refusal ends the email (logged); a transient one leaves it to the reconcile task."""
+    if not isinstance(error, PermanentProviderError):
+        return
+    email = AccountEmail.objects.filter(id=email_id, sent_at__isnull=True, gave_up_at__isnull=True).first()
+    if email is not None:
+        logger.warning("accounts: %s email %s not sent: %s", email.kind, email.id, error)
+        _account_email_end(email, gave_up=True, error=str(error))
+
+
+def account_email_reconcile(*, now: datetime | None = None) -> int:
+    """Send again what a lost message (a broker outage) or a dead worker left unsent, and give up
+    on emails past their deadline or attempt budget (logged). Returns how many were re-driven."""
+    now = now or timezone.now()
+    unsent = AccountEmail.objects.filter(sent_at__isnull=True, gave_up_at__isnull=True)
+    for email in unsent.filter(Q(deadline__lt=now) | Q(attempts__gte=ACCOUNT_EMAIL_ATTEMPTS)):
+        logger.warning(
+            "accounts: gave up on %s email %s after %d attempts: %s", email.kind, email.id, email.attempts, email.error
+        )
+        _account_email_end(email, gave_up=True, error=email.error or "Not sent before its deadline.")
+    stalled = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
+    redriven = 0
+    for email in (
+        unsent.filter(deadline__gte=now, attempts__lt=ACCOUNT_EMAIL_ATTEMPTS)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(last_attempt_at__lt=stalled) | Q(last_attempt_at__isnull=True, created_at__lt=stalled))
+    ):
+        ACCOUNT_EMAIL_TASKS[AccountEmail.Kind(email.kind)].delay_on_commit(email.id)
+        redriven += 1
+    return redriven
+
+
+def _account_email_end(email: AccountEmail, *, gave_up: bool, error: str = "") -> None:
+    now = timezone.now()
+    ended = {"gave_up_at": now, "error": error[:300]} if gave_up else {"sent_at": now}
+    AccountEmail.objects.filter(id=email.id).update(claimed_until=None, **ended)
+
+
+def _account_email_message(email: AccountEmail) -> tuple[str, dict] | None:
+    """The template and context of an email, with its links made now; None when not needed any more."""
+    user = email.user
+    if not user.is_active:
+        return None
+    if email.kind == AccountEmail.Kind.VERIFICATION:
+        if user.is_email_verified:
+            return None
+        token = user_make_verification_token(user=user)
+        return "verify_email", {
+            "user": user,
+            "link": _site_link(reverse("accounts:verify_email", kwargs={"token": token})),
+            "valid_hours": int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600),
+        }
+    if email.kind == AccountEmail.Kind.SIGNUP_NOTICE:
+        return "signup_notice", {
+            "user": user,
+            "login_link": _site_link(reverse("accounts:login")),
+            "reset_link": _site_link(reverse("accounts:password_reset")),
+        }
+    if not user.has_usable_password():
+        return None
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return "password_reset", {
+        "user": user,
+        "link": _site_link(path),
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+    }

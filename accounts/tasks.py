@@ -1,37 +1,48 @@
+from typing import Any
+
 from celery import shared_task
 
-from core.exceptions import TransientProviderError
+from accounts.models import AccountEmail
+from core.tasks import Retry, provider_task
 
-EMAIL_TASK_OPTIONS = {
-    "autoretry_for": (TransientProviderError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 6,
+# Each email task sends one recorded email (accounts.models.AccountEmail, by id); a transient
+# failure is retried, then left to the reconcile task within the email's deadline.
+EMAIL_RETRY = Retry(max_retries=6, backoff=30, backoff_max=600)
+EMAIL: dict[str, Any] = {
+    "retry": EMAIL_RETRY,
     "soft_time_limit": 30,
     "time_limit": 60,
+    "object_argument": "email_id",
+    "give_up": "accounts.services.account_email_give_up",
 }
 
 
-@shared_task(name="accounts.send_verification_email", **EMAIL_TASK_OPTIONS)
-def send_verification_email(user_id: int, **kwargs) -> None:
+@provider_task("accounts.send_verification_email", **EMAIL)
+def send_verification_email(email_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.user_send_verification_email(user_id=user_id)
+    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.VERIFICATION)
 
 
-@shared_task(name="accounts.send_signup_notice", **EMAIL_TASK_OPTIONS)
-def send_signup_notice(user_id: int, **kwargs) -> None:
+@provider_task("accounts.send_signup_notice", **EMAIL)
+def send_signup_notice(email_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.user_send_signup_notice(user_id=user_id)
+    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.SIGNUP_NOTICE)
 
 
-@shared_task(name="accounts.send_password_reset_email", **EMAIL_TASK_OPTIONS)
-def send_password_reset_email(user_id: int, **kwargs) -> None:
+@provider_task("accounts.send_password_reset_email", **EMAIL)
+def send_password_reset_email(email_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.user_send_password_reset_email(user_id=user_id)
+    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.PASSWORD_RESET)
+
+
+@shared_task(name="accounts.reconcile_emails", soft_time_limit=60, time_limit=90)
+def reconcile_emails(**kwargs) -> None:
+    from accounts import services
+
+    services.account_email_reconcile()
 
 
 @shared_task(name="accounts.purge_unverified_accounts", soft_time_limit=120, time_limit=180)

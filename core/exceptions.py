@@ -9,15 +9,22 @@ class Refusal(Exception):
     do not catch it themselves.
     """
 
-    code = "refused"
+    # What the API answered before refusals had one base: a 400 `invalid` whose details name the
+    # field the refusal is about (`non_field_errors` when it is about the whole request).
+    code = "invalid"
     status_code = 400
+    field: str | None = "non_field_errors"
 
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, status_code: int | None = None, field: str | None = None
+    ):
         super().__init__(message)
         if code is not None:
             self.code = code
         if status_code is not None:
             self.status_code = status_code
+        if field is not None:
+            self.field = field
 
     @property
     def message(self) -> str:

@@ -41,7 +41,7 @@ class LimitCache:
     """The shared rate-limit cache, or a per-process, thread-safe stand-in while it raises.
 
     Only what counting needs: add, incr, get, set. The shared cache must raise when it is down
-    (a plain RedisCache, not core.cache.OutageTolerantRedisCache, which reads an outage as a miss).
+    (a plain RedisCache, not django-redis with IGNORE_EXCEPTIONS, which reads an outage as a miss).
     """
 
     def __init__(self, alias: str = "ratelimit"):

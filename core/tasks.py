@@ -1,10 +1,13 @@
-"""The base class of every task (wired in photoagent/celery.py)."""
+"""The base class of every task (wired in photoagent/celery.py) and the one policy of the tasks
+that work at a provider (`provider_task`)."""
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
@@ -12,11 +15,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError
 
 from core.exceptions import ProviderError, TransientProviderError, UnexpectedStepError
 
 logger = logging.getLogger(__name__)
+
+# What a give-up or note-error hook is: a service's dotted path, or a function. Either is called
+# with the task's object argument and the error as keywords: `hook(run_id=7, error=exc)`.
+Hook = str | Callable[..., None]
 
 
 class Task(DjangoTask):
@@ -24,7 +32,8 @@ class Task(DjangoTask):
 
     The write it follows is committed by then, so raising would turn a saved change into an error
     page (or a failed task) while changing nothing; every such message is also re-driven from the
-    database by a reconcile task, so the message can wait for it.
+    database by a reconcile task (runs, jobs, photos, library items and emails all have one), so
+    the message can wait for it.
     """
 
     def delay_on_commit(self, *args, **kwargs) -> None:
@@ -53,25 +62,63 @@ def classified(what: str) -> Iterator[None]:
         raise UnexpectedStepError(f"unexpected {type(exc).__name__}: {exc}"[:300]) from exc
 
 
-class ProviderStepTask(Task):
-    """A task that works on one run or job at a provider (its id is the first argument).
+@dataclass(frozen=True)
+class Retry:
+    """How a task retries: `max_retries` times on `on`, with exponential backoff from `backoff`
+    seconds up to `backoff_max` (and never over settings.PROVIDER_RETRY_BACKOFF_MAX), jittered."""
 
-    Transient errors are retried with backoff and jitter (the task's retry options bound them);
-    each retry is noted on the run or job. When retries run out, or a permanent error escapes the
-    step, `give_up` decides how the work ends.
+    max_retries: int
+    backoff: int
+    backoff_max: int
+    on: tuple[type[BaseException], ...] = (TransientProviderError,)
+
+    def options(self) -> dict[str, Any]:
+        """The retry options of Celery's task decorator."""
+        return {
+            "autoretry_for": self.on,
+            "retry_backoff": self.backoff,
+            "retry_backoff_max": min(self.backoff_max, settings.PROVIDER_RETRY_BACKOFF_MAX),
+            "retry_jitter": True,
+            "max_retries": self.max_retries,
+        }
+
+
+def soft_limit_for(time_limit: int) -> int:
+    """The soft time limit that leaves a step time to clean up before its hard one."""
+    return time_limit - max(5, time_limit // 12)
+
+
+class ProviderStepTask(Task):
+    """A task that works on one object (a run, a job, an item, an email) at a provider; its id is
+    the first argument, or the keyword `object_argument`.
+
+    Transient errors are retried with backoff and jitter (the task's `Retry`); each retry is noted
+    through `note_error_with`. When retries run out, or a permanent error escapes the step,
+    `give_up_with` decides how the work ends. Both are hooks (see `Hook`); made by `provider_task`.
     """
 
-    autoretry_for = (TransientProviderError,)
+    autoretry_for: tuple[type[BaseException], ...] = (TransientProviderError,)
     object_argument = "id"
+    note_error_with: Hook | None = None
+    give_up_with: Hook | None = None
 
     def _object_id(self, args, kwargs):
         return args[0] if args else kwargs.get(self.object_argument)
 
+    def _call_hook(self, hook: Hook, object_id, exc: BaseException) -> None:
+        function = import_string(hook) if isinstance(hook, str) else hook
+        function(**{self.object_argument: object_id, "error": exc})
+
     def note_error(self, object_id, exc) -> None:
         """Remember the error on the run or job."""
+        if self.note_error_with is not None:
+            self._call_hook(self.note_error_with, object_id, exc)
 
     def give_up(self, object_id, exc) -> None:
-        logger.warning("%s(%s) gave up: %s", self.name, object_id, exc)
+        if self.give_up_with is None:
+            logger.warning("%s(%s) gave up: %s", self.name, object_id, exc)
+            return
+        self._call_hook(self.give_up_with, object_id, exc)
 
     def on_retry(self, exc, task_id, args, kwargs, einfo):
         object_id = self._object_id(args, kwargs)
@@ -85,23 +132,56 @@ class ProviderStepTask(Task):
         if not isinstance(exc, ProviderError):
             # `classified` should have made it one; say so loudly rather than lose the work.
             logger.error("%s(%s) raised an unclassified %s: %s", self.name, object_id, type(exc).__name__, exc)
-            exc = UnexpectedStepError(f"unexpected {type(exc).__name__}: {exc}"[:300])
+            unexpected = UnexpectedStepError(f"unexpected {type(exc).__name__}: {exc}"[:300])
+            unexpected.__cause__ = exc
+            exc = unexpected
         self.give_up(object_id, exc)
+
+
+def provider_task(
+    name: str,
+    *,
+    retry: Retry,
+    time_limit: int,
+    soft_time_limit: int | None = None,
+    object_argument: str = "id",
+    give_up: Hook | None = None,
+    note_error: Hook | None = None,
+    base: type[ProviderStepTask] = ProviderStepTask,
+    bind: bool = False,
+) -> Callable[[Callable[..., Any]], Any]:
+    """The decorator of every task that works at a provider: one policy for all of them.
+
+    `retry` bounds the retries of transient errors; `give_up` ends the work when they run out or a
+    permanent error escapes (a hook: the service's give-up function); `note_error` records each
+    retry. The time limits are stated here, where the task is defined: a task that holds a lease
+    takes its limit from settings.PROVIDER_TASK_TIME_LIMITS, which also bounds the lease
+    (core.leases). Without `soft_time_limit` the soft limit leaves the step time to clean up.
+    """
+    return shared_task(
+        name=name,
+        base=base,
+        bind=bind,
+        time_limit=time_limit,
+        soft_time_limit=soft_time_limit if soft_time_limit is not None else soft_limit_for(time_limit),
+        object_argument=object_argument,
+        give_up_with=_as_attribute(give_up),
+        note_error_with=_as_attribute(note_error),
+        **retry.options(),
+    )
+
+
+def _as_attribute(hook: Hook | None):
+    # A function stored on the task class must not become a bound method.
+    return staticmethod(hook) if callable(hook) else hook
 
 
 # Stored files (core/storage.py)
 # ------------------------------------------------------------------------------
 # Their first names were projects.*: those stay registered below, so messages already queued run.
 
-_DELETE_FILES = {
-    "autoretry_for": (OSError,),
-    "retry_backoff": 10,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
-    "soft_time_limit": 60,
-    "time_limit": 90,
-}
+_DELETE_FILES = {**Retry(max_retries=8, backoff=10, backoff_max=600, on=(OSError,)).options(), "time_limit": 90}
+_DELETE_FILES["soft_time_limit"] = 60
 
 
 def _delete_files(names: list[str]) -> None:

@@ -1,25 +1,25 @@
 import time
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.db.models import F
 
-from core.tasks import ProviderStepTask, classified
+from core.tasks import ProviderStepTask, Retry, classified, provider_task
 
-PROVIDER_RETRY = {
-    "retry_backoff": 5,
-    "retry_backoff_max": min(120, settings.PROVIDER_RETRY_BACKOFF_MAX),
-    "retry_jitter": True,
-    "max_retries": 6,
+# Every error of a step ends somewhere: each retry is noted on the job; a permanent error, or
+# retries running out, ends it (keeping any images already stored) unless the provider may still
+# deliver within the phase's deadline.
+RETRY = Retry(max_retries=6, backoff=5, backoff_max=120)
+ON_JOB: dict[str, Any] = {
+    "object_argument": "generation_id",
+    "note_error": "generation.services.generation_note_error",
+    "give_up": "generation.services.generation_give_up",
 }
 
 
-class GenerationTask(ProviderStepTask):
-    """Records worker time per job. Every error of a step ends somewhere: each retry is noted on
-    the job; a permanent error, or retries running out, ends it (keeping any images already
-    stored) unless the provider may still deliver within the phase's deadline."""
-
-    object_argument = "generation_id"
+class TimedTask(ProviderStepTask):
+    """Adds the worker time each step takes to its job (`worker_ms`)."""
 
     def __call__(self, *args, **kwargs):
         from generation.models import Generation
@@ -32,20 +32,17 @@ class GenerationTask(ProviderStepTask):
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             Generation.objects.filter(id=generation_id).update(worker_ms=F("worker_ms") + elapsed_ms)
 
-    def note_error(self, object_id, exc) -> None:
-        from generation import services
-
-        services.generation_note_error(generation_id=object_id, error=exc)
-
-    def give_up(self, object_id, exc) -> None:
-        from generation import services
-
-        services.generation_give_up(generation_id=object_id, error=exc)
-
 
 # Its time limit is in settings.PROVIDER_TASK_TIME_LIMITS (it bounds the job's lease). The task id
 # is the attempt: a message redelivered after its worker died takes over the lease at once.
-@shared_task(name="generation.run_generation", base=GenerationTask, bind=True, **PROVIDER_RETRY)
+@provider_task(
+    "generation.run_generation",
+    retry=RETRY,
+    time_limit=settings.PROVIDER_TASK_TIME_LIMITS["generation.run_generation"],
+    base=TimedTask,
+    bind=True,
+    **ON_JOB,
+)
 def run_generation(self, generation_id: int, **kwargs) -> None:
     from generation import services
 
@@ -53,9 +50,7 @@ def run_generation(self, generation_id: int, **kwargs) -> None:
         services.generation_run(generation_id=generation_id, attempt=self.request.id)
 
 
-@shared_task(
-    name="generation.sync_generation", base=GenerationTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY
-)
+@provider_task("generation.sync_generation", retry=RETRY, soft_time_limit=60, time_limit=90, base=TimedTask, **ON_JOB)
 def sync_generation(generation_id: int, **kwargs) -> None:
     from generation import services
 
@@ -63,9 +58,7 @@ def sync_generation(generation_id: int, **kwargs) -> None:
         services.generation_sync(generation_id=generation_id)
 
 
-@shared_task(
-    name="generation.collect_images", base=GenerationTask, soft_time_limit=300, time_limit=360, **PROVIDER_RETRY
-)
+@provider_task("generation.collect_images", retry=RETRY, soft_time_limit=300, time_limit=360, base=TimedTask, **ON_JOB)
 def collect_images(generation_id: int, **kwargs) -> None:
     from generation import services
 
@@ -73,8 +66,12 @@ def collect_images(generation_id: int, **kwargs) -> None:
         services.generation_collect(generation_id=generation_id)
 
 
-@shared_task(
-    name="generation.cancel_at_provider", base=ProviderStepTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY
+@provider_task(
+    "generation.cancel_at_provider",
+    retry=RETRY,
+    soft_time_limit=60,
+    time_limit=90,
+    object_argument="generation_id",
 )
 def cancel_at_provider(generation_id: int, **kwargs) -> None:
     from generation import services

@@ -1,5 +1,6 @@
-"""Replicate: the only module that imports the replicate SDK. Owns the client, timeouts, error
-mapping and webhook signature checks (Standard Webhooks)."""
+"""Replicate: the only module that imports the replicate SDK. Owns the client, the plain HTTP
+calls for what the client cannot read, timeouts, error mapping and webhook signature checks
+(Standard Webhooks)."""
 
 import base64
 import binascii
@@ -7,17 +8,22 @@ import functools
 import hashlib
 import hmac
 import io
+import logging
 import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from datetime import datetime
+from typing import IO, cast
 from urllib.parse import unquote_to_bytes
 
 import httpx
 import replicate
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.dateparse import parse_datetime
+from replicate.__about__ import __version__ as replicate_version
+from replicate.client import RetryTransport
 from replicate.exceptions import ReplicateError
 
 from core import failures
@@ -36,6 +42,11 @@ SECRET_CACHE_KEY = "replicate:webhook-secret"
 SECRET_REFRESHED_KEY = "replicate:webhook-secret:refreshed"
 SECRET_FAILED_KEY = "replicate:webhook-secret:failed"
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# How many pages of a list (newest first) `list_recent` reads at most: the list holds every
+# training or prediction of the account, and what is looked for is recent.
+LIST_MAX_PAGES = 20
+
+logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -49,12 +60,25 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def client() -> replicate.Client:
-    timeout = httpx.Timeout(settings.REPLICATE_TIMEOUT, connect=10.0)
     return replicate.Client(
         api_token=settings.REPLICATE_API_TOKEN,
         base_url=settings.REPLICATE_BASE_URL,
-        timeout=timeout,
+        timeout=httpx.Timeout(settings.REPLICATE_TIMEOUT, connect=10.0),
         transport=httpx.HTTPTransport(verify=ssl_context()),
+    )
+
+
+def http() -> httpx.Client:
+    """Plain HTTP to the API, as the client calls it: its auth, base URL, timeouts and retries
+    (the client's RetryTransport: idempotent requests on 429 and 5xx)."""
+    return httpx.Client(
+        base_url=settings.REPLICATE_BASE_URL,
+        headers={
+            "Authorization": f"Bearer {settings.REPLICATE_API_TOKEN}",
+            "User-Agent": f"replicate-python/{replicate_version}",
+        },
+        timeout=httpx.Timeout(settings.REPLICATE_TIMEOUT, connect=10.0),
+        transport=RetryTransport(wrapped_transport=httpx.HTTPTransport(verify=ssl_context())),
     )
 
 
@@ -81,14 +105,17 @@ CALL_ERRORS = (ReplicateError, httpx.HTTPError)
 
 
 def request_json(method: str, path: str, **kwargs) -> dict:
-    """A raw API call through the real client (its auth, base URL and retries); the answer must be
-    a JSON object.
+    """A plain API call (see `http`); the answer must be a JSON object.
 
     Used where the client's models reject valid API data: 1.0.x refuses the `aborted` status.
-    A body that is not a JSON object (a proxy's error page, a cut-off answer) is a transient error.
+    An error status is mapped as the client's errors are; a body that is not a JSON object (a
+    proxy's error page, a cut-off answer) is a transient error.
     """
     try:
-        response = client()._request(method, path, **kwargs)
+        with http() as api:
+            response = api.request(method, path, **kwargs)
+            if 400 <= response.status_code < 600:
+                raise ReplicateError.from_response(response)
     except CALL_ERRORS as exc:
         raise mapped_error(exc) from exc
     try:
@@ -98,6 +125,40 @@ def request_json(method: str, path: str, **kwargs) -> dict:
     if not isinstance(payload, dict):
         raise TransientProviderError(f"Replicate answered {method} {path} with JSON that is not an object")
     return payload
+
+
+def list_recent(path: str, *, since: datetime, max_pages: int = LIST_MAX_PAGES) -> Iterator[dict]:
+    """The items of a list endpoint (newest first, as the API lists them), page after page by
+    `next`, until they are older than `since` or `max_pages` pages were read (logged)."""
+    page_path = path
+    for _ in range(max_pages):
+        page = request_json("GET", page_path)
+        results = page.get("results")
+        for item in results if isinstance(results, list) else []:
+            if not isinstance(item, dict):
+                continue
+            created = _created_at(item)
+            if created is not None and created < since:
+                return
+            yield item
+        following = page.get("next")
+        if not isinstance(following, str) or not following:
+            return
+        # Only the path and query: the credentials go to the configured API, whatever `next` names.
+        page_path = httpx.URL(following).raw_path.decode("ascii")
+    logger.warning("replicate: %s still had items newer than %s after %d pages", path, since, max_pages)
+
+
+def json_object(value: object) -> dict:
+    """A field of an answer that should be a JSON object: itself, or empty when it is not one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _created_at(item: dict) -> datetime | None:
+    try:
+        return parse_datetime(item["created_at"]) if isinstance(item.get("created_at"), str) else None
+    except ValueError:  # well formed, but not a date
+        return None
 
 
 def webhook_secret(*, refresh: bool = False) -> str:
@@ -179,7 +240,8 @@ def open_output(url: str, *, max_bytes: int) -> Iterator[IO[bytes]]:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise OutputUnusable(f"An output is larger than {max_bytes // (1024 * 1024)} MB.")
-            yield BoundedReader(response.iter_bytes(1024 * 1024), max_bytes)
+            # A raw binary reader: what the callers read (read, readinto), typed as the IO they take.
+            yield cast(IO[bytes], BoundedReader(response.iter_bytes(1024 * 1024), max_bytes))
     except httpx.HTTPError as exc:
         # Raised while the caller reads (a reset or a timeout mid-download) as well as before.
         raise mapped_error(exc) from exc

@@ -1,36 +1,31 @@
 from celery import shared_task
 
-from core.exceptions import TransientProviderError
-from core.tasks import Task
+from core.exceptions import TransientProviderError, UnexpectedStepError
+from core.tasks import Retry, provider_task
 
 
-class AnalysisTask(Task):
+def analysis_gave_up(*, item_id: int, error: Exception) -> None:
     """When retries run out on a transient provider error (or anything else stops the analysis),
     the item is stored as failed with the reason instead of staying pending."""
+    from library import services
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        item_id = args[0] if args else kwargs.get("item_id")
-        if item_id is None:
-            return
-        from library import services
-
-        if isinstance(exc, TransientProviderError):
-            message = f"The analysis provider kept failing: {exc}"
-        else:
-            message = f"The analysis stopped unexpectedly ({type(exc).__name__})."
-        services.item_analyse_failed(item_id=item_id, message=message)
+    if isinstance(error, UnexpectedStepError):
+        # Not a provider's error: name what the analysis raised.
+        message = f"The analysis stopped unexpectedly ({type(error.__cause__ or error).__name__})."
+    elif isinstance(error, TransientProviderError):
+        message = f"The analysis provider kept failing: {error}"
+    else:
+        message = f"The analysis stopped unexpectedly ({type(error).__name__})."
+    services.item_analyse_failed(item_id=item_id, message=message)
 
 
-@shared_task(
-    name="library.analyse_item",
-    base=AnalysisTask,
+@provider_task(
+    "library.analyse_item",
+    retry=Retry(max_retries=5, backoff=10, backoff_max=300),
     soft_time_limit=120,
     time_limit=150,
-    autoretry_for=(TransientProviderError,),
-    retry_backoff=10,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    object_argument="item_id",
+    give_up=analysis_gave_up,
 )
 def analyse_item(item_id: int, **kwargs) -> None:
     from library import services

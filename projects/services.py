@@ -36,7 +36,9 @@ def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int 
     if exclude_id is not None:
         clash = clash.exclude(id=exclude_id)
     if clash.exists():
-        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.")
+        raise ProjectError(
+            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
+        )
 
 
 def project_create(
@@ -55,7 +57,9 @@ def project_create(
     try:
         project.save()
     except IntegrityError as exc:  # a concurrent create took the same word
-        raise ProjectError(f"You already use the trigger word “{trigger_word}” in another project.") from exc
+        raise ProjectError(
+            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
+        ) from exc
     return project
 
 

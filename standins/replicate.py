@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
+from urllib.parse import parse_qs
 
 from PIL import Image
 
@@ -159,6 +160,7 @@ class ReplicateStandIn(ThreadingHTTPServer):
         self.secret = WEBHOOK_SECRET  # what GET /v1/webhooks/default/secret answers: rotate by setting it
         self.faults: list[tuple[str, int, dict]] = []  # (route pattern, status, body)
         self.delays: list[tuple[str, float]] = []  # (route pattern, seconds before answering)
+        self.page_size = 100  # items per page of GET /v1/trainings and /v1/predictions, as Replicate
         self._counter = 0
 
     @property
@@ -325,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
             training = server.trainings.get(match.group(1))
             return self._send(200, training) if training else self._send(404, {"detail": "Not found", "status": 404})
         if path == "/v1/trainings":
-            return self._send(200, {"next": None, "previous": None, "results": list(server.trainings.values())[::-1]})
+            return self._send(200, self._page(path, list(server.trainings.values())[::-1]))
         if path == "/v1/webhooks/default/secret":
             return self._send(200, {"key": server.secret})
         if match := re.fullmatch(r"/weights/([\w-]+)\.tar", path):
@@ -338,14 +340,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, prediction) if prediction else self._send(404, {"detail": "Not found", "status": 404})
             )
         if path == "/v1/predictions":
-            newest_first = list(server.predictions.values())[::-1]
-            return self._send(200, {"next": None, "previous": None, "results": newest_first})
+            return self._send(200, self._page(path, list(server.predictions.values())[::-1]))
         if match := re.fullmatch(r"/outputs/([\w-]+/out-\d+\.(webp|jpg|png))", path):
             content = server.outputs.get(match.group(1))
             if content is None:
                 return self._send(404, raw=b"Not found", content_type="text/plain")
             return self._send(200, raw=content, content_type=f"image/{match.group(2).replace('jpg', 'jpeg')}")
         return self._send(404, {"detail": "Not found", "status": 404})
+
+    def _page(self, path: str, newest_first: list) -> dict:
+        """One page of a list, as Replicate pages: `next` (an absolute URL with a cursor) or null."""
+        query = parse_qs(self.path.partition("?")[2])
+        start = int(query.get("cursor", ["0"])[0])
+        end = start + self.server.page_size
+        following = f"{self.server.url}{path}?cursor={end}" if end < len(newest_first) else None
+        previous = f"{self.server.url}{path}?cursor={max(0, start - self.server.page_size)}" if start else None
+        return {"next": following, "previous": previous, "results": newest_first[start:end]}
 
     def _create_prediction(self, model: str, body):
         problems = []
@@ -407,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "input": body["input"],
                 "logs": "",
                 "error": None,
-                "created_at": "2026-11-21T00:00:00Z",
+                "created_at": now_iso(),
                 "destination": body["destination"],
                 "source": "api",
                 "urls": {

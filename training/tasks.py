@@ -1,41 +1,28 @@
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
-from core.tasks import ProviderStepTask, classified
+from core.tasks import Retry, classified, provider_task
 
-PROVIDER_RETRY = {
-    "retry_backoff": 15,
-    "retry_backoff_max": min(600, settings.PROVIDER_RETRY_BACKOFF_MAX),
-    "retry_jitter": True,
-    "max_retries": 8,
+# Every step on a run ends somewhere: each retry is noted on the run; a permanent error ends the
+# run at once; when retries run out the run is given up (or left to the reconcile task, within its
+# status' deadline, when the provider may already hold its training or LoRA).
+RETRY = Retry(max_retries=8, backoff=15, backoff_max=600)
+ON_RUN: dict[str, Any] = {
+    "object_argument": "run_id",
+    "note_error": "training.services.training_note_error",
+    "give_up": "training.services.training_give_up",
 }
+LEASE_LIMITS = settings.PROVIDER_TASK_TIME_LIMITS
 
 
-class RunTask(ProviderStepTask):
-    """Every error of a step on a run ends somewhere: each retry is noted on the run; a permanent
-    error ends the run at once; when retries run out the run is given up (or left to the
-    reconcile task, within its status' deadline, when the provider may already hold its training
-    or LoRA)."""
-
-    object_argument = "run_id"
-
-    def note_error(self, object_id, exc) -> None:
-        from training import services
-
-        services.training_note_error(run_id=object_id, error=exc)
-
-    def give_up(self, object_id, exc) -> None:
-        from training import services
-
-        services.training_give_up(run_id=object_id, error=exc)
-
-
-# Time limits of the provider steps: settings.PROVIDER_TASK_TIME_LIMITS (they bound the run's lease).
-# Each passes its task id as the attempt: a message redelivered after its worker died takes over
-# the lease at once.
-
-
-@shared_task(name="training.submit_training", base=RunTask, bind=True, **PROVIDER_RETRY)
+# The steps that start paid or visible work hold a lease on the run for their time limit
+# (settings.PROVIDER_TASK_TIME_LIMITS). Each passes its task id as the attempt: a message
+# redelivered after its worker died takes over the lease at once.
+@provider_task(
+    "training.submit_training", retry=RETRY, time_limit=LEASE_LIMITS["training.submit_training"], bind=True, **ON_RUN
+)
 def submit_training(self, run_id: int, **kwargs) -> None:
     from training import services
 
@@ -43,7 +30,7 @@ def submit_training(self, run_id: int, **kwargs) -> None:
         services.training_submit(run_id=run_id, attempt=self.request.id)
 
 
-@shared_task(name="training.sync_training", base=RunTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY)
+@provider_task("training.sync_training", retry=RETRY, soft_time_limit=60, time_limit=90, **ON_RUN)
 def sync_training(run_id: int, **kwargs) -> None:
     from training import services
 
@@ -51,7 +38,9 @@ def sync_training(run_id: int, **kwargs) -> None:
         services.training_sync(run_id=run_id)
 
 
-@shared_task(name="training.publish_lora", base=RunTask, bind=True, **PROVIDER_RETRY)
+@provider_task(
+    "training.publish_lora", retry=RETRY, time_limit=LEASE_LIMITS["training.publish_lora"], bind=True, **ON_RUN
+)
 def publish_lora(self, run_id: int, **kwargs) -> None:
     from training import services
 
@@ -59,20 +48,23 @@ def publish_lora(self, run_id: int, **kwargs) -> None:
         services.training_publish(run_id=run_id, attempt=self.request.id)
 
 
-class EmailTask(ProviderStepTask):
+def email_gave_up(*, run_id: int, error: Exception) -> None:
     """The result email's errors end in a record on the run, never in a silent stop."""
+    from training import services
 
-    object_argument = "run_id"
-
-    def give_up(self, object_id, exc) -> None:
-        from training import services
-
-        if getattr(exc, "permanent", False):
-            services.training_email_failed(run_id=object_id, reason=str(exc))
-        # Transient: the reconcile task sends again, within the email's attempt budget.
+    if getattr(error, "permanent", False):
+        services.training_email_failed(run_id=run_id, reason=str(error))
+    # Transient: the reconcile task sends again, within the email's attempt budget.
 
 
-@shared_task(name="training.notify_owner", base=EmailTask, bind=True, **PROVIDER_RETRY)
+@provider_task(
+    "training.notify_owner",
+    retry=RETRY,
+    time_limit=LEASE_LIMITS["training.notify_owner"],
+    bind=True,
+    object_argument="run_id",
+    give_up=email_gave_up,
+)
 def notify_owner(self, run_id: int, **kwargs) -> None:
     from training import services
 
@@ -80,9 +72,7 @@ def notify_owner(self, run_id: int, **kwargs) -> None:
         services.training_notify(run_id=run_id, attempt=self.request.id)
 
 
-@shared_task(
-    name="training.cancel_at_provider", base=ProviderStepTask, soft_time_limit=60, time_limit=90, **PROVIDER_RETRY
-)
+@provider_task("training.cancel_at_provider", retry=RETRY, soft_time_limit=60, time_limit=90, object_argument="run_id")
 def cancel_at_provider(run_id: int, **kwargs) -> None:
     from training import services
 

@@ -1,6 +1,7 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -32,12 +33,14 @@ def exception_handler(exc, context):
         return as_json(Response(refusal[1], status=refusal[0]), context)
     if isinstance(exc, Refusal):
         # Every service's refusal of a request, with its message for the user.
-        return as_json(Response(error_body(code=exc.code, message=exc.message), status=exc.status_code), context)
+        body = error_body(code=exc.code, message=exc.message, details={exc.field: [exc.message]} if exc.field else {})
+        return as_json(Response(body, status=exc.status_code), context)
     if isinstance(exc, ProviderError):
-        # A provider call made while answering failed: the request may work later.
+        # A provider call made while answering failed: the request may work later. The provider's
+        # words (a status and its detail, never a credential) say what failed.
         logger.warning("provider error while answering %s: %s", context["request"].path, exc)
-        body = error_body(code="provider_unavailable", message="The provider did not answer; try again shortly.")
-        return as_json(Response(body, status=503), context)
+        message = str(exc) or "The provider did not answer; try again shortly."
+        return as_json(Response(error_body(code="provider_unavailable", message=message), status=503), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -47,11 +50,12 @@ def exception_handler(exc, context):
         exc = exceptions.ParseError(
             "A part of the multipart body has headers over 1 KB: most likely a file name that long. "
             "Shorten the file name.",
-            code=exc.detail.code,
+            code=getattr(exc.detail, "code", None),
         )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    details: dict[str, Any]
     if isinstance(exc, exceptions.ValidationError):
         message = "The request is not valid; see details."
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
@@ -60,12 +64,13 @@ def exception_handler(exc, context):
         detail = getattr(exc, "detail", "")
         message = str(detail)
         details = {}
-        code = detail.code if hasattr(detail, "code") else "error"
+        code = getattr(detail, "code", "error")
         if isinstance(exc, exceptions.Throttled):
             # One code for every limit (DRF's request throttles and core.ratelimit alike).
             code = "rate_limited"
-            if exc.wait is not None:
-                details = {"retry_after_seconds": int(exc.wait)}
+            wait = getattr(exc, "wait", None)  # set by Throttled's __init__, which the stubs leave out
+            if wait is not None:
+                details = {"retry_after_seconds": int(wait)}
     response.data = error_body(code=code, message=message, details=details)
     return as_json(response, context)
 

@@ -40,7 +40,10 @@ class AutoSchema(openapi.AutoSchema):
         # Query parameters are validated too (core.api.filters, the pagination): a bad value is a 400.
         if body or any(parameter.get("in") == "query" for parameter in parameters):
             yield "400", "The request is not valid; `details` says what to change."
-        if any(issubclass(permission, permissions.IsAuthenticated) for permission in self.view.permission_classes):
+        if any(
+            isinstance(permission, type) and issubclass(permission, permissions.IsAuthenticated)
+            for permission in self.view.permission_classes
+        ):
             yield "401", "No valid credentials: a missing, unknown, revoked or expired token."
         if self.method not in ("GET", "HEAD", "OPTIONS"):
             yield "403", "A browser session without its CSRF token (bearer tokens need none)."

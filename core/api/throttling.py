@@ -7,9 +7,10 @@ from rest_framework import throttling
 from core.ratelimit import limit_cache
 
 
+# LimitCache is not a BaseCache: it has the operations the throttles call (get, set), no more.
 class AnonRateThrottle(throttling.AnonRateThrottle):
-    cache = limit_cache
+    cache = limit_cache  # type: ignore[assignment]
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
-    cache = limit_cache
+    cache = limit_cache  # type: ignore[assignment]

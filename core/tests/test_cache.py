@@ -20,21 +20,29 @@ def redis_down(settings):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # as in production
     # Django swaps the cache connections when CACHES changes.
     settings.CACHES = {
         **settings.CACHES,
-        "default": {"BACKEND": "core.cache.OutageTolerantRedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"},
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
+        },
     }
     return caches["default"]
 
 
-def test_the_cache_reads_as_empty_while_redis_is_down(redis_down):
+def test_the_cache_reads_as_empty_while_redis_is_down(redis_down, caplog):
     assert redis_down.get("anything", "default") == "default"
-    assert redis_down.add("key", 1) is False
+    assert not redis_down.add("key", 1), "nothing was added"
     redis_down.set("key", 1)
-    with pytest.raises(ValueError, match="not found"):
-        redis_down.incr("key")
+    assert redis_down.get("key") is None, "nothing was stored"
+    assert not redis_down.incr("key")
     assert redis_down.get_many(["a", "b"]) == {}
+    assert not redis_down.has_key("key")
+    redis_down.delete("key")
+    assert "Exception ignored" in caplog.text, "every outage error is logged"
 
 
 @pytest.mark.django_db

@@ -26,16 +26,39 @@ def test_every_beat_entry_names_a_registered_task():
         assert entry["task"] in celery_app.tasks
 
 
-def test_reliability_settings():
+def our_tasks():
+    celery_app.loader.import_default_modules()
+    return [task for name, task in sorted(celery_app.tasks.items()) if not name.startswith("celery.")]
+
+
+def test_every_task_is_stopped_softly_before_it_is_killed():
     conf = celery_app.conf
-    assert conf.task_serializer == "json"
-    assert conf.accept_content == ["json"]
-    assert conf.task_acks_late is True
-    assert conf.task_reject_on_worker_lost is True
-    assert conf.worker_prefetch_multiplier == 1
-    assert conf.task_soft_time_limit < conf.task_time_limit
-    if conf.broker_url.startswith("redis://"):
-        assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    for task in our_tasks():
+        soft = task.soft_time_limit or conf.task_soft_time_limit
+        hard = task.time_limit or conf.task_time_limit
+        assert 0 < soft < hard, task.name
+
+
+def test_a_task_lost_with_its_worker_is_delivered_again():
+    # Acknowledged after it ran, and put back when its worker dies: every task is idempotent.
+    for task in our_tasks():
+        assert task.acks_late is True, task.name
+        assert task.reject_on_worker_lost is True, task.name
+    assert celery_app.conf.worker_prefetch_multiplier == 1, "a dying worker holds no message it has not started"
+
+
+def test_a_lease_outlasts_the_task_that_holds_it():
+    from core.leases import lease_seconds
+
+    for name in settings.PROVIDER_TASK_TIME_LIMITS:
+        assert celery_app.tasks[name].time_limit < lease_seconds(name), name
+
+
+def test_redis_redelivers_a_message_only_after_its_task_could_have_finished():
+    visibility = celery_app.conf.broker_transport_options.get("visibility_timeout")
+    if visibility is None:
+        pytest.skip("the embedded broker re-delivers nothing on a timer")
+    assert visibility > max(task.time_limit or celery_app.conf.task_time_limit for task in our_tasks())
 
 
 def test_tasks_refuse_a_model_instance_as_an_argument():

@@ -1,5 +1,5 @@
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -9,14 +9,12 @@ from rest_framework.views import APIView
 from core.api.fields import IdField
 from core.api.filters import QueryFilters, query_filters
 from core.api.schema import PROVIDER_UNAVAILABLE
-from core.exceptions import ProviderError
 from core.files import open_stored
+from core.formats import PIL_FORMATS, content_type_for
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
-from training.models import TrainingRun
-
-CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+from training import selectors as training_selectors
 
 
 class GeneratedImageSerializer(serializers.ModelSerializer):
@@ -116,13 +114,8 @@ class GenerationCreateSerializer(serializers.Serializer):
     def validate_model(self, value):
         if value is None:
             return None
-        run = (
-            TrainingRun.objects.filter(
-                id=value, project__owner=self.context["request"].user, status=TrainingRun.Status.SUCCEEDED
-            )
-            .select_related("project")
-            .first()
-        )
+        user = self.context["request"].user
+        run = training_selectors.trained_models_for_user(user=user).filter(id=value).select_related("project").first()
         if run is None:
             raise ValidationError("No trained model of yours has this id.")
         return run
@@ -133,6 +126,9 @@ class GenerationFilters(QueryFilters):
     project = IdField(required=False, help_text="Only this project's")
 
 
+@extend_schema_view(
+    get=extend_schema(summary="Your generations, newest first, with their images", parameters=[GenerationFilters])
+)
 class GenerationListCreateView(ListAPIView):
     serializer_class = GenerationSerializer
 
@@ -142,10 +138,6 @@ class GenerationListCreateView(ListAPIView):
             user=self.request.user, run_id=filters.get("model"), project_id=filters.get("project")
         )
 
-    @extend_schema(summary="Your generations, newest first, with their images", parameters=[GenerationFilters])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
     @extend_schema(request=GenerationCreateSerializer, responses={201: GenerationSerializer}, summary="Generate images")
     @rate_limit("generation_create", key=by_user)
     def post(self, request):
@@ -153,10 +145,7 @@ class GenerationListCreateView(ListAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         run = fields.pop("model", None)
-        try:
-            generation = services.generation_create(user=request.user, training_run=run, **fields)
-        except services.GenerationNotAllowed as refusal:
-            raise ValidationError({"non_field_errors": [str(refusal)]}) from refusal
+        generation = services.generation_create(user=request.user, training_run=run, **fields)
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation.id)
         return Response(GenerationSerializer(generation, context={"request": request}).data, status=201)
 
@@ -174,13 +163,7 @@ class GenerationCancelView(APIView):
     )
     def post(self, request, generation_id: int):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
-        try:
-            services.generation_cancel(generation=generation)
-        except ProviderError as error:
-            return Response(
-                {"error": {"code": "provider_unavailable", "message": str(error), "details": {}}},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+        services.generation_cancel(generation=generation)
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
@@ -194,6 +177,7 @@ class GeneratedImageFilters(QueryFilters):
     )
 
 
+@extend_schema_view(get=extend_schema(summary="Your generated images", parameters=[GeneratedImageFilters]))
 class GeneratedImageListView(ListAPIView):
     serializer_class = GeneratedImageSerializer
 
@@ -206,10 +190,6 @@ class GeneratedImageListView(ListAPIView):
             favourites=filters["favourite"],
             sort=filters["sort"],
         )
-
-    @extend_schema(summary="Your generated images", parameters=[GeneratedImageFilters])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class GeneratedImageDetailView(APIView):
@@ -250,7 +230,9 @@ class GeneratedImageFileView(APIView):
         field = image.file if variant == "file" else image.thumbnail
         response = FileResponse(
             open_stored(field.name),
-            content_type=CONTENT_TYPES.get(image.format, "image/webp") if variant == "file" else "image/webp",
+            content_type=(
+                content_type_for(PIL_FORMATS.get(image.format), "image/webp") if variant == "file" else "image/webp"
+            ),
         )
         response["Cache-Control"] = "private, max-age=300"
         return response

@@ -1,7 +1,7 @@
 """The port between generation services and an image provider."""
 
 from abc import ABC
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 
 # Stands for an output that is not an address (a number, an object): stored as a refusal.
@@ -41,12 +41,11 @@ class GenerationBackend(ABC):
     name: str
     simulated = False
     # Whether the provider calls our webhook; without, polling alone drives jobs.
-    sends_webhooks = False
     # Synchronous providers return images from one blocking call (render); the others run
     # predictions that are polled (submit/fetch) and whose outputs are downloaded.
     synchronous = False
 
-    def render(self, *, generation, skip: set[int] = frozenset()) -> Iterator[tuple[int, RenderedImage]]:
+    def render(self, *, generation, skip: Set[int] = frozenset()) -> Iterator[tuple[int, RenderedImage]]:
         """(output index, image) pairs, one at a time, leaving out the indexes in skip."""
         raise NotImplementedError
 

@@ -91,12 +91,13 @@ def draw(generation, index: int) -> bytes:
     banner = ImageFont.load_default(size=max(14, width // 28))
     canvas.rectangle((0, 0, width, int(height * 0.1)), fill=(20, 20, 20))
     canvas.text((12, int(height * 0.02)), "SIMULATED · demo mode, not a real model output", font=banner, fill="white")
-    body = ImageFont.load_default(size=max(12, width // 36))
-    lines = textwrap.wrap(generation.prompt, width=max(20, width // (body.size // 2 + 1)))[:4]
+    size = max(12, width // 36)
+    body = ImageFont.load_default(size=size)
+    lines = textwrap.wrap(generation.prompt, width=max(20, width // (size // 2 + 1)))[:4]
     canvas.rectangle((0, int(height * 0.8), width, height), fill=(255, 255, 255))
     for line_number, line in enumerate(lines):
-        canvas.text((12, int(height * 0.81) + line_number * (body.size + 4)), line, font=body, fill=(20, 20, 20))
-    canvas.text((12, height - body.size - 6), f"seed {seed}", font=body, fill=(110, 110, 110))
+        canvas.text((12, int(height * 0.81) + line_number * (size + 4)), line, font=body, fill=(20, 20, 20))
+    canvas.text((12, height - size - 6), f"seed {seed}", font=body, fill=(110, 110, 110))
 
     buffer = io.BytesIO()
     image.save(buffer, PIL_FORMATS[generation.output_format], quality=85)

@@ -1,6 +1,6 @@
 """Base-model images from FLUX.1-dev on Hugging Face Inference: one blocking call per image."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from generation.backends.base import GenerationBackend, RenderedImage, dimensions, image_seed
 from integrations import huggingface
@@ -10,7 +10,7 @@ class HuggingFaceGenerationBackend(GenerationBackend):
     name = "huggingface"
     synchronous = True
 
-    def render(self, *, generation, skip: set[int] = frozenset()) -> Iterator[tuple[int, RenderedImage]]:
+    def render(self, *, generation, skip: Set[int] = frozenset()) -> Iterator[tuple[int, RenderedImage]]:
         width, height = dimensions(generation.aspect_ratio)
         for index in range(generation.num_outputs):
             if index in skip:

@@ -1,11 +1,18 @@
 """Images from black-forest-labs/flux-dev-lora on Replicate, through the real replicate client."""
 
+from datetime import timedelta
+
 import httpx
 from django.conf import settings
 
 from core.exceptions import TransientProviderError
 from generation.backends.base import UNREADABLE_OUTPUT, GenerationBackend, LoraSource, ProviderPrediction
+from generation.models import Generation
 from integrations import replicate as replicate_api
+from integrations.replicate import json_object as _object
+
+# Clock skew between us and the provider allowed when reading back a job's prediction.
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 def _prediction(payload: dict) -> ProviderPrediction:
@@ -17,7 +24,7 @@ def _prediction(payload: dict) -> ProviderPrediction:
     output = payload.get("output")
     items = output if isinstance(output, list) else [] if output is None else [output]
     outputs = [item if isinstance(item, str) else UNREADABLE_OUTPUT for item in items]
-    metrics = payload.get("metrics") if isinstance(payload.get("metrics"), dict) else {}
+    metrics = _object(payload.get("metrics"))
     gpu_seconds = metrics.get("predict_time")
     return ProviderPrediction(
         id=payload["id"],
@@ -31,7 +38,6 @@ def _prediction(payload: dict) -> ProviderPrediction:
 
 class ReplicateGenerationBackend(GenerationBackend):
     name = "replicate"
-    sends_webhooks = True
 
     def _input(self, generation, lora: LoraSource | None) -> dict:
         data = {
@@ -56,7 +62,7 @@ class ReplicateGenerationBackend(GenerationBackend):
         return data
 
     def submit(self, *, generation, lora: LoraSource | None, webhook_url: str | None) -> ProviderPrediction:
-        body = {"input": self._input(generation, lora)}
+        body: dict[str, object] = {"input": self._input(generation, lora)}
         if webhook_url:
             body["webhook"] = webhook_url
             body["webhook_events_filter"] = ["completed"]
@@ -72,14 +78,13 @@ class ReplicateGenerationBackend(GenerationBackend):
         return _prediction(payload)
 
     def find_submitted(self, *, generation) -> ProviderPrediction | None:
-        from generation.models import Generation
-
         # Every job sends an explicit seed, so prompt and seed together identify its prediction,
         # once the predictions other jobs recorded are left out: "use these settings again"
-        # repeats both.
-        results = replicate_api.request_json("GET", "/v1/predictions").get("results")
-        for payload in results if isinstance(results, list) else []:
-            sent = payload.get("input") if isinstance(payload, dict) else None
+        # repeats both. Every prediction since the job was created, page after page: one past the
+        # first page is still paid for.
+        since = generation.created_at - CLOCK_SKEW
+        for payload in replicate_api.list_recent("/v1/predictions", since=since):
+            sent = payload.get("input")
             if (
                 isinstance(sent, dict)
                 and isinstance(payload.get("id"), str)

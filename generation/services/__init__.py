@@ -52,13 +52,6 @@ from generation.services.running import (
     generation_sync,
 )
 
-
-def _store_image(generation, *, index: int, content: bytes, seed: int) -> bool:
-    """Transitional alias of image_store for generation/tests/test_replicate.py, which calls the old
-    private name; remove it once that test calls image_store."""
-    return image_store(generation=generation, index=index, content=content, seed=seed)
-
-
 __all__ = [
     "BACKENDS",
     "DEFAULTS",

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from generation import services
 from generation.backends.base import dimensions
 from generation.models import Generation
-from generation.tasks import PROVIDER_RETRY
+from generation.tasks import RETRY
 from standins.huggingface_inference import start_inference_standin
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ def test_a_retry_after_the_first_image_makes_only_the_missing_ones(inference, ru
 
 def test_retries_running_out_after_the_first_image_keep_it_with_a_note(inference, run_on_commit, worker_retries):
     inference.succeed_next()
-    for _ in range(PROVIDER_RETRY["max_retries"] + 1):
+    for _ in range(RETRY.max_retries + 1):
         inference.fail_next(503, {"error": "Service Unavailable"})
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.SUCCEEDED
@@ -132,11 +132,11 @@ def test_retries_running_out_after_the_first_image_keep_it_with_a_note(inference
     assert generation.error.startswith(
         "1 of 2 images stored: The provider kept failing while we worked on this job: Hugging Face Hub answered 503"
     )
-    assert inference.seeds() == [40] + [41] * (PROVIDER_RETRY["max_retries"] + 1)
+    assert inference.seeds() == [40] + [41] * (RETRY.max_retries + 1)
 
 
 def test_retries_running_out_before_any_image_fail_the_job(inference, run_on_commit, worker_retries):
-    for _ in range(PROVIDER_RETRY["max_retries"] + 1):
+    for _ in range(RETRY.max_retries + 1):
         inference.fail_next(503, {"error": "Service Unavailable"})
     generation = start(run_on_commit)
     assert generation.status == Generation.Status.FAILED

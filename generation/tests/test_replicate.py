@@ -16,10 +16,10 @@ from core.exceptions import PermanentProviderError
 from core.models import WebhookDelivery
 from generation import services
 from generation.models import GeneratedImage, Generation
-from generation.tasks import PROVIDER_RETRY
+from generation.tasks import RETRY
 from generation.tests.factories import trained_model
+from standins.replicate import sign, start_replicate_standin
 from training.backends.demo import simulated_safetensors
-from training.tests.standins import sign, start_replicate_standin
 
 pytestmark = pytest.mark.django_db
 
@@ -252,7 +252,7 @@ def test_a_503_on_create_is_retried_and_then_succeeds(replicate, run_on_commit, 
 
 
 def test_a_503_on_create_fails_the_job_clearly_when_retries_run_out(replicate, run_on_commit, worker_retries):
-    attempts = PROVIDER_RETRY["max_retries"] + 1
+    attempts = RETRY.max_retries + 1
     for _ in range(attempts + 1):
         replicate.fail_next(r"POST /v1/models/.*/predictions", 503, {"detail": "Service Unavailable", "status": 503})
     generation = start(run_on_commit)
@@ -437,7 +437,7 @@ def test_two_collections_racing_for_one_output_keep_one_copy(replicate, run_on_c
     generation = start(run_on_commit)
     content = replicate.outputs[f"{generation.provider_id}/out-0.webp"]
     # The slower of two workers finishes downloading the first image after the other stored it.
-    assert services._store_image(generation, index=0, content=content, seed=generation.seed) is False
+    assert services.image_store(generation=generation, index=0, content=content, seed=generation.seed) is False
     assert GeneratedImage.objects.filter(generation=generation).count() == 2
     assert len(stored_files(generation)) == 4
 
@@ -486,6 +486,23 @@ def test_a_crash_after_the_provider_accepted_does_not_start_a_second_prediction(
     replicate.advance_prediction(accepted.id, "succeeded")
     generation = poll(generation, run_on_commit)
     assert generation.status == Generation.Status.SUCCEEDED
+
+
+def test_a_crashed_submission_is_found_past_the_first_page_of_predictions(replicate, run_on_commit):
+    generation = crashed_while_submitting()
+    backend = services.backend_for("replicate")
+    accepted = backend.submit(
+        generation=generation, lora=services.lora_source(run=generation.training_run), webhook_url=None
+    )
+    replicate.page_size = 2
+    for number in range(5):  # predictions of other jobs, newer: the crashed one is on the third page
+        replicate.create_prediction("black-forest-labs/flux-dev-lora", {"input": {"prompt": f"other {number}"}})
+    with run_on_commit():
+        services.generation_run(generation_id=generation.id)  # the message, redelivered
+    generation.refresh_from_db()
+    assert generation.provider_id == accepted.id
+    assert len(replicate.prediction_creates()) == 1
+    assert [call.path for call in replicate.requests if call.path == "/v1/predictions"] == ["/v1/predictions"] * 3
 
 
 def test_a_crash_before_the_provider_accepted_submits_once_even_with_the_same_settings(replicate, run_on_commit):
@@ -555,6 +572,6 @@ def test_a_provider_image_carrying_a_second_picture_is_stored_as_the_jpeg_it_is(
     buffer = io.BytesIO()
     first, second = Image.new("RGB", (640, 480), "teal"), Image.new("RGB", (320, 240), "white")
     first.save(buffer, "MPO", save_all=True, append_images=[second])
-    assert services._store_image(generation, index=0, content=buffer.getvalue(), seed=generation.seed) is True
+    assert services.image_store(generation=generation, index=0, content=buffer.getvalue(), seed=generation.seed) is True
     image = generation.images.get(index=0)
     assert (image.format, image.width, image.height) == ("jpg", 640, 480)

@@ -44,9 +44,9 @@ def _album_item_ids(item_ids: Iterable) -> list[int]:
     try:
         ids = sorted({int(item_id) for item_id in item_ids})
     except (TypeError, ValueError) as error:
-        raise AlbumError("Items are given by their numeric ids.") from error
+        raise AlbumError("Items are given by their numeric ids.", field="items") from error
     if len(ids) > ALBUM_ITEMS_PER_CHANGE:
-        raise AlbumError(f"Pick at most {ALBUM_ITEMS_PER_CHANGE} items at a time.")
+        raise AlbumError(f"Pick at most {ALBUM_ITEMS_PER_CHANGE} items at a time.", field="items")
     return ids
 
 
@@ -81,12 +81,12 @@ def album_add_items(*, album: Album, item_ids: Iterable) -> int:
     """Add the owner's own items; any other id refuses the whole change. Returns how many were new."""
     ids = _album_item_ids(item_ids)
     if not ids:
-        raise AlbumError("Pick at least one item to add.")
+        raise AlbumError("Pick at least one item to add.", field="items")
     owned = set(
         LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).outside_trash().values_list("id", flat=True)
     )
     if owned != set(ids):
-        raise AlbumError("Only items in your own library can be added to your albums.")
+        raise AlbumError("Only items in your own library can be added to your albums.", field="items")
     with transaction.atomic():
         present = set(AlbumItem.objects.filter(album=album, item_id__in=ids).values_list("item_id", flat=True))
         # Adding an item twice is a no-op, also when two requests race.

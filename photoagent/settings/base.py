@@ -201,13 +201,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Redis being down reads as a cache miss, not an error page (core/cache.py).
-            "BACKEND": "core.cache.OutageTolerantRedisCache",
+            # Redis being down reads as a cache miss, not an error page: nothing we cache is the only
+            # copy (the webhook secret is fetched again). Each ignored error is logged.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2, "IGNORE_EXCEPTIONS": True},
         },
-        # Rate-limit and API throttle counts. A plain RedisCache, which raises when Redis is down:
-        # core.ratelimit then counts per process, so the limits hold through the outage.
+        # Rate-limit and API throttle counts. This one raises when Redis is down: core.ratelimit
+        # then counts per process, so the limits hold through the outage.
         "ratelimit": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
@@ -215,6 +216,7 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         },
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -233,7 +235,8 @@ if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
 # Hard time limits of the tasks that start paid or visible work at a provider (a training, a
 # prediction, a Hub upload, an email). Each such task holds a lease on its run or job for that
 # long: an attempt re-driven by the reconcile tasks never overlaps one that is still alive, and
-# one whose worker was killed is taken over once its lease runs out.
+# one whose worker was killed is taken over once its lease runs out. The tasks take their limits
+# from here where they are defined (core.tasks.provider_task).
 PROVIDER_TASK_TIME_LIMITS = {
     "training.submit_training": env.int("TRAINING_SUBMIT_TIME_LIMIT", default=360),
     "training.publish_lora": env.int("TRAINING_PUBLISH_TIME_LIMIT", default=1800),
@@ -242,10 +245,6 @@ PROVIDER_TASK_TIME_LIMITS = {
 }
 # Longest wait between retries of a task after a provider error (seconds); tasks may cap it lower.
 PROVIDER_RETRY_BACKOFF_MAX = env.int("PROVIDER_RETRY_BACKOFF_MAX", default=600)
-CELERY_TASK_ANNOTATIONS = {
-    name: {"time_limit": limit, "soft_time_limit": limit - max(5, limit // 12)}
-    for name, limit in PROVIDER_TASK_TIME_LIMITS.items()
-}
 # How long work may look stalled (queued and never picked up, or a step that stopped without
 # finishing) before the reconcile tasks re-drive it: what a lost message or a restarted broker costs.
 REDRIVE_AFTER_SECONDS = env.int("REDRIVE_AFTER_SECONDS", default=120)
@@ -326,6 +325,10 @@ CELERY_BEAT_SCHEDULE = {
     "photos-reconcile": {
         "task": "projects.reconcile_photos",
         "schedule": 30.0,
+    },
+    "accounts-reconcile-emails": {
+        "task": "accounts.reconcile_emails",
+        "schedule": 60.0,
     },
     # https://crontab.guru/#37_4_*_*_*
     "storage-sweep": {

@@ -23,6 +23,7 @@ print(json.dumps({
     "storage": storage["BACKEND"], "storage_options": storage.get("OPTIONS", {}),
     "email": settings.EMAIL_BACKEND, "demo": settings.DEMO_MODE, "debug": settings.DEBUG,
     "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_ignores_outages": settings.CACHES["default"].get("OPTIONS", {}).get("IGNORE_EXCEPTIONS"),
     "img_src": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
 }))
 """
@@ -92,7 +93,8 @@ def test_services_are_selected_by_their_variables(tmp_path):
     assert "STRICT_TRANS_TABLES" in chosen["db_options"]["init_command"]
     assert chosen["broker"] == "redis://127.0.0.1:6379/2"
     assert chosen["transport"]["visibility_timeout"] > 360
-    assert chosen["cache"] == "core.cache.OutageTolerantRedisCache"
+    assert chosen["cache"] == "django_redis.cache.RedisCache"
+    assert chosen["cache_ignores_outages"] is True
     assert chosen["storage"] == "storages.backends.s3.S3Storage"
     assert chosen["storage_options"]["default_acl"] is None
     assert chosen["storage_options"]["querystring_auth"] is True

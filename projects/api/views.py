@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from core.api.schema import ApiErrorSerializer
 from core.files import open_stored
+from core.formats import content_type_for
 from projects import selectors, services
 from projects.api.serializers import (
     PhotoSerializer,
@@ -19,15 +20,6 @@ from projects.api.serializers import (
     ProjectInputSerializer,
     ProjectSerializer,
 )
-
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
-
-
-def _apply(call, **kwargs):
-    try:
-        return call(**kwargs)
-    except services.ProjectError as error:
-        raise ValidationError({"trigger_word": [str(error)]}) from error
 
 
 class ProjectViewSet(viewsets.ViewSet):
@@ -54,7 +46,7 @@ class ProjectViewSet(viewsets.ViewSet):
     def create(self, request):
         data = ProjectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = _apply(services.project_create, owner=request.user, **data.validated_data)
+        project = services.project_create(owner=request.user, **data.validated_data)
         # Read back through the selector, which counts the photos the answer promises.
         return Response(ProjectDetailSerializer(self._project(project.id)).data, status=status.HTTP_201_CREATED)
 
@@ -70,7 +62,7 @@ class ProjectViewSet(viewsets.ViewSet):
         data = ProjectInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {key: value for key, value in data.validated_data.items() if not (key == "trigger_word" and not value)}
-        project = _apply(services.project_update, project=project, **fields)
+        project = services.project_update(project=project, **fields)
         return Response(ProjectDetailSerializer(project).data)
 
     @extend_schema(responses={204: None}, summary="Delete a project, its photos and their files")
@@ -156,7 +148,7 @@ class PhotoFileView(APIView):
         if not field:
             raise Http404
         if variant == "original":
-            content_type = CONTENT_TYPES[photo.format]
+            content_type = content_type_for(photo.format)
         else:
             content_type = "image/jpeg" if variant == "training" else "image/webp"
         response = FileResponse(

@@ -1,12 +1,10 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import PROVIDER_UNAVAILABLE
-from core.exceptions import ProviderError
 from projects import selectors as project_selectors
 from training import selectors, services
 from training.models import TrainingRun
@@ -68,31 +66,22 @@ class TrainingStartView(APIView):
         project = project_selectors.project_get_for_user(user=request.user, project_id=project_pk)
         data = TrainingStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            run = services.training_start(project=project, preset=data.validated_data["preset"])
-        except services.TrainingNotAllowed as refusal:
-            raise ValidationError({"non_field_errors": [str(refusal)]}) from refusal
+        run = services.training_start(project=project, preset=data.validated_data["preset"])
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(summary="Your training runs, newest first, with progress"))
 class TrainingRunListView(ListAPIView):
     serializer_class = TrainingRunSerializer
 
     def get_queryset(self):
         return selectors.run_list_for_user(user=self.request.user)
 
-    @extend_schema(summary="Your training runs, newest first, with progress")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(get=extend_schema(summary="Your trained models (succeeded runs)"))
 class TrainedModelListView(TrainingRunListView):
     def get_queryset(self):
         return selectors.trained_models_for_user(user=self.request.user)
-
-    @extend_schema(summary="Your trained models (succeeded runs)")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class TrainingRunDetailView(APIView):
@@ -107,11 +96,5 @@ class TrainingRunCancelView(APIView):
     )
     def post(self, request, run_id: int):
         run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-        try:
-            run = services.training_cancel(run=run)
-        except ProviderError as error:
-            return Response(
-                {"error": {"code": "provider_unavailable", "message": str(error), "details": {}}},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+        run = services.training_cancel(run=run)
         return Response(TrainingRunSerializer(run).data)

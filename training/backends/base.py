@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 
 
@@ -22,7 +23,6 @@ class TrainingBackend(ABC):
     name: str
     simulated = False
     # Whether the provider calls our webhook; without, polling alone drives runs.
-    sends_webhooks = False
 
     @abstractmethod
     def dataset_url(self, *, run, dataset_name: str) -> str:
@@ -33,8 +33,9 @@ class TrainingBackend(ABC):
         """Start a training. Not idempotent at the provider: callers guard against repeats."""
 
     @abstractmethod
-    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
-        """A training already started for this dataset, if a crashed attempt got that far."""
+    def find_submitted(self, *, dataset_url: str, since: datetime | None = None) -> ProviderTraining | None:
+        """A training already started for this dataset, if a crashed attempt got that far (and
+        after `since`, when the caller knows how far back that can be)."""
 
     @abstractmethod
     def fetch(self, *, provider_id: str) -> ProviderTraining:

@@ -11,6 +11,7 @@ import secrets
 import struct
 import tarfile
 import time
+from datetime import datetime
 
 from django.conf import settings
 
@@ -41,12 +42,12 @@ class DemoTrainingBackend(TrainingBackend):
         provider_id = f"demo-{run.steps}-{int(time.time())}-{secrets.token_hex(4)}"
         return ProviderTraining(id=provider_id, status="starting")
 
-    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
+    def find_submitted(self, *, dataset_url: str, since: datetime | None = None) -> ProviderTraining | None:
         return None
 
     def fetch(self, *, provider_id: str) -> ProviderTraining:
-        _, steps, started, _ = provider_id.split("-")
-        steps, elapsed = int(steps), max(0.0, time.time() - int(started))
+        _, step_count, started, _ = provider_id.split("-")
+        steps, elapsed = int(step_count), max(0.0, time.time() - int(started))
         duration = settings.DEMO_TRAINING_SECONDS
         if duration and elapsed < min(STARTUP_SECONDS, duration):
             return ProviderTraining(id=provider_id, status="starting", logs="Simulated: booting a (pretend) GPU\n")

@@ -2,23 +2,30 @@
 
 import shutil
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from core.exceptions import OutputUnusable, TransientProviderError
 from integrations import replicate as replicate_api
+from integrations.replicate import json_object as _object
 from training.backends.base import ProviderTraining, TrainingBackend
+
+# How far back a crashed attempt's training can be: a run is submitted within hours of its dataset
+# being packaged, and a dataset URL is not reused.
+SUBMISSION_WINDOW = timedelta(days=2)
 
 
 def _training(payload: dict) -> ProviderTraining:
     """A training as the API describes it; fields of the wrong type read as absent."""
     if not isinstance(payload.get("id"), str) or not payload["id"]:
         raise TransientProviderError("Replicate described a training without an id")
-    output = payload.get("output") if isinstance(payload.get("output"), dict) else {}
-    metrics = payload.get("metrics") if isinstance(payload.get("metrics"), dict) else {}
+    output = _object(payload.get("output"))
+    metrics = _object(payload.get("metrics"))
     gpu_seconds = metrics.get("predict_time")
     weights, version = output.get("weights"), output.get("version")
     return ProviderTraining(
@@ -34,12 +41,11 @@ def _training(payload: dict) -> ProviderTraining:
 
 class ReplicateTrainingBackend(TrainingBackend):
     name = "replicate"
-    sends_webhooks = True
 
     def dataset_url(self, *, run, dataset_name: str) -> str:
         if settings.AWS_STORAGE_BUCKET_NAME:
             # A presigned GET whose path ends in .zip, valid long enough for the trainer to start.
-            return default_storage.url(dataset_name, expire=6 * 3600)
+            return default_storage.url(dataset_name, expire=6 * 3600)  # type: ignore[call-arg]  # S3Storage.url
         # The client uploads from a path (a storage File is not a file object it accepts).
         with tempfile.TemporaryDirectory() as folder:
             local = Path(folder) / "dataset.zip"
@@ -77,7 +83,7 @@ class ReplicateTrainingBackend(TrainingBackend):
 
     def submit(self, *, run, dataset_url: str, webhook_url: str | None) -> ProviderTraining:
         destination = self._ensure_destination(run)
-        body = {
+        body: dict[str, object] = {
             "destination": destination,
             "input": {
                 "input_images": dataset_url,
@@ -96,10 +102,11 @@ class ReplicateTrainingBackend(TrainingBackend):
         payload = replicate_api.request_json("POST", f"/v1/models/{model}/versions/{version}/trainings", json=body)
         return _training(payload)
 
-    def find_submitted(self, *, dataset_url: str) -> ProviderTraining | None:
-        results = replicate_api.request_json("GET", "/v1/trainings").get("results")
-        for payload in results if isinstance(results, list) else []:
-            sent = payload.get("input") if isinstance(payload, dict) else None
+    def find_submitted(self, *, dataset_url: str, since: datetime | None = None) -> ProviderTraining | None:
+        # Every recent training, page after page: one past the first page is still paid for.
+        since = since or timezone.now() - SUBMISSION_WINDOW
+        for payload in replicate_api.list_recent("/v1/trainings", since=since):
+            sent = payload.get("input")
             if isinstance(sent, dict) and sent.get("input_images") == dataset_url:
                 return _training(payload)
         return None

@@ -18,13 +18,13 @@ from training.services.publishing import training_publish
 from training.services.reconcile import training_reconcile
 from training.services.runs import TrainingNotAllowed, training_cancel, training_cancel_at_provider, training_start
 from training.services.states import state_deadline, training_fail
-from training.services.submission import _package_dataset, training_submit
+from training.services.submission import training_package_dataset, training_submit
 from training.services.updates import training_apply_update, training_repoll, training_sync
 
 __all__ = [
     "TrainingNotAllowed",
     # Kept for training/tests/test_replicate.py, which packages a dataset as a crashed attempt would.
-    "_package_dataset",
+    "training_package_dataset",
     "backend_for",
     "state_deadline",
     "training_apply_update",

@@ -31,7 +31,8 @@ def _webhook_url(run: TrainingRun) -> str | None:
     return settings.SITE_URL + reverse("training:webhook", kwargs={"run_id": run.id})
 
 
-def _package_dataset(run: TrainingRun) -> str:
+def training_package_dataset(*, run: TrainingRun) -> str:
+    """Store the zip of the run's photos the provider trains on; returns its storage name."""
     # The photos at packaging time: one moved to the trash before then is left out; the zip, once
     # stored, is what the run trains on, so trashing (or purging) a photo later changes nothing.
     photos = list(
@@ -70,7 +71,7 @@ def training_submit(*, run_id: int, attempt: str | None = None) -> None:
 def _submit(run: TrainingRun) -> None:
     backend = backend_for(run.backend)
     if not run.dataset:
-        name = _package_dataset(run)
+        name = training_package_dataset(run=run)
         TrainingRun.objects.filter(id=run.id, dataset="").update(dataset=name)
         run.refresh_from_db()
     if not run.dataset_url:

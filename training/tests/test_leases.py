@@ -122,7 +122,7 @@ def test_retries_running_out_fail_a_run_the_provider_never_took(replicate):  # n
 def test_retries_running_out_leave_a_run_the_provider_took_to_the_reconcile(replicate):  # noqa: F811
     run = queued_run()
     backend = services.backend_for("replicate")
-    name = services._package_dataset(run)
+    name = services.training_package_dataset(run=run)
     url = backend.dataset_url(run=run, dataset_name=name)
     TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
     run.refresh_from_db()

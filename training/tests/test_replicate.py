@@ -5,10 +5,10 @@ import json
 import pytest
 from django.core import mail
 
+from standins.replicate import lora_tar, now_iso, sign, start_replicate_standin
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import poll_now, ready_project
-from training.tests.standins import lora_tar, sign, start_replicate_standin
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(re
     backend = services.backend_for("replicate")
     # The crashed attempt packaged the dataset, marked the run and got the training accepted,
     # but died before recording the provider's id.
-    name = services._package_dataset(run)
+    name = services.training_package_dataset(run=run)
     url = backend.dataset_url(run=run, dataset_name=name)
     TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
     run.refresh_from_db()
@@ -160,6 +160,50 @@ def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(re
     run.refresh_from_db()
     assert run.provider_training_id == accepted.id
     assert len(replicate.created("/trainings$")) == 1
+
+
+def other_trainings(replicate, count: int, *, created_at: str | None = None) -> None:
+    """Trainings of other runs, started after (listed before) those already at the stand-in."""
+    for number in range(count):
+        replicate.trainings[f"other{number}"] = {
+            "id": f"other{number}",
+            "status": "succeeded",
+            "input": {"input_images": f"https://elsewhere.example/{number}.zip"},
+            "created_at": created_at or now_iso(),
+        }
+
+
+def test_a_crashed_submission_is_found_past_the_first_page_of_trainings(replicate, run_on_commit):
+    project = ready_project()
+    run = services.training_start(project=project)  # the submit task is not run
+    backend = services.backend_for("replicate")
+    name = services.training_package_dataset(run=run)
+    url = backend.dataset_url(run=run, dataset_name=name)
+    TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
+    run.refresh_from_db()
+    accepted = backend.submit(run=run, dataset_url=url, webhook_url=None)
+    replicate.page_size = 2
+    other_trainings(replicate, 5)  # the crashed attempt's training is on the third page
+    services.training_submit(run_id=run.id)
+    run.refresh_from_db()
+    assert run.provider_training_id == accepted.id
+    assert len(replicate.created("/trainings$")) == 1
+    pages = [call for call in replicate.requests if call.method == "GET" and call.path == "/v1/trainings"]
+    assert len(pages) == 3
+
+
+def test_finding_a_submission_stops_at_trainings_older_than_it_could_be(replicate):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    replicate.page_size = 2
+    other_trainings(replicate, 6, created_at="2020-01-01T00:00:00Z")
+    backend = services.backend_for("replicate")
+    since = timezone.now() - timedelta(hours=1)
+    assert backend.find_submitted(dataset_url="https://example.invalid/none.zip", since=since) is None
+    pages = [call for call in replicate.requests if call.method == "GET" and call.path == "/v1/trainings"]
+    assert len(pages) == 1, "the first page already reaches trainings older than the submission"
 
 
 def test_weights_that_are_not_safetensors_fail_the_run(replicate, run_on_commit):
