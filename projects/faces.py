@@ -6,6 +6,7 @@ commercial use). Models load once per process, on first use.
 """
 
 import importlib.util
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,9 @@ from PIL import Image
 
 # HOG detections scoring under this are mostly patterns that merely look like faces.
 DETECTION_THRESHOLD = 0.5
+# dlib's models are shared by the process and not thread-safe: two threads running them at once
+# (a threaded worker pool, eager tasks in concurrent requests) abort the interpreter.
+_DLIB = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,14 @@ def _models():
 
 
 def describe_faces(image: Image.Image) -> FaceReport:
-    detector, landmarks, recognizer = _models()
     pixels = np.asarray(image.convert("RGB"))
-    boxes, scores, _ = detector.run(pixels, 0, DETECTION_THRESHOLD)
-    if not boxes:
-        return FaceReport(count=0, descriptor=None)
-    largest = max(boxes, key=lambda box: box.area())
-    descriptor = recognizer.compute_face_descriptor(pixels, landmarks(pixels, largest))
+    with _DLIB:
+        detector, landmarks, recognizer = _models()
+        boxes, scores, _ = detector.run(pixels, 0, DETECTION_THRESHOLD)
+        if not boxes:
+            return FaceReport(count=0, descriptor=None)
+        largest = max(boxes, key=lambda box: box.area())
+        descriptor = recognizer.compute_face_descriptor(pixels, landmarks(pixels, largest))
     return FaceReport(count=len(boxes), descriptor=[round(value, 6) for value in descriptor])
 
 
