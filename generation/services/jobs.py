@@ -12,12 +12,14 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from core import failures
 from core.exceptions import PermanentProviderError, ProviderError
 from core.leases import FREE
+from core.lifecycle import transition
 from generation import tasks
 from generation.models import GeneratedImage, Generation
 from generation.providers import backend_for
@@ -102,41 +104,46 @@ def phase_deadline(generation: Generation) -> datetime:
 
 
 def _entering(**fields) -> dict:
-    """The fields of a job that moves to its next phase: its deadline and step budget start anew."""
+    """The fields of a job that moves to its next phase within RUNNING (submitting, running,
+    collecting: phases, not statuses, so `transition` keeps the status): its deadline and step
+    budget start anew."""
     return {**fields, "state_changed_at": timezone.now(), "attempts": 0}
 
 
 def generation_start(*, generation_id: int) -> bool:
     """Queued -> running (submitting); False if the job is no longer queued (canceled meanwhile).
     Queued and submitting share the attempt count: both are one step."""
-    return bool(
-        Generation.objects.filter(id=generation_id, status=Generation.Status.QUEUED).update(
-            status=Generation.Status.RUNNING, started_at=timezone.now(), state_changed_at=timezone.now()
-        )
+    return transition(
+        Generation.objects.filter(id=generation_id),
+        sources=[Generation.Status.QUEUED],
+        to=Generation.Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=F("attempts"),
     )
 
 
 def generation_record_submission(*, generation_id: int, provider_id: str, next_poll_at: datetime) -> bool:
     """Submitting -> running at the provider, its lease released; False if the job ended meanwhile
     or a concurrent attempt recorded its own prediction first."""
-    return bool(
-        Generation.objects.filter(id=generation_id, status=Generation.Status.RUNNING, provider_id__isnull=True).update(
-            **_entering(provider_id=provider_id, next_poll_at=next_poll_at), **FREE
-        )
+    return transition(
+        Generation.objects.filter(id=generation_id, provider_id__isnull=True),
+        sources=[Generation.Status.RUNNING],
+        **_entering(provider_id=provider_id, next_poll_at=next_poll_at),
+        **FREE,
     )
 
 
 def generation_record_outputs(*, generation_id: int, outputs: list[str], gpu_seconds: float | None) -> bool:
     """Running -> collecting: the provider made these images; False if they were recorded already."""
-    return bool(
-        Generation.objects.filter(id=generation_id, status=Generation.Status.RUNNING, output_urls=[]).update(
-            **_entering(
-                output_urls=outputs,
-                gpu_seconds=gpu_seconds,
-                # When the reconcile task tries to store the images again, if this attempt stops.
-                next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
-            )
-        )
+    return transition(
+        Generation.objects.filter(id=generation_id, output_urls=[]),
+        sources=[Generation.Status.RUNNING],
+        **_entering(
+            output_urls=outputs,
+            gpu_seconds=gpu_seconds,
+            # When the reconcile task tries to store the images again, if this attempt stops.
+            next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
+        ),
     )
 
 
@@ -152,15 +159,14 @@ def generation_end(*, generation_id: int, status: str, kind: failures.Kind, mess
     False if it had ended already."""
     if message is None:
         message = failures.explain(kind, subject="generation")
-    return bool(
-        Generation.objects.filter(id=generation_id, status__in=Generation.ACTIVE).update(
-            status=status,
-            error=message,
-            error_kind=kind,
-            completed_at=timezone.now(),
-            state_changed_at=timezone.now(),
-            **FREE,
-        )
+    return transition(
+        Generation.objects.filter(id=generation_id),
+        sources=Generation.ACTIVE,
+        to=status,
+        error=message,
+        error_kind=kind,
+        completed_at=timezone.now(),
+        attempts=F("attempts"),
     )
 
 
@@ -194,13 +200,14 @@ def generation_finish(*, generation: Generation, billed_images: int, problems: l
         )
         return
     note = f"{stored} of {generation.num_outputs} images stored: " + "; ".join(problems) if problems else ""
-    finished = Generation.objects.filter(id=generation.id, status=Generation.Status.RUNNING).update(
-        status=Generation.Status.SUCCEEDED,
+    finished = transition(
+        Generation.objects.filter(id=generation.id),
+        sources=[Generation.Status.RUNNING],
+        to=Generation.Status.SUCCEEDED,
         cost=generation_estimate(num_outputs=billed_images, simulated=generation.simulated),
         error=note,
         completed_at=timezone.now(),
-        state_changed_at=timezone.now(),
-        **FREE,
+        attempts=F("attempts"),
     )
     if finished and generation.project is not None and generation.project.category == Project.Category.PERSON:
         tasks.score_likeness.delay_on_commit(generation.id)
