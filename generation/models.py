@@ -92,10 +92,6 @@ class Generation(Lifecycle):
         return "collecting" if self.output_urls else "running"
 
 
-def generated_image_path(image: "GeneratedImage", filename: str) -> str:
-    return f"users/{image.generation.user_id}/generations/{image.generation_id}/{filename}"
-
-
 class GeneratedImage(models.Model):
     # dlib's threshold: descriptors closer than this are the same person.
     SAME_PERSON_DISTANCE = 0.6

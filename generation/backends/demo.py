@@ -15,7 +15,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from core.lifecycle import DEMO_BACKEND
 from generation.backends.base import GenerationBackend, LoraSource, ProviderPrediction, dimensions, image_seed
+from generation.models import Generation
 
 # Drawn smaller than a real 1-megapixel output: it is a placeholder, and quick to make.
 LONG_SIDE = 768
@@ -23,7 +25,7 @@ PIL_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
 class DemoGenerationBackend(GenerationBackend):
-    name = "demo"
+    name = DEMO_BACKEND
     simulated = True
 
     def submit(self, *, generation, lora: LoraSource | None, webhook_url: str | None) -> ProviderPrediction:
@@ -35,8 +37,6 @@ class DemoGenerationBackend(GenerationBackend):
         _, generation_id, started_ms, _ = provider_id.split("-")
         if time.time() - int(started_ms) / 1000 < settings.DEMO_GENERATION_SECONDS:
             return ProviderPrediction(id=provider_id, status="processing")
-        from generation.models import Generation
-
         generation = Generation.objects.filter(id=int(generation_id)).first()
         count = generation.num_outputs if generation else 0
         return ProviderPrediction(
@@ -50,8 +50,6 @@ class DemoGenerationBackend(GenerationBackend):
         return None
 
     def download(self, *, url: str, max_bytes: int) -> bytes:
-        from generation.models import Generation
-
         generation_id, index = url.removeprefix("demo://").split("/")
         generation = Generation.objects.select_related("project").get(id=int(generation_id))
         return draw(generation, int(index))

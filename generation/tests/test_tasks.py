@@ -7,7 +7,7 @@ from generation import services
 from generation.models import Generation
 from generation.tests.factories import trained_model
 from photoagent.celery import app as celery_app
-from training.tests.test_worker import wait_for
+from tests.support import wait_for
 
 
 def test_generation_runs_on_its_own_queue_apart_from_training_and_email():

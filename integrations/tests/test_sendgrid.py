@@ -3,7 +3,6 @@
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +11,7 @@ from django.core import mail
 
 from accounts.emails import send_templated_email
 from core.exceptions import PermanentProviderError, TransientProviderError
+from standins.sendgrid import SendGridStandIn
 
 SPEC = json.loads((Path(__file__).parent / "specs" / "sendgrid-mail-v3.json").read_text())
 # The request body schema, resolved against the spec's own components.
@@ -19,36 +19,6 @@ MAIL_SEND_SCHEMA = {
     "components": SPEC["components"],
     "$ref": "#/components/requestBodies/PostMailSend/content/application~1json/schema",
 }
-
-
-class SendGridStandIn(ThreadingHTTPServer):
-    """Records each request; answers with the queued (status, body, delay) or 202."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.requests: list[dict] = []
-        self.responses: list[tuple[int, dict | None, float]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
-        status, payload, delay = self.server.responses.pop(0) if self.server.responses else (202, None, 0)
-        time.sleep(delay)
-        data = json.dumps(payload).encode() if payload else b""
-        self.send_response(status)
-        self.send_header("X-Message-Id", "standin-message-1")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from core.exceptions import PermanentProviderError
 from library import analysis, embeddings
 from library.backends.base import AnalysisBackend, AnalysisFailed, Context
 from library.models import LibraryItem
+from library.tasks import analyse_item
 from projects import faces as face_detection
 from projects.models import Photo
 from training.dataset import caption_for
@@ -175,9 +176,6 @@ def _embed(batch: list[LibraryItem]) -> int:
 
 def library_reanalyse(*, user_id: int | None = None) -> int:
     """Queue a fresh analysis of every analysed item, waiting message or not; returns how many."""
-    # Here, not at the top: the task module imports these services for its bodies and give-up.
-    from library.tasks import analyse_item
-
     ids = list(_analysed(user_id).values_list("id", flat=True))
     for item_id in ids:
         analyse_item.delay(item_id)

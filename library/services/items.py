@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from generation.models import GeneratedImage
 from library.models import LibraryItem
+from library.tasks import analyse_item
 from projects.models import Photo
 
 
@@ -18,9 +19,6 @@ def item_request_analysis(*, item_id: int) -> bool:
     The waiting message reads the item when a worker starts it, so it covers every change made
     before then. One lost with the broker is re-sent once REDRIVE_AFTER_SECONDS have passed.
     """
-    # Here, not at the top: the task module imports these services for its bodies and give-up.
-    from library.tasks import analyse_item
-
     now = timezone.now()
     lost = now - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS)
     claimed = (

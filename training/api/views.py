@@ -46,7 +46,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         ]
 
     def get_simulated(self, run) -> bool:
-        return run.backend == "demo"
+        return run.simulated
 
     def get_wait_notice(self, run) -> str:
         return selectors.run_wait_notice(run=run)

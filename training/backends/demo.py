@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from core.lifecycle import DEMO_BACKEND
 from training.backends.base import ProviderTraining, TrainingBackend
 
 STARTUP_SECONDS = 2
@@ -31,7 +32,7 @@ def simulated_safetensors() -> bytes:
 
 
 class DemoTrainingBackend(TrainingBackend):
-    name = "demo"
+    name = DEMO_BACKEND
     simulated = True
 
     def dataset_url(self, *, run, dataset_name: str) -> str:

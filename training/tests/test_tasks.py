@@ -1,7 +1,5 @@
 """The training flow end to end through a real Celery worker on the configured broker (Redis in CI)."""
 
-import time
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -9,18 +7,10 @@ from django.utils import timezone
 
 from photoagent.celery import app as celery_app
 from standins.replicate import start_replicate_standin
+from tests.support import wait_for
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import ready_project
-
-
-def wait_for(condition, seconds=45):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.worker
