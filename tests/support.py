@@ -10,3 +10,15 @@ def wait_for(condition, seconds=45):
             return True
         time.sleep(0.2)
     return False
+
+
+# Chromium in a container, offline: no sandbox or GPU, and nothing that phones home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

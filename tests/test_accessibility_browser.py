@@ -21,13 +21,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.tests.factories import UserFactory
-from accounts.tests.test_browser_journey import CHROMIUM_ARGS
 from generation import services as generation_services
 from generation.models import GeneratedImage, Generation
 from library import services as library_services
 from library.models import Album, ShareLink
 from projects import services as project_services
 from projects.models import Photo
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

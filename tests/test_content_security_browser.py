@@ -4,7 +4,7 @@ scripted parts (the generation form, the API docs) still do their work."""
 import pytest
 from django.test import Client
 
-from accounts.tests.test_browser_journey import CHROMIUM_ARGS
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

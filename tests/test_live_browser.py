@@ -6,9 +6,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from accounts.tests.test_browser_journey import CHROMIUM_ARGS
 from projects.models import Photo
 from projects.tests.factories import ProjectFactory, encode, scene
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
