@@ -118,6 +118,20 @@ def project_refresh_status(*, project_id: int) -> None:
     Project.objects.filter(id=project_id, status__in=[Project.Status.DRAFT, Project.Status.READY]).update(status=status)
 
 
+def project_mark_training(*, project_id: int) -> None:
+    """A run has started: the project is training (in the caller's transaction)."""
+    Project.objects.filter(id=project_id).update(status=Project.Status.TRAINING)
+
+
+def project_release(*, project_id: int, trained: bool) -> None:
+    """A run has ended: trained when it has a model, else back to draft/ready (only if still training)."""
+    if trained:
+        Project.objects.filter(id=project_id).update(status=Project.Status.TRAINED)
+        return
+    Project.objects.filter(id=project_id, status=Project.Status.TRAINING).update(status=Project.Status.DRAFT)
+    project_refresh_status(project_id=project_id)
+
+
 # Photos
 # ------------------------------------------------------------------------------
 
@@ -303,6 +317,12 @@ def photo_analyse_faces(*, photo_id: int) -> None:
     with _photos_changing(photo.project_id):
         if changes:
             Photo.objects.filter(id=photo_id).update(**changes)
+
+
+def photo_set_ai_caption(*, photo_id: int, caption: str) -> None:
+    """Offer a model's caption as the photo's description (the user's own one is left alone)."""
+    limit = Photo._meta.get_field("description").max_length
+    Photo.objects.filter(id=photo_id).update(ai_caption=caption[:limit])
 
 
 def photo_update_description(*, photo: Photo, description: str) -> Photo:

@@ -12,6 +12,7 @@ from library.backends.base import AnalysisBackend, AnalysisFailed, Context
 from library.models import LibraryItem
 from library.tasks import analyse_item
 from projects import faces as face_detection
+from projects import services as project_services
 from projects.models import Photo
 from training.dataset import caption_for
 
@@ -137,8 +138,7 @@ def _offer_caption(*, photo: Photo, caption: str) -> None:
     if trigger_word not in caption and caption[:1].isupper() and not caption[1:2].isupper():
         caption = caption[0].lower() + caption[1:]  # it follows "a photo of <trigger word>, "
     offered = caption_for(description=caption, trigger_word=trigger_word)
-    limit = Photo._meta.get_field("description").max_length
-    Photo.objects.filter(id=photo.id).update(ai_caption=offered[:limit])
+    project_services.photo_set_ai_caption(photo_id=photo.id, caption=offered)
 
 
 def item_analyse_failed(*, item_id: int, message: str) -> None:

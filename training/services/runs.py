@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core import failures
 from core.exceptions import PermanentProviderError, ProviderError, Refusal
+from projects import services as project_services
 from projects.models import Project
 from training.models import TrainingRun
 from training.providers import backend_for
@@ -44,7 +45,7 @@ def training_start(*, project: Project, preset: str = TrainingRun.Preset.BALANCE
             estimated_minutes=minutes,
             **parameters,
         )
-        Project.objects.filter(id=project.id).update(status=Project.Status.TRAINING)
+        project_services.project_mark_training(project_id=project.id)
         submit_training.delay_on_commit(run.id)
     return run
 

@@ -19,7 +19,6 @@ from django.utils import timezone
 from core import failures
 from core.lifecycle import transition
 from projects import services as project_services
-from projects.models import Project
 from training.models import TrainingRun
 from training.tasks import cancel_at_provider, notify_owner
 
@@ -78,11 +77,8 @@ def _after_end(*, run_id: int) -> None:
     """Put the project back in a usable state and tell the owner how it went."""
     run = TrainingRun.objects.select_related("project").get(id=run_id)
     project = run.project
-    if project.training_runs.filter(status=TrainingRun.Status.SUCCEEDED).exists():
-        Project.objects.filter(id=project.id).update(status=Project.Status.TRAINED)
-    else:
-        Project.objects.filter(id=project.id, status=Project.Status.TRAINING).update(status=Project.Status.DRAFT)
-        project_services.project_refresh_status(project_id=project.id)
+    trained = project.training_runs.filter(status=TrainingRun.Status.SUCCEEDED).exists()
+    project_services.project_release(project_id=project.id, trained=trained)
     if run.error_kind != failures.Kind.USER_CANCELED:
         notify_owner.delay_on_commit(run_id)
 
