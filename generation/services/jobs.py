@@ -1,14 +1,16 @@
 """A generation job's life: recording it, and every change of its status, in one place.
 
 Statuses only move forward (queued -> running -> succeeded, failed or canceled); each change below
-is one conditional UPDATE, so a late or repeated message never moves a job back. The other modules
-(running, collection, reconcile) change a job's status only through these functions.
+is one conditional UPDATE (core.lifecycle.transition), so a late or repeated message never moves a
+job back. A job ends only through `generation_end`. The other modules (running, collection,
+reconcile) change a job's status only through these functions.
 """
 
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -154,20 +156,41 @@ def generation_charge(*, generation: Generation, billed_images: int) -> None:
     )
 
 
-def generation_end(*, generation_id: int, status: str, kind: failures.Kind, message: str | None = None) -> bool:
-    """End an active job (failed or canceled); the message defaults to the kind's explanation.
-    False if it had ended already."""
-    if message is None:
-        message = failures.explain(kind, subject="generation")
-    return transition(
+def generation_end(
+    *,
+    generation_id: int,
+    status: str,
+    kind: failures.Kind | None = None,
+    message: str | None = None,
+    sources: Iterable[str] = Generation.ACTIVE,
+    **fields: Any,
+) -> bool:
+    """End a job that is in one of `sources` with the terminal `status`: the one place a job
+    reaches succeeded, failed or canceled. A failed or canceled job records its `kind` and message
+    (by default the kind's explanation); a succeeded one's `message` is the note on what is missing.
+    A person's succeeded job then has its likeness scored. False if it had ended already (or moved
+    on meanwhile) and nothing follows."""
+    if status not in Generation.TERMINAL:
+        raise ValueError(f"{status!r} does not end a job")
+    if status == Generation.Status.SUCCEEDED:
+        fields["error"] = message or ""
+    else:
+        if kind is None:
+            raise ValueError("a failed or canceled job needs its kind of failure")
+        fields["error"] = failures.explain(kind, subject="generation") if message is None else message
+        fields["error_kind"] = kind
+    ended = transition(
         Generation.objects.filter(id=generation_id),
-        sources=Generation.ACTIVE,
+        sources=sources,
         to=status,
-        error=message,
-        error_kind=kind,
         completed_at=timezone.now(),
         attempts=F("attempts"),
+        **fields,
     )
+    if ended and status == Generation.Status.SUCCEEDED:
+        if Generation.objects.filter(id=generation_id, project__category=Project.Category.PERSON).exists():
+            tasks.score_likeness.delay_on_commit(generation_id)
+    return ended
 
 
 def generation_fail(*, generation_id: int, message: str, kind: failures.Kind = failures.Kind.UNKNOWN) -> None:
@@ -200,17 +223,13 @@ def generation_finish(*, generation: Generation, billed_images: int, problems: l
         )
         return
     note = f"{stored} of {generation.num_outputs} images stored: " + "; ".join(problems) if problems else ""
-    finished = transition(
-        Generation.objects.filter(id=generation.id),
+    generation_end(
+        generation_id=generation.id,
+        status=Generation.Status.SUCCEEDED,
         sources=[Generation.Status.RUNNING],
-        to=Generation.Status.SUCCEEDED,
+        message=note,
         cost=generation_estimate(num_outputs=billed_images, simulated=generation.simulated),
-        error=note,
-        completed_at=timezone.now(),
-        attempts=F("attempts"),
     )
-    if finished and generation.project is not None and generation.project.category == Project.Category.PERSON:
-        tasks.score_likeness.delay_on_commit(generation.id)
 
 
 def generation_note_error(*, generation_id: int, error: Exception) -> None:
