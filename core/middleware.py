@@ -1,10 +1,13 @@
+import functools
 import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -98,10 +101,32 @@ class StoredFileMissingMiddleware:
         return None
 
 
+# Where a view's refusals go when that is not back to the page the request came from.
+REFUSAL_REDIRECT = "refusal_redirect_to"
+
+
+def refusals_redirect_to(viewname: str, *kwarg_names: str) -> Callable:
+    """A website view whose refusals go to `viewname` (reversed with these of the view's own
+    keyword arguments) instead of back to the page the request came from; for a view whose form
+    is on another page than the one it should show after a refusal, or that is posted without one."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            setattr(request, REFUSAL_REDIRECT, reverse(viewname, kwargs={name: kwargs[name] for name in kwarg_names}))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 class RefusalMessageMiddleware:
     """A website view whose service refuses the request (core.exceptions.Refusal) shows the refusal
-    as an error message on the page the request came from. A view that re-renders its form with the
-    refusal beside the typed values catches it itself."""
+    as an error message on the page the request came from: the Referer when it is on this site,
+    else the home page (a refused GET goes home too: going back could ask again). A view marked with
+    `refusals_redirect_to` goes where it says. A view that re-renders its form with the refusal
+    beside the typed values catches it itself. The API answers refusals with its error body."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -113,6 +138,9 @@ class RefusalMessageMiddleware:
         if not isinstance(exception, Refusal) or request.path.startswith("/api/"):
             return None
         messages.error(request, exception.message)
+        target = getattr(request, REFUSAL_REDIRECT, None)
+        if target:
+            return redirect(target)
         back = request.headers.get("Referer", "")
         if request.method == "GET" or not url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()

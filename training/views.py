@@ -21,11 +21,7 @@ def training_start(request, project_id):
     if preset not in TrainingRun.Preset.values:
         messages.error(request, "Choose one of the training presets.")
         return redirect("projects:detail", project_id=project.id)
-    try:
-        run = services.training_start(project=project, preset=preset)
-    except services.TrainingNotAllowed as refusal:
-        messages.error(request, refusal.message)
-        return redirect("projects:detail", project_id=project.id)
+    run = services.training_start(project=project, preset=preset)
     messages.success(request, "Training queued. We will email you when your model is ready.")
     return redirect("training:run", run_id=run.id)
 
@@ -77,11 +73,7 @@ def run_cancel(request, run_id):
 @require_POST
 def run_retry(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    try:
-        new_run = services.training_start(project=run.project, preset=run.preset)
-    except services.TrainingNotAllowed as refusal:
-        messages.error(request, refusal.message)
-        return redirect("training:run", run_id=run.id)
+    new_run = services.training_start(project=run.project, preset=run.preset)
     return redirect("training:run", run_id=new_run.id)
 
 

@@ -1,5 +1,5 @@
 """The library's reads. Callers may keep `from library import selectors; selectors.foo()`; new
-code imports from the submodule (items, search, sharing, albums, trash)."""
+code imports from the submodule (items, search, sharing, albums, trash, duplicates)."""
 
 from library.selectors.albums import (
     album_attach_covers,
@@ -9,6 +9,7 @@ from library.selectors.albums import (
     album_suggestion_get_for_user,
     album_suggestion_list_for_user,
 )
+from library.selectors.duplicates import DuplicateGroup, Duplicates, duplicate_groups, item_source_size
 from library.selectors.items import (
     item_full_url,
     item_get_for_user,
@@ -27,6 +28,7 @@ from library.selectors.sharing import (
     share_get_for_user,
     share_item_url,
     share_list_for_user,
+    share_resolve,
     share_state,
     share_url,
 )
@@ -41,6 +43,11 @@ from library.selectors.trash import (
 )
 
 __all__ = [
+    "DuplicateGroup",
+    "Duplicates",
+    "duplicate_groups",
+    "item_source_size",
+    "share_resolve",
     "SHARE_VARIANTS",
     "TRASH_KINDS",
     "Hit",

@@ -1,6 +1,6 @@
 """The owner's share links, and what a link shows to anyone who has it."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -103,3 +103,17 @@ def share_file(*, share: ShareLink, object_id: int, variant: str) -> tuple[Field
     webp = formats.CONTENT_TYPES["WEBP"]
     content_type = formats.content_type_for(formats.PIL_FORMATS.get(image.format), default=webp)
     return (image.file, content_type) if image.file else None
+
+
+def share_resolve(*, token: str) -> ShareLink | None:
+    """The live link with this token, or None when it is unknown, revoked or expired."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        ShareLink.objects.select_related("generated_image__generation", "album")
+        .filter(token=token, revoked_at__isnull=True, user__is_active=True)
+        # A link to an image in the trash shows nothing until the image is restored.
+        .filter(generated_image__trashed_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )

@@ -26,11 +26,7 @@ from library.services.analysis import (
 )
 from library.services.duplicates import (
     DuplicateError,
-    DuplicateGroup,
-    Duplicates,
-    duplicate_groups,
     duplicates_keep_best,
-    item_source_size,
 )
 from library.services.items import (
     item_add_generated,
@@ -44,7 +40,6 @@ from library.services.sharing import (
     ShareNotAllowed,
     share_create,
     share_record_view,
-    share_resolve,
     share_revoke,
 )
 from library.services.suggestions import (
@@ -64,8 +59,6 @@ __all__ = [
     "UNCHANGED",
     "AlbumError",
     "DuplicateError",
-    "DuplicateGroup",
-    "Duplicates",
     "ShareNotAllowed",
     "TrashError",
     "album_add_items",
@@ -82,21 +75,18 @@ __all__ = [
     "album_suggestions_refresh",
     "album_update",
     "backend_for",
-    "duplicate_groups",
     "duplicates_keep_best",
     "item_add_generated",
     "item_add_photo",
     "item_analyse",
     "item_analyse_failed",
     "item_request_analysis",
-    "item_source_size",
     "library_add_missing",
     "library_reanalyse",
     "library_reconcile",
     "library_reembed",
     "share_create",
     "share_record_view",
-    "share_resolve",
     "share_revoke",
     "trash_delete_permanently",
     "trash_empty",

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -52,20 +52,6 @@ def share_revoke(*, user: User, share: ShareLink) -> ShareLink:
         ShareLink.objects.filter(id=share.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
         share.refresh_from_db(fields=["revoked_at"])
     return share
-
-
-def share_resolve(*, token: str) -> ShareLink | None:
-    """The live link with this token, or None when it is unknown, revoked or expired."""
-    if not token or len(token) > 64:
-        return None
-    return (
-        ShareLink.objects.select_related("generated_image__generation", "album")
-        .filter(token=token, revoked_at__isnull=True, user__is_active=True)
-        # A link to an image in the trash shows nothing until the image is restored.
-        .filter(generated_image__trashed_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .first()
-    )
 
 
 def share_record_view(*, share: ShareLink) -> None:

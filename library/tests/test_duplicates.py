@@ -60,14 +60,14 @@ def library(owner, run_on_commit):
 
 def test_exact_and_near_duplicates_are_kept_apart_best_first(client, owner, library):
     first, second, small, other = library
-    found = services.duplicate_groups(user=owner)
+    found = library_selectors.duplicate_groups(user=owner)
     # The same file twice: the older copy first (they are equally sharp and large).
     assert [ids(group) for group in found.exact] == [[first.id, second.id]]
     # The smaller copy is another file: near, after the full-size original (shown once, with its twin).
     assert [ids(group) for group in found.near] == [[first.id, small.id]]
     assert found.near[0].copies == {first.id: [second]}
     assert other.id not in {item.id for group in [*found.exact, *found.near] for item in group.items}
-    assert services.duplicate_groups(user=UserFactory()).exact == []
+    assert library_selectors.duplicate_groups(user=UserFactory()).exact == []
 
     client.force_login(owner)
     page = client.get("/library/duplicates/").content.decode()
@@ -97,7 +97,7 @@ def test_keep_the_best_moves_the_others_to_the_trash_with_their_files(client, ow
     ]
     assert Photo.objects.get(id=second.photo_id).trashed_at is not None
     assert second.id not in {item.id for item in library_selectors.item_list_for_user(user=owner)}
-    found = services.duplicate_groups(user=owner)
+    found = library_selectors.duplicate_groups(user=owner)
     assert found.exact == []
     assert [ids(group) for group in found.near] == [[first.id, small.id]]
 
@@ -107,7 +107,7 @@ def test_keep_the_best_moves_the_others_to_the_trash_with_their_files(client, ow
     assert shown == {first.id, other.id}
     # Nothing is deleted for good: every file is kept while its photo waits in the trash.
     assert all(default_storage.exists(name) for names in files.values() for name in names)
-    assert services.duplicate_groups(user=owner).near == []
+    assert library_selectors.duplicate_groups(user=owner).near == []
 
 
 def test_a_sharper_copy_of_the_same_size_and_quality_is_the_best_and_the_others_go_with_their_twins(
@@ -120,7 +120,7 @@ def test_a_sharper_copy_of_the_same_size_and_quality_is_the_best_and_the_others_
         ProjectFactory(owner=owner), astronaut(lambda image: image.filter(ImageFilter.SHARPEN)), run_on_commit
     )
     assert sharper.sharpness > plain.sharpness
-    near = services.duplicate_groups(user=owner).near
+    near = library_selectors.duplicate_groups(user=owner).near
     assert [ids(group) for group in near] == [[sharper.id, plain.id, small.id]]
 
     with run_on_commit():
@@ -143,7 +143,7 @@ def test_generated_duplicates_are_moved_from_the_gallery_to_the_trash(owner, run
         images.append(generation.images.get())
     keep, drop = (LibraryItem.objects.get(generated_image=image) for image in images)
     names = drop.generated_image.file_names()
-    group = services.duplicate_groups(user=owner).exact[0]
+    group = library_selectors.duplicate_groups(user=owner).exact[0]
     assert ids(group) == [keep.id, drop.id]
 
     with run_on_commit():
@@ -233,7 +233,7 @@ def test_keep_the_best_keeps_the_largest_copy_and_moves_the_others_to_the_trash(
     uhd = stored_copy(project=project, width=3840, height=2160, sharpness=625)
     full_hd = stored_copy(project=project, width=1920, height=1080, sharpness=639)
 
-    (group,) = services.duplicate_groups(user=owner).near
+    (group,) = library_selectors.duplicate_groups(user=owner).near
     assert [item.id for item in group.items] == [original.id, uhd.id, full_hd.id]
     client.force_login(owner)
     page = client.get("/library/duplicates/").content.decode()
@@ -245,7 +245,7 @@ def test_keep_the_best_keeps_the_largest_copy_and_moves_the_others_to_the_trash(
     assert photos[original.photo_id].trashed_at is None
     assert photos[uhd.photo_id].trashed_at is not None
     assert photos[full_hd.photo_id].trashed_at is not None
-    assert [item.id for item in services.duplicate_groups(user=owner).near] == []
+    assert [item.id for item in library_selectors.duplicate_groups(user=owner).near] == []
     trash = client.get("/library/trash/").content.decode()
     assert "picture-3840x2160.jpg" in trash
     assert "picture-1920x1080.jpg" in trash
@@ -266,7 +266,7 @@ def test_resolution_ranks_first_and_sharpness_only_within_one_size_class(copies,
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
     items = [stored_copy(project=project, width=w, height=h, sharpness=s) for w, h, s in copies]
-    (group,) = services.duplicate_groups(user=owner).near
+    (group,) = library_selectors.duplicate_groups(user=owner).near
     assert group.best.id == items[best].id
 
 
@@ -276,5 +276,5 @@ def test_a_less_compressed_copy_of_the_same_size_beats_a_sharper_looking_one():
     heavy = stored_copy(project=project, width=3000, height=2000, sharpness=700)
     Photo.objects.filter(id=heavy.photo_id).update(bytes=3000 * 2000 // 20)  # 0.05 bytes per pixel
     fine = stored_copy(project=project, width=3000, height=2002, sharpness=500)
-    (group,) = services.duplicate_groups(user=owner).near
+    (group,) = library_selectors.duplicate_groups(user=owner).near
     assert group.best.id == fine.id

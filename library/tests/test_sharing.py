@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from generation import services as generation_services
 from generation.tests.factories import trained_model
-from library import services
+from library import selectors, services
 from library.models import Album, AlbumItem, LibraryItem, ShareLink
 from projects import services as project_services
 from projects.tests.factories import PHOTOS, ProjectFactory, upload
@@ -288,7 +288,7 @@ def test_revoked_and_expired_links_show_a_friendly_404(client, owner_images):
     for share in (revoked, expiring):
         assert_missing(visitor.get(f"/s/{share.token}/"))
         assert_missing(visitor.get(f"/s/{share.token}/files/{image.id}/full/"))
-        assert services.share_resolve(token=share.token) is None
+        assert selectors.share_resolve(token=share.token) is None
     assert_missing(visitor.get("/s/not-a-real-token/"))
     assert_missing(visitor.get(f"/s/{'x' * 200}/"))
     assert_missing(visitor.get(f"/s/{revoked.token[:-1]}/"))

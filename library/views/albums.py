@@ -59,12 +59,7 @@ def album_detail(request, album_id):
 def _album_change(request, album_id, change) -> HttpResponse:
     """Apply one change to the user's album and go back to it, with what happened as a message."""
     album = selectors.album_get_for_user(user=request.user, album_id=album_id)
-    try:
-        done = change(album)
-    except albums.AlbumError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, done)
+    messages.success(request, change(album))
     return redirect("library:album", album_id=album.id)
 
 
@@ -121,20 +116,16 @@ def item_add_to_album(request, item_id):
     """From the item page: into one of the user's albums, or a new one by name."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     album_id = int_or_none(request.POST.get("album"))
-    try:
-        if album_id:
-            album = selectors.album_get_for_user(user=request.user, album_id=album_id)
-            added = albums.album_add_items(album=album, item_ids=[item.id])
-        else:
-            album = albums.album_create(user=request.user, name=request.POST.get("name", ""), item_ids=[item.id])
-            added = 1
-    except albums.AlbumError as refusal:
-        messages.error(request, str(refusal))
+    if album_id:
+        album = selectors.album_get_for_user(user=request.user, album_id=album_id)
+        added = albums.album_add_items(album=album, item_ids=[item.id])
     else:
-        if added:
-            messages.success(request, f"Added to “{album.name}”.")
-        else:
-            messages.info(request, f"Already in “{album.name}”.")
+        album = albums.album_create(user=request.user, name=request.POST.get("name", ""), item_ids=[item.id])
+        added = 1
+    if added:
+        messages.success(request, f"Added to “{album.name}”.")
+    else:
+        messages.info(request, f"Already in “{album.name}”.")
     return redirect("library:item", item_id=item.id)
 
 
@@ -163,11 +154,7 @@ def suggestion_refresh(request):
 @require_POST
 def suggestion_accept(request, suggestion_id):
     suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
-    try:
-        album = suggestions.album_suggestion_accept(suggestion=suggestion, title=request.POST.get("title"))
-    except albums.AlbumError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("library:suggestions")
+    album = suggestions.album_suggestion_accept(suggestion=suggestion, title=request.POST.get("title"))
     messages.success(request, f"Album “{album.name}” created.")
     return redirect("library:album", album_id=album.id)
 
@@ -176,10 +163,6 @@ def suggestion_accept(request, suggestion_id):
 @require_POST
 def suggestion_dismiss(request, suggestion_id):
     suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
-    try:
-        suggestions.album_suggestion_dismiss(suggestion=suggestion)
-    except albums.AlbumError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, "Suggestion dismissed; it will not be proposed again.")
+    suggestions.album_suggestion_dismiss(suggestion=suggestion)
+    messages.success(request, "Suggestion dismissed; it will not be proposed again.")
     return redirect("library:suggestions")

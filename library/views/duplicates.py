@@ -5,7 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from core.middleware import refusals_redirect_to
 from core.trash import moved_to_trash
+from library.selectors import duplicates as selectors
 from library.services import duplicates as services
 from library.views.albums import ids_from
 from library.views.items import tile
@@ -19,7 +21,7 @@ def _duplicate_entry(group) -> dict:
                 **tile(item),
                 "best": item == group.best,
                 "copies": copies[item.id],
-                "size": "×".join(map(str, services.item_source_size(item))),
+                "size": "×".join(map(str, selectors.item_source_size(item))),
             }
             for item in group.items
         ],
@@ -31,7 +33,7 @@ def _duplicate_entry(group) -> dict:
 @login_required
 @require_safe
 def duplicates(request):
-    found = services.duplicate_groups(user=request.user)
+    found = selectors.duplicate_groups(user=request.user)
     context = {
         "exact": [_duplicate_entry(group) for group in found.exact],
         "near": [_duplicate_entry(group) for group in found.near],
@@ -41,13 +43,8 @@ def duplicates(request):
 
 @login_required
 @require_POST
+@refusals_redirect_to("library:duplicates")
 def duplicates_keep_best(request):
-    try:
-        trashed = services.duplicates_keep_best(user=request.user, item_ids=ids_from(request.POST.getlist("items")))
-    except services.DuplicateError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request, "Kept the best; " + moved_to_trash(count=len(trashed), singular="copy", plural="copies")
-        )
+    trashed = services.duplicates_keep_best(user=request.user, item_ids=ids_from(request.POST.getlist("items")))
+    messages.success(request, "Kept the best; " + moved_to_trash(count=len(trashed), singular="copy", plural="copies"))
     return redirect("library:duplicates")

@@ -56,11 +56,7 @@ def share_new(request):
         return redirect(back)
     image = generation_selectors.image_get_for_user(user=request.user, image_id=image_id) if image_id else None
     album = selectors.share_album_for_user(user=request.user, album_id=album_id) if album_id else None
-    try:
-        share = sharing.share_create(user=request.user, generated_image=image, album=album, expires_in_days=days)
-    except sharing.ShareNotAllowed as refusal:
-        messages.error(request, str(refusal))
-        return redirect(back)
+    share = sharing.share_create(user=request.user, generated_image=image, album=album, expires_in_days=days)
     until = f"until {share.expires_at:%Y-%m-%d %H:%M} UTC" if share.expires_at else "until you revoke it"
     messages.success(request, f"Link made: anyone who has it can view this {'album' if album else 'image'} {until}.")
     return redirect(f"{reverse('library:shares')}#share-{share.id}")
@@ -89,7 +85,7 @@ def _share_missing(request):
 @require_safe
 def shared_page(request, token):
     """A shared image or album, read-only and without login. Nothing else of the owner's is linked."""
-    share = sharing.share_resolve(token=token)
+    share = selectors.share_resolve(token=token)
     if share is None:
         return _share_missing(request)
     if request.user.id != share.user_id:
@@ -122,7 +118,7 @@ def shared_page(request, token):
 def shared_item(request, token, object_id):
     """One picture of a shared album, shown in a viewer with the way back to the album and on to the
     next. Not counted as a view: the album page already was."""
-    share = sharing.share_resolve(token=token)
+    share = selectors.share_resolve(token=token)
     items = selectors.share_album_items(share=share) if share else []
     position = next((index for index, item in enumerate(items) if item.id == object_id), None)
     if position is None:
@@ -153,7 +149,7 @@ def shared_item(request, token, object_id):
 @require_safe
 def shared_file(request, token, object_id, variant):
     """A file of the shared image or album, checked against the link; anything else is a 404."""
-    share = sharing.share_resolve(token=token)
+    share = selectors.share_resolve(token=token)
     found = selectors.share_file(share=share, object_id=object_id, variant=variant) if share else None
     if found is None:
         return _share_missing(request)

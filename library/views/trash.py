@@ -24,12 +24,8 @@ def trash(request):
 def trash_restore(request, kind, photo_id=None, image_id=None):
     source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
     name = selectors.trash_entry(source=source).name
-    try:
-        services.trash_restore(source=source)
-    except services.TrashError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, f"“{name}” restored: it is back where it was.")
+    services.trash_restore(source=source)
+    messages.success(request, f"“{name}” restored: it is back where it was.")
     return redirect("library:trash")
 
 
