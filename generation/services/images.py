@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import Refusal
+from core.storage import storage_delete_files
 from generation.models import GeneratedImage
-from projects.services import storage_delete_files
 
 
 class ImageGone(Refusal):

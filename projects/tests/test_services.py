@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 from accounts.tests.factories import UserFactory
 from projects import services, signals
 from projects.models import Photo, Project
+from projects.services import projects as project_services_module
 from projects.tests.conftest import referenced_files, stored_files
 from projects.tests.factories import PHOTOS, ProjectFactory, encode, photo_upload, scene, upload
 
@@ -247,7 +248,8 @@ def test_a_worker_dying_before_the_project_status_is_updated_leaves_the_photo_to
     def worker_killed(**kwargs):
         raise SystemExit("SIGKILL")
 
-    monkeypatch.setattr(services, "project_refresh_status", worker_killed)
+    # The status is refreshed as the photos change (projects.services.projects._photos_changing).
+    monkeypatch.setattr(project_services_module, "project_refresh_status", worker_killed)
     with pytest.raises(SystemExit):
         services.photo_process(photo_id=photo.id)
     photo.refresh_from_db()
