@@ -21,6 +21,7 @@ from library.services.analysis import (
     backend_for,
     item_analyse,
     item_analyse_failed,
+    item_analyse_give_up,
     library_reanalyse,
     library_reembed,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "item_add_photo",
     "item_analyse",
     "item_analyse_failed",
+    "item_analyse_give_up",
     "item_request_analysis",
     "item_source_size",
     "library_add_missing",
