@@ -35,11 +35,6 @@ ACCOUNT_EMAIL_DEADLINE = timedelta(hours=6)
 ACCOUNT_EMAIL_ATTEMPTS = 20
 # How long one sending attempt holds its email: the send task's hard time limit, and a margin.
 ACCOUNT_EMAIL_CLAIM = timedelta(seconds=tasks.EMAIL["time_limit"] + 15)
-ACCOUNT_EMAIL_TASKS = {
-    AccountEmail.Kind.VERIFICATION: tasks.send_verification_email,
-    AccountEmail.Kind.SIGNUP_NOTICE: tasks.send_signup_notice,
-    AccountEmail.Kind.PASSWORD_RESET: tasks.send_password_reset_email,
-}
 
 
 class VerificationError(Refusal):
@@ -217,22 +212,40 @@ def account_email_queue(*, user: User, kind: str) -> AccountEmail:
     """Record an email to send and send it once the caller's transaction commits; if the broker is
     down then, the reconcile task sends it. One row per request: one email per request."""
     email = AccountEmail.objects.create(user=user, kind=kind, deadline=timezone.now() + ACCOUNT_EMAIL_DEADLINE)
-    ACCOUNT_EMAIL_TASKS[AccountEmail.Kind(kind)].delay_on_commit(email.id)
+    tasks.send_account_email.delay_on_commit(email.id)
     return email
 
 
-def account_email_send(*, email_id: int, kind: str) -> bool:
-    """Send a recorded email unless it is sent, given up, or being sent; True when it was sent now.
+def account_email_queue_legacy(*, user_id: int, kind: str) -> AccountEmail | None:
+    """Record and queue the email a message from before the emails were recorded asks for (it
+    names the user, not an email). Idempotent: an email of this kind recorded for the user within
+    the deadline already answers it (this message's earlier delivery, or a newer request whose
+    link supersedes), so a redelivered message sends nothing more. None when nothing is queued."""
+    with transaction.atomic():
+        # The user's row serialises two deliveries of the same message.
+        user = User.objects.select_for_update().filter(id=user_id).first()
+        if user is None:
+            return None
+        recent = timezone.now() - ACCOUNT_EMAIL_DEADLINE
+        if AccountEmail.objects.filter(user=user, kind=kind, created_at__gte=recent).exists():
+            return None
+        return account_email_queue(user=user, kind=kind)
+
+
+def account_email_send(*, email_id: int, kind: str | None = None) -> bool:
+    """Send a recorded email unless it is sent, given up, or being sent (or is not of `kind`, when
+    given); True when it was sent now.
 
     The attempt claims the row first: a second delivery of the message (or a re-drive) finds it
     sent or claimed and sends nothing. A failure releases the claim and raises, for the task to
     retry (transient) or give up (permanent).
     """
     now = timezone.now()
-    claimed = (
-        AccountEmail.objects.filter(id=email_id, kind=kind, sent_at__isnull=True, gave_up_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + ACCOUNT_EMAIL_CLAIM, attempts=F("attempts") + 1, last_attempt_at=now)
+    unsent = AccountEmail.objects.filter(id=email_id, sent_at__isnull=True, gave_up_at__isnull=True)
+    if kind is not None:
+        unsent = unsent.filter(kind=kind)
+    claimed = unsent.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).update(
+        claimed_until=now + ACCOUNT_EMAIL_CLAIM, attempts=F("attempts") + 1, last_attempt_at=now
     )
     if not claimed:
         return False
@@ -280,7 +293,7 @@ def account_email_reconcile(*, now: datetime | None = None) -> int:
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .filter(Q(last_attempt_at__lt=stalled) | Q(last_attempt_at__isnull=True, created_at__lt=stalled))
     ):
-        ACCOUNT_EMAIL_TASKS[AccountEmail.Kind(email.kind)].delay_on_commit(email.id)
+        tasks.send_account_email.delay_on_commit(email.id)
         redriven += 1
     return redriven
 

@@ -5,7 +5,7 @@ from celery import shared_task
 from accounts.models import AccountEmail
 from core.tasks import Retry, provider_task
 
-# Each email task sends one recorded email (accounts.models.AccountEmail, by id); a transient
+# The email task sends one recorded email (accounts.models.AccountEmail, by id); a transient
 # failure is retried, then left to the reconcile task within the email's deadline.
 EMAIL_RETRY = Retry(max_retries=6, backoff=30, backoff_max=600)
 EMAIL: dict[str, Any] = {
@@ -17,25 +17,37 @@ EMAIL: dict[str, Any] = {
 }
 
 
-@provider_task("accounts.send_verification_email", **EMAIL)
-def send_verification_email(email_id: int, **kwargs) -> None:
+@provider_task("accounts.send_account_email", **EMAIL)
+def send_account_email(email_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.VERIFICATION)
+    services.account_email_send(email_id=email_id)
 
 
-@provider_task("accounts.send_signup_notice", **EMAIL)
-def send_signup_notice(email_id: int, **kwargs) -> None:
+# Messages queued before the emails were recorded name the user, under these names: each records
+# its email now and queues it as above (one email however often the message arrives).
+LEGACY_EMAIL: dict[str, Any] = {"soft_time_limit": 30, "time_limit": 60}
+
+
+@shared_task(name="accounts.send_verification_email", **LEGACY_EMAIL)
+def send_verification_email(user_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.SIGNUP_NOTICE)
+    services.account_email_queue_legacy(user_id=user_id, kind=AccountEmail.Kind.VERIFICATION)
 
 
-@provider_task("accounts.send_password_reset_email", **EMAIL)
-def send_password_reset_email(email_id: int, **kwargs) -> None:
+@shared_task(name="accounts.send_signup_notice", **LEGACY_EMAIL)
+def send_signup_notice(user_id: int, **kwargs) -> None:
     from accounts import services
 
-    services.account_email_send(email_id=email_id, kind=AccountEmail.Kind.PASSWORD_RESET)
+    services.account_email_queue_legacy(user_id=user_id, kind=AccountEmail.Kind.SIGNUP_NOTICE)
+
+
+@shared_task(name="accounts.send_password_reset_email", **LEGACY_EMAIL)
+def send_password_reset_email(user_id: int, **kwargs) -> None:
+    from accounts import services
+
+    services.account_email_queue_legacy(user_id=user_id, kind=AccountEmail.Kind.PASSWORD_RESET)
 
 
 @shared_task(name="accounts.reconcile_emails", soft_time_limit=60, time_limit=90)

@@ -28,12 +28,25 @@ Hook = str | Callable[..., None]
 
 
 class Task(DjangoTask):
-    """`delay_on_commit` survives a broker outage.
+    """`delay_on_commit` survives a broker outage: it logs and leaves the message.
 
     The write it follows is committed by then, so raising would turn a saved change into an error
-    page (or a failed task) while changing nothing; every such message is also re-driven from the
-    database by a reconcile task (runs, jobs, photos, library items and emails all have one), so
-    the message can wait for it.
+    page (or a failed task) while changing nothing. Most such messages are re-driven from the
+    database, so the message can wait for that:
+
+    - training runs' and generation jobs' steps (submit, sync, publish, notify; run, sync,
+      collect) by training.reconcile_runs and generation.reconcile_jobs;
+    - photo processing by projects.reconcile_photos; library items and their analysis by
+      library.reconcile_items; account emails by accounts.reconcile_emails;
+    - stored-file deletion by the storage sweep (core.sweep_storage deletes files no record names).
+
+    Three are best effort, with no reconcile: a lost message loses only that step.
+    - generation.score_likeness: the likeness score is an optional figure on a finished job;
+    - projects.analyse_faces: the face notes only refine a photo's advice, which works without them;
+    - training.cancel_at_provider and generation.cancel_at_provider: our side has already ended the
+      run or job and records nothing more from it; what still runs at the provider finishes or
+      times out there on its own (and may be billed).
+    Purges and reconciles are on beat: a lost one runs again at its next beat.
     """
 
     def delay_on_commit(self, *args, **kwargs) -> None:
@@ -65,21 +78,29 @@ def classified(what: str) -> Iterator[None]:
 @dataclass(frozen=True)
 class Retry:
     """How a task retries: `max_retries` times on `on`, with exponential backoff from `backoff`
-    seconds up to `backoff_max` (and never over settings.PROVIDER_RETRY_BACKOFF_MAX), jittered."""
+    seconds up to `backoff_max`, jittered.
+
+    `capped` also bounds the backoff by settings.PROVIDER_RETRY_BACKOFF_MAX (read when the task is
+    defined): the training and generation steps take it, so a test or chaos run can shorten them;
+    the other tasks keep their own maximum.
+    """
 
     max_retries: int
     backoff: int
     backoff_max: int
     on: tuple[type[BaseException], ...] = (TransientProviderError,)
+    capped: bool = False
 
     def options(self) -> dict[str, Any]:
-        """The retry options of Celery's task decorator."""
+        """The retry options of Celery's task decorator (and the rule itself, as `retry_rule`)."""
+        backoff_max = min(self.backoff_max, settings.PROVIDER_RETRY_BACKOFF_MAX) if self.capped else self.backoff_max
         return {
             "autoretry_for": self.on,
             "retry_backoff": self.backoff,
-            "retry_backoff_max": min(self.backoff_max, settings.PROVIDER_RETRY_BACKOFF_MAX),
+            "retry_backoff_max": backoff_max,
             "retry_jitter": True,
             "max_retries": self.max_retries,
+            "retry_rule": self,
         }
 
 
@@ -171,6 +192,19 @@ def provider_task(
     )
 
 
+def retrying_task(
+    name: str, *, retry: Retry, time_limit: int, soft_time_limit: int | None = None
+) -> Callable[[Callable[..., Any]], Any]:
+    """The decorator of a task that retries (`retry`) but works on no run, job or item: the same
+    policy as `provider_task` without the note-error and give-up hooks."""
+    return shared_task(
+        name=name,
+        time_limit=time_limit,
+        soft_time_limit=soft_time_limit if soft_time_limit is not None else soft_limit_for(time_limit),
+        **retry.options(),
+    )
+
+
 def _as_attribute(hook: Hook | None):
     # A function stored on the task class must not become a bound method.
     return staticmethod(hook) if callable(hook) else hook
@@ -180,8 +214,12 @@ def _as_attribute(hook: Hook | None):
 # ------------------------------------------------------------------------------
 # Their first names were projects.*: those stay registered below, so messages already queued run.
 
-_DELETE_FILES = {**Retry(max_retries=8, backoff=10, backoff_max=600, on=(OSError,)).options(), "time_limit": 90}
-_DELETE_FILES["soft_time_limit"] = 60
+# A storage error (S3 unreachable, a full disk) is retried; what is still left is the sweep's.
+DELETE_FILES: dict[str, Any] = {
+    "retry": Retry(max_retries=8, backoff=10, backoff_max=600, on=(OSError,)),
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
 
 
 def _delete_files(names: list[str]) -> None:
@@ -190,12 +228,12 @@ def _delete_files(names: list[str]) -> None:
         default_storage.delete(name)
 
 
-@shared_task(name="core.delete_stored_files", **_DELETE_FILES)
+@retrying_task("core.delete_stored_files", **DELETE_FILES)
 def delete_stored_files(names: list[str], **kwargs) -> None:
     _delete_files(names)
 
 
-@shared_task(name="projects.delete_stored_files", **_DELETE_FILES)
+@retrying_task("projects.delete_stored_files", **DELETE_FILES)
 def delete_stored_files_queued_before_core(names: list[str], **kwargs) -> None:
     _delete_files(names)
 

@@ -39,7 +39,7 @@ class GenerationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.models = {str(run.id): run for run in models}
         choices = [
-            (str(run.id), f"{run.project.name} ({run.trigger_word}){' — simulated' if run.backend == 'demo' else ''}")
+            (str(run.id), f"{run.project.name} ({run.trigger_word}){' — simulated' if run.simulated else ''}")
             for run in models
         ]
         self.fields["model"].choices = [*choices, (BASE_MODEL, "FLUX.1-dev base model (no LoRA)")]

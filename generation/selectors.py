@@ -4,7 +4,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import default_storage
 from django.db.models import Case, Count, F, Prefetch, Sum, When
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce
@@ -15,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.lifecycle import DEMO_BACKEND
 from core.money import money
+from core.storage import storage_url
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from generation.providers import new_jobs_simulated
 from projects.models import Project
@@ -249,8 +249,7 @@ def image_url(*, image: GeneratedImage, variant: str) -> str:
     """A URL the owner's browser can load: presigned on S3, an owner-checked view on local disk."""
     field = image.thumbnail if variant == "thumbnail" else image.file
     if settings.AWS_STORAGE_BUCKET_NAME:
-        # S3 storage (the only one configured with a bucket) takes an expiry; the base Storage does not.
-        return default_storage.url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)  # type: ignore[call-arg]
+        return storage_url(field.name, expire=settings.MEDIA_URL_EXPIRY_SECONDS)
     return reverse("generation:image_file", kwargs={"image_id": image.id, "variant": variant})
 
 

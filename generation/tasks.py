@@ -3,14 +3,13 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F
 
 from core.tasks import ProviderStepTask, Retry, classified, provider_task
 
 # Every error of a step ends somewhere: each retry is noted on the job; a permanent error, or
 # retries running out, ends it (keeping any images already stored) unless the provider may still
 # deliver within the phase's deadline.
-RETRY = Retry(max_retries=6, backoff=5, backoff_max=120)
+RETRY = Retry(max_retries=6, backoff=5, backoff_max=120, capped=True)
 ON_JOB: dict[str, Any] = {
     "object_argument": "generation_id",
     "note_error": "generation.services.generation_note_error",
@@ -22,15 +21,14 @@ class TimedTask(ProviderStepTask):
     """Adds the worker time each step takes to its job (`worker_ms`)."""
 
     def __call__(self, *args, **kwargs):
-        from generation.models import Generation
+        from generation import services
 
         started = time.perf_counter()
         try:
             return super().__call__(*args, **kwargs)
         finally:
-            generation_id = self._object_id(args, kwargs)
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            Generation.objects.filter(id=generation_id).update(worker_ms=F("worker_ms") + elapsed_ms)
+            services.generation_add_worker_time(generation_id=self._object_id(args, kwargs), ms=elapsed_ms)
 
 
 # Its time limit is in settings.PROVIDER_TASK_TIME_LIMITS (it bounds the job's lease). The task id

@@ -12,6 +12,7 @@ from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 
 from core import failures
 from core.exceptions import PermanentProviderError, TransientProviderError
+from core.formats import PIL_FORMATS
 
 TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
 
@@ -82,7 +83,7 @@ def text_to_image(
     except OSError as exc:  # the answer was not an image
         raise PermanentProviderError(f"Hugging Face Inference returned no image: {exc}") from exc
     buffer = io.BytesIO()
-    pil_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[image_format]
+    pil_format = PIL_FORMATS[image_format]
     image.convert("RGB").save(buffer, pil_format, quality=90)
     return buffer.getvalue()
 

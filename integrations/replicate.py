@@ -129,7 +129,11 @@ def request_json(method: str, path: str, **kwargs) -> dict:
 
 def list_recent(path: str, *, since: datetime, max_pages: int = LIST_MAX_PAGES) -> Iterator[dict]:
     """The items of a list endpoint (newest first, as the API lists them), page after page by
-    `next`, until they are older than `since` or `max_pages` pages were read (logged)."""
+    `next`, until they are older than `since` or the list ends.
+
+    Reading `max_pages` pages without reaching `since` raises TransientProviderError: what is
+    looked for may be further back, and answering "not found" could pay for a submission twice.
+    """
     page_path = path
     for _ in range(max_pages):
         page = request_json("GET", page_path)
@@ -147,6 +151,7 @@ def list_recent(path: str, *, since: datetime, max_pages: int = LIST_MAX_PAGES) 
         # Only the path and query: the credentials go to the configured API, whatever `next` names.
         page_path = httpx.URL(following).raw_path.decode("ascii")
     logger.warning("replicate: %s still had items newer than %s after %d pages", path, since, max_pages)
+    raise TransientProviderError(f"Replicate listed more than {max_pages} pages of {path} newer than {since}")
 
 
 def json_object(value: object) -> dict:

@@ -1,22 +1,6 @@
 from celery import shared_task
 
-from core.exceptions import TransientProviderError, UnexpectedStepError
 from core.tasks import Retry, provider_task
-
-
-def analysis_gave_up(*, item_id: int, error: Exception) -> None:
-    """When retries run out on a transient provider error (or anything else stops the analysis),
-    the item is stored as failed with the reason instead of staying pending."""
-    from library import services
-
-    if isinstance(error, UnexpectedStepError):
-        # Not a provider's error: name what the analysis raised.
-        message = f"The analysis stopped unexpectedly ({type(error.__cause__ or error).__name__})."
-    elif isinstance(error, TransientProviderError):
-        message = f"The analysis provider kept failing: {error}"
-    else:
-        message = f"The analysis stopped unexpectedly ({type(error).__name__})."
-    services.item_analyse_failed(item_id=item_id, message=message)
 
 
 @provider_task(
@@ -25,7 +9,7 @@ def analysis_gave_up(*, item_id: int, error: Exception) -> None:
     soft_time_limit=120,
     time_limit=150,
     object_argument="item_id",
-    give_up=analysis_gave_up,
+    give_up="library.services.item_analyse_give_up",
 )
 def analyse_item(item_id: int, **kwargs) -> None:
     from library import services

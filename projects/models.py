@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from core.formats import extension_for
+
 trigger_word_validator = RegexValidator(
     r"^[A-Za-z][A-Za-z0-9_]{2,31}$",
     "One word of 3–32 letters, digits or underscores, starting with a letter (no spaces).",
@@ -49,7 +51,7 @@ def photo_key_prefix(photo: "Photo") -> str:
 
 
 def photo_original_path(photo: "Photo", filename: str) -> str:
-    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}.get(photo.format, "bin")
+    extension = extension_for(photo.format)
     return f"{photo_key_prefix(photo)}/original.{extension}"
 
 

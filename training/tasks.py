@@ -8,7 +8,7 @@ from core.tasks import Retry, classified, provider_task
 # Every step on a run ends somewhere: each retry is noted on the run; a permanent error ends the
 # run at once; when retries run out the run is given up (or left to the reconcile task, within its
 # status' deadline, when the provider may already hold its training or LoRA).
-RETRY = Retry(max_retries=8, backoff=15, backoff_max=600)
+RETRY = Retry(max_retries=8, backoff=15, backoff_max=600, capped=True)
 ON_RUN: dict[str, Any] = {
     "object_argument": "run_id",
     "note_error": "training.services.training_note_error",
@@ -48,22 +48,13 @@ def publish_lora(self, run_id: int, **kwargs) -> None:
         services.training_publish(run_id=run_id, attempt=self.request.id)
 
 
-def email_gave_up(*, run_id: int, error: Exception) -> None:
-    """The result email's errors end in a record on the run, never in a silent stop."""
-    from training import services
-
-    if getattr(error, "permanent", False):
-        services.training_email_failed(run_id=run_id, reason=str(error))
-    # Transient: the reconcile task sends again, within the email's attempt budget.
-
-
 @provider_task(
     "training.notify_owner",
     retry=RETRY,
     time_limit=LEASE_LIMITS["training.notify_owner"],
     bind=True,
     object_argument="run_id",
-    give_up=email_gave_up,
+    give_up="training.services.training_email_give_up",
 )
 def notify_owner(self, run_id: int, **kwargs) -> None:
     from training import services

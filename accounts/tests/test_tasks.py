@@ -34,8 +34,7 @@ def broker_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise OperationalError("broker unreachable")
 
-    for task in services.ACCOUNT_EMAIL_TASKS.values():
-        monkeypatch.setattr(task, "delay", refuse)
+    monkeypatch.setattr(tasks.send_account_email, "delay", refuse)
     return monkeypatch.undo
 
 
@@ -61,8 +60,8 @@ def test_sending_twice_sends_one_email(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         services.user_resend_verification(email=user.email)
     email = AccountEmail.objects.get(user=user)
-    tasks.send_verification_email.delay(email.id)
-    tasks.send_verification_email.delay(email.id)  # redelivered, or re-driven meanwhile
+    tasks.send_account_email.delay(email.id)
+    tasks.send_account_email.delay(email.id)  # redelivered, or re-driven meanwhile
     assert len(mail.outbox) == 1
     email.refresh_from_db()
     assert email.sent_at is not None
@@ -77,15 +76,16 @@ def test_each_request_gets_its_own_email(django_capture_on_commit_callbacks):
     assert [message.to for message in mail.outbox] == [[user.email], [user.email]]
 
 
-def test_a_task_for_another_kind_of_email_sends_nothing(django_capture_on_commit_callbacks):
+def test_sending_as_another_kind_of_email_sends_nothing(django_capture_on_commit_callbacks):
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=False):
         services.user_request_password_reset(email=user.email)
     email = AccountEmail.objects.get(user=user)
-    tasks.send_verification_email.delay(email.id)
+    assert services.account_email_send(email_id=email.id, kind=AccountEmail.Kind.VERIFICATION) is False
     assert mail.outbox == []
-    tasks.send_password_reset_email.delay(email.id)
+    tasks.send_account_email.delay(email.id)  # the task sends the email as recorded
     assert len(mail.outbox) == 1
+    assert "password" in mail.outbox[0].subject.lower()
 
 
 def test_a_password_reset_sent_late_carries_a_link_that_works(broker_down, client, django_capture_on_commit_callbacks):
@@ -114,11 +114,11 @@ def test_a_transient_failure_is_retried_then_left_to_the_reconcile_task(
         raise TransientProviderError("SendGrid answered 503")
 
     monkeypatch.setattr(services, "send_templated_email", failing)
-    monkeypatch.setattr(tasks.send_verification_email, "max_retries", 0)
+    monkeypatch.setattr(tasks.send_account_email, "max_retries", 0)
     with django_capture_on_commit_callbacks(execute=False):
         services.user_resend_verification(email=user.email)
     email = AccountEmail.objects.get(user=user)
-    assert tasks.send_verification_email.apply(args=[email.id], throw=False).failed()
+    assert tasks.send_account_email.apply(args=[email.id], throw=False).failed()
     assert len(calls) == 1
     email.refresh_from_db()
     assert (email.sent_at, email.gave_up_at, email.claimed_until) == (None, None, None)
@@ -140,7 +140,7 @@ def test_a_permanent_refusal_ends_the_email(monkeypatch, django_capture_on_commi
         services.user_resend_verification(email=user.email)
     email = AccountEmail.objects.get(user=user)
     # As a worker runs it: the failure reaches the task's give-up hook.
-    assert tasks.send_verification_email.apply(args=[email.id], throw=False).failed()
+    assert tasks.send_account_email.apply(args=[email.id], throw=False).failed()
     email.refresh_from_db()
     assert email.gave_up_at is not None
     assert "bad address" in email.error
@@ -183,3 +183,51 @@ def test_deleting_an_account_deletes_its_emails():
     services.user_resend_verification(email=user.email)
     User.objects.filter(id=user.id).delete()
     assert not AccountEmail.objects.exists()
+
+
+# Messages queued before the emails were recorded (they name the user)
+# ------------------------------------------------------------------------------
+
+LEGACY = {
+    "accounts.send_verification_email": (AccountEmail.Kind.VERIFICATION, {"unverified": True}, "Confirm your email"),
+    "accounts.send_signup_notice": (AccountEmail.Kind.SIGNUP_NOTICE, {}, ""),
+    "accounts.send_password_reset_email": (AccountEmail.Kind.PASSWORD_RESET, {}, ""),
+}
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_a_message_queued_before_the_records_still_sends_its_email_once(name, django_capture_on_commit_callbacks):
+    from photoagent.celery import app as celery_app
+
+    kind, traits, subject = LEGACY[name]
+    user = UserFactory(**traits)
+    legacy = celery_app.tasks[name]
+    with django_capture_on_commit_callbacks(execute=True):
+        legacy.delay(user.id)
+        legacy.delay(user.id)  # redelivered
+    email = AccountEmail.objects.get(user=user)
+    assert email.kind == kind
+    assert email.sent_at is not None
+    assert [message.to for message in mail.outbox] == [[user.email]]
+    assert subject in mail.outbox[0].subject
+
+
+def test_a_message_queued_before_the_records_for_a_deleted_user_sends_nothing(django_capture_on_commit_callbacks):
+    user = UserFactory(unverified=True)
+    user_id = user.id
+    user.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_verification_email.delay(user_id)
+    assert not AccountEmail.objects.exists()
+    assert mail.outbox == []
+
+
+def test_a_message_queued_before_the_records_survives_a_broker_outage(broker_down, django_capture_on_commit_callbacks):
+    user = UserFactory(unverified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_verification_email.delay(user.id)  # the email is recorded; its message is lost
+    assert mail.outbox == []
+    broker_down()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.account_email_reconcile(now=later()) == 1
+    assert len(mail.outbox) == 1

@@ -30,10 +30,12 @@ POLICY = {
     "generation.collect_images": (6, 5, 120, 300, 360),
     "generation.cancel_at_provider": (6, 5, 120, 60, 90),
     "library.analyse_item": (5, 10, 300, 120, 150),
-    "accounts.send_verification_email": (6, 30, 600, 30, 60),
-    "accounts.send_signup_notice": (6, 30, 600, 30, 60),
-    "accounts.send_password_reset_email": (6, 30, 600, 30, 60),
+    "accounts.send_account_email": (6, 30, 600, 30, 60),
 }
+# The tasks whose backoff settings.PROVIDER_RETRY_BACKOFF_MAX also caps: the training and
+# generation steps, as before the one policy; account emails, library analysis and file deletion
+# keep their own maximum.
+CAPPED = {name for name in POLICY if name.split(".")[0] in {"training", "generation"}}
 
 
 @pytest.mark.parametrize("name", POLICY)
@@ -47,9 +49,34 @@ def test_each_provider_task_keeps_its_retries_and_time_limits(name):
     assert task.autoretry_for == (TransientProviderError,)
 
 
-def test_the_backoff_is_capped_by_the_setting(settings):
+def test_a_capped_backoff_is_capped_by_the_setting_and_only_that(settings):
     settings.PROVIDER_RETRY_BACKOFF_MAX = 8
-    assert Retry(max_retries=3, backoff=5, backoff_max=600).options()["retry_backoff_max"] == 8
+    assert Retry(max_retries=3, backoff=5, backoff_max=600, capped=True).options()["retry_backoff_max"] == 8
+    assert Retry(max_retries=3, backoff=5, backoff_max=600).options()["retry_backoff_max"] == 600
+
+
+@pytest.mark.parametrize("name", [*POLICY, "core.delete_stored_files", "projects.delete_stored_files"])
+def test_only_the_training_and_generation_steps_are_capped_by_the_setting(name):
+    celery_app.loader.import_default_modules()
+    assert celery_app.tasks[name].retry_rule.capped is (name in CAPPED)
+
+
+@pytest.mark.parametrize("name", ["core.delete_stored_files", "projects.delete_stored_files"])
+def test_the_file_deletion_tasks_keep_their_retries_and_time_limits(name):
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks[name]
+    assert (task.max_retries, task.retry_backoff, task.retry_backoff_max) == (8, 10, 600)
+    assert (task.soft_time_limit, task.time_limit) == (60, 90)
+    assert task.retry_jitter is True
+    assert task.autoretry_for == (OSError,)
+
+
+@pytest.mark.parametrize(
+    "name", ["accounts.send_verification_email", "accounts.send_signup_notice", "accounts.send_password_reset_email"]
+)
+def test_the_email_tasks_of_messages_queued_before_the_records_stay_registered(name):
+    celery_app.loader.import_default_modules()
+    assert (celery_app.tasks[name].soft_time_limit, celery_app.tasks[name].time_limit) == (30, 60)
 
 
 hooks = mock.Mock()

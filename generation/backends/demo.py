@@ -15,13 +15,13 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from core.formats import PIL_FORMATS
 from core.lifecycle import DEMO_BACKEND
 from generation.backends.base import GenerationBackend, LoraSource, ProviderPrediction, dimensions, image_seed
 from generation.models import Generation
 
 # Drawn smaller than a real 1-megapixel output: it is a placeholder, and quick to make.
 LONG_SIDE = 768
-PIL_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
 class DemoGenerationBackend(GenerationBackend):

@@ -46,6 +46,7 @@ from generation.services.prompts import prompt_with_trigger
 from generation.services.reconcile import generation_expire, generation_reconcile, generation_repoll
 from generation.services.running import (
     MAX_OUTPUTS,
+    generation_add_worker_time,
     generation_apply_update,
     generation_cancel_at_provider,
     generation_run,
@@ -65,6 +66,7 @@ __all__ = [
     "Limits",
     "Usage",
     "backend_for",
+    "generation_add_worker_time",
     "generation_apply_update",
     "generation_cancel",
     "generation_cancel_at_provider",

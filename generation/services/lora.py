@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from core.storage import storage_url
 from generation.backends.base import LoraSource
 from generation.selectors import LORA_URL_MAX_AGE, LORA_URL_SALT
 from training.models import TrainingRun
@@ -19,9 +19,7 @@ def lora_source(*, run: TrainingRun) -> LoraSource:
 
         return LoraSource(url=lora_download_url(repo_id=run.hf_repo_id), hf_token=settings.HF_TOKEN)
     if settings.AWS_STORAGE_BUCKET_NAME:
-        # S3 storage (the only one configured with a bucket) takes an expiry; the base Storage does not.
-        url = default_storage.url(run.lora_file.name, expire=LORA_URL_MAX_AGE)  # type: ignore[call-arg]
-        return LoraSource(url=url)
+        return LoraSource(url=storage_url(run.lora_file.name, expire=LORA_URL_MAX_AGE))
     token = signing.dumps(run.id, salt=LORA_URL_SALT)
     # The path ends in .safetensors: that is how the model recognises a direct weights URL.
     return LoraSource(url=settings.SITE_URL + reverse("generation:lora", kwargs={"token": token}))

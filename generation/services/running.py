@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -199,3 +200,8 @@ def generation_cancel_at_provider(*, generation_id: int) -> None:
     except PermanentProviderError as error:
         # It no longer exists there (or never will be stoppable): nothing left to do.
         logger.warning("generation %s: the provider refused the cancel: %s", generation_id, error)
+
+
+def generation_add_worker_time(*, generation_id: int, ms: int) -> None:
+    """Add the worker time one step took to its job (`worker_ms`)."""
+    Generation.objects.filter(id=generation_id).update(worker_ms=F("worker_ms") + ms)

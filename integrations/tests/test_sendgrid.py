@@ -97,14 +97,14 @@ def test_a_real_worker_retries_the_email_after_a_transient_failure(sendgrid, mon
     from celery.contrib.testing.worker import start_worker
 
     from accounts import services
-    from accounts.tasks import send_verification_email
+    from accounts.tasks import send_account_email
     from accounts.tests.factories import UserFactory
     from photoagent.celery import app as celery_app
 
     user = UserFactory(unverified=True)
     sendgrid.responses.append((503, None, 0))
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setattr(send_verification_email, "retry_backoff", 1)  # seconds, so the test stays short
+    monkeypatch.setattr(send_account_email, "retry_backoff", 1)  # seconds, so the test stays short
     celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         services.user_resend_verification(email=user.email)  # records the email and sends its task

@@ -21,6 +21,7 @@ from library.services.analysis import (
     backend_for,
     item_analyse,
     item_analyse_failed,
+    item_analyse_give_up,
     library_reanalyse,
     library_reembed,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "item_add_photo",
     "item_analyse",
     "item_analyse_failed",
+    "item_analyse_give_up",
     "item_request_analysis",
     "library_add_missing",
     "library_reanalyse",

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from core.exceptions import PermanentProviderError
+from core.exceptions import PermanentProviderError, TransientProviderError, UnexpectedStepError
 from library import analysis, embeddings
 from library.backends.base import AnalysisBackend, AnalysisFailed, Context
 from library.models import LibraryItem
@@ -180,3 +180,16 @@ def library_reanalyse(*, user_id: int | None = None) -> int:
     for item_id in ids:
         analyse_item.delay(item_id)
     return len(ids)
+
+
+def item_analyse_give_up(*, item_id: int, error: Exception) -> None:
+    """The analysis task gave up (retries ran out on a transient provider error, or anything else
+    stopped it): the item is stored as failed with the reason instead of staying pending."""
+    if isinstance(error, UnexpectedStepError):
+        # Not a provider's error: name what the analysis raised.
+        message = f"The analysis stopped unexpectedly ({type(error.__cause__ or error).__name__})."
+    elif isinstance(error, TransientProviderError):
+        message = f"The analysis provider kept failing: {error}"
+    else:
+        message = f"The analysis stopped unexpectedly ({type(error).__name__})."
+    item_analyse_failed(item_id=item_id, message=message)

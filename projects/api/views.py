@@ -150,7 +150,7 @@ class PhotoFileView(APIView):
         if variant == "original":
             content_type = content_type_for(photo.format)
         else:
-            content_type = "image/jpeg" if variant == "training" else "image/webp"
+            content_type = content_type_for("JPEG" if variant == "training" else "WEBP")
         response = FileResponse(
             open_stored(field.name),
             content_type=content_type,

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from core.exceptions import OutputUnusable, TransientProviderError
+from core.storage import storage_url
 from integrations import replicate as replicate_api
 from integrations.replicate import json_object as _object
 from training.backends.base import ProviderTraining, TrainingBackend
@@ -45,7 +46,7 @@ class ReplicateTrainingBackend(TrainingBackend):
     def dataset_url(self, *, run, dataset_name: str) -> str:
         if settings.AWS_STORAGE_BUCKET_NAME:
             # A presigned GET whose path ends in .zip, valid long enough for the trainer to start.
-            return default_storage.url(dataset_name, expire=6 * 3600)  # type: ignore[call-arg]  # S3Storage.url
+            return storage_url(dataset_name, expire=6 * 3600)
         # The client uploads from a path (a storage File is not a file object it accepts).
         with tempfile.TemporaryDirectory() as folder:
             local = Path(folder) / "dataset.zip"

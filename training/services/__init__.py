@@ -13,7 +13,12 @@ imports from it. Reads (refusal, estimate, parameters, charge note) are in train
 
 from training.providers import backend_for
 from training.services.deadlines import training_expire, training_give_up, training_note_error
-from training.services.notification import training_email_failed, training_notify, training_resend_email
+from training.services.notification import (
+    training_email_failed,
+    training_email_give_up,
+    training_notify,
+    training_resend_email,
+)
 from training.services.publishing import training_publish
 from training.services.reconcile import training_reconcile
 from training.services.runs import TrainingNotAllowed, training_cancel, training_cancel_at_provider, training_start
@@ -31,6 +36,7 @@ __all__ = [
     "training_cancel",
     "training_cancel_at_provider",
     "training_email_failed",
+    "training_email_give_up",
     "training_expire",
     "training_fail",
     "training_give_up",

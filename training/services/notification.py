@@ -76,3 +76,11 @@ def training_resend_email(*, run_ids: Iterable[int]) -> int:
     for run_id in run_ids:
         notify_owner.delay_on_commit(run_id)
     return len(run_ids)
+
+
+def training_email_give_up(*, run_id: int, error: Exception) -> None:
+    """The result email's task gave up: a permanent error ends in a record on the run, never in a
+    silent stop; after transient ones the reconcile task sends again, within the email's attempt
+    budget."""
+    if getattr(error, "permanent", False):
+        training_email_failed(run_id=run_id, reason=str(error))

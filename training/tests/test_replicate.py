@@ -206,6 +206,43 @@ def test_finding_a_submission_stops_at_trainings_older_than_it_could_be(replicat
     assert len(pages) == 1, "the first page already reaches trainings older than the submission"
 
 
+def test_a_list_longer_than_the_page_bound_is_not_taken_for_not_found(replicate):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.exceptions import TransientProviderError
+    from integrations.replicate import LIST_MAX_PAGES
+
+    replicate.page_size = 1
+    other_trainings(replicate, LIST_MAX_PAGES + 1)  # all newer than the submission could be
+    backend = services.backend_for("replicate")
+    since = timezone.now() - timedelta(hours=1)
+    # "Not found" would let a crashed submission be paid for twice: it is "may have" instead.
+    with pytest.raises(TransientProviderError):
+        backend.find_submitted(dataset_url="https://example.invalid/none.zip", since=since)
+    pages = [call for call in replicate.requests if call.method == "GET" and call.path == "/v1/trainings"]
+    assert len(pages) == LIST_MAX_PAGES
+
+
+def test_a_submission_that_cannot_be_looked_up_is_left_to_the_reconcile_task(replicate, run_on_commit):
+    from core.exceptions import TransientProviderError
+    from integrations.replicate import LIST_MAX_PAGES
+
+    project = ready_project()
+    run = services.training_start(project=project)  # the submit task is not run
+    backend = services.backend_for("replicate")
+    name = services.training_package_dataset(run=run)
+    url = backend.dataset_url(run=run, dataset_name=name)
+    TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
+    replicate.page_size = 1
+    other_trainings(replicate, LIST_MAX_PAGES + 1)
+    services.training_give_up(run_id=run.id, error=TransientProviderError("submitting timed out"))
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUBMITTING, "it may be at the provider: not failed, not resubmitted"
+    assert replicate.created("/trainings$") == []
+
+
 def test_weights_that_are_not_safetensors_fail_the_run(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar(b"not safetensors at all"))

@@ -41,3 +41,17 @@ def test_happy_path_through_a_real_worker(settings, monkeypatch):
     assert run.lora_file
     assert len(replicate.created("/trainings$")) == 1
     assert "is ready" in mail.outbox[0].subject
+
+
+@pytest.mark.django_db
+def test_the_result_emails_give_up_records_a_permanent_error_and_leaves_a_transient_one():
+    from core.exceptions import PermanentProviderError, TransientProviderError
+
+    run = services.training_start(project=ready_project())
+    services.training_email_give_up(run_id=run.id, error=TransientProviderError("SendGrid answered 503"))
+    run.refresh_from_db()
+    assert run.email_error == "", "the reconcile task sends again"
+    services.training_email_give_up(run_id=run.id, error=PermanentProviderError("bad address"))
+    run.refresh_from_db()
+    assert run.email_error == "bad address"
+    assert celery_app.tasks["training.notify_owner"].give_up_with == "training.services.training_email_give_up"
