@@ -12,10 +12,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.demo import DEMO_BACKEND
 from core.leases import FREE
-
-# The simulator's name, as rows record it: simulated work is never charged or counted as spend.
-DEMO_BACKEND = "demo"
 
 
 class Lifecycle(models.Model):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from core.lifecycle import DEMO_BACKEND
+from core.demo import DEMO_BACKEND
 from core.money import money
 from core.storage import storage_url
 from generation.models import GeneratedImage, Generation, GenerationLimit

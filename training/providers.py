@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from core.lifecycle import DEMO_BACKEND
+from core.demo import DEMO_BACKEND
 from training.backends.base import TrainingBackend
 
 BACKENDS = {

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
-from core.lifecycle import DEMO_BACKEND
+from core.demo import DEMO_BACKEND
 from core.money import money
 from projects import selectors as project_selectors
 from projects.models import Photo, Project

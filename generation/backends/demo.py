@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from core.demo import DEMO_BACKEND
 from core.formats import PIL_FORMATS
-from core.lifecycle import DEMO_BACKEND
 from generation.backends.base import GenerationBackend, LoraSource, ProviderPrediction, dimensions, image_seed
 from generation.models import Generation
 

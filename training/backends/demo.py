@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from core.lifecycle import DEMO_BACKEND
+from core.demo import DEMO_BACKEND
 from training.backends.base import ProviderTraining, TrainingBackend
 
 STARTUP_SECONDS = 2
