@@ -48,6 +48,8 @@ def serving(settings) -> Iterator[SendGridStandIn]:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: SendGridStandIn
+
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
