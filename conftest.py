@@ -103,3 +103,60 @@ def instant_demo(settings):
     settings.GENERATION_BACKEND = "generation.backends.demo.DemoGenerationBackend"
     settings.GENERATION_BASE_BACKEND = "generation.backends.demo.DemoGenerationBackend"
     settings.DEMO_GENERATION_SECONDS = 0
+
+
+@pytest.fixture
+def owner(db):
+    """A user who owns what the test makes."""
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def worker_retries(monkeypatch):
+    """Eager tasks retry as a worker would, at once, instead of raising Retry to the caller; when
+    retries run out the task fails (and its on_failure runs)."""
+    from photoagent.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+
+
+@pytest.fixture
+def broker_down():
+    """Every message sent to the broker fails, as in an outage; returns a switch to end it."""
+    from celery.app.task import Task
+    from kombu.exceptions import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    outage = pytest.MonkeyPatch()
+    outage.setattr(Task, "delay", refuse)
+    yield outage.undo
+    outage.undo()
+
+
+@pytest.fixture
+def sendgrid(settings):
+    """The real SendGrid email backend, pointed at a local stand-in of SendGrid's v3 API."""
+    from standins.sendgrid import serving
+
+    with serving(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_indexes():
+    """The search indexes live in the process, keyed by user id: a reused id must not see old vectors."""
+    from library import index
+
+    index.forget()
+    yield
+    index.forget()
+
+
+@pytest.fixture
+def small_test_photos(settings):
+    """Accept the real test photos (skimage's coffee, astronaut: 400-512 px on their short side)."""
+    settings.PHOTO_MIN_SIDE = 256

@@ -19,8 +19,8 @@ from django.core import mail  # noqa: F401 - the locmem outbox is not used: Send
 from generation import services as generation_services
 from generation.models import Generation
 from generation.tests.factories import trained_model
-from integrations.tests.test_sendgrid import MAIL_SEND_SCHEMA, SendGridStandIn
 from standins.replicate import start_replicate_standin
+from standins.sendgrid import MAIL_SEND_SCHEMA
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import poll_now, ready_project
@@ -59,19 +59,6 @@ def prism():
     process.wait(timeout=10)
     log.close()
     standin.shutdown()
-
-
-@pytest.fixture
-def sendgrid(settings):
-    import threading
-
-    server = SendGridStandIn()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EMAIL_BACKEND = "integrations.sendgrid.SendGridEmailBackend"
-    settings.SENDGRID_API_KEY = "SG.contract"
-    settings.SENDGRID_API_HOST = server.url
-    yield server
-    server.shutdown()
 
 
 @pytest.fixture

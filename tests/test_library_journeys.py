@@ -9,40 +9,20 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from generation import services as generation_services
 from generation.models import GeneratedImage
-from library import index, selectors, services
+from library import selectors, services
 from library.models import LibraryItem
 from library.tests.factories import photo_item
 from projects import services as project_services
 from projects.models import Photo
 from projects.tests.factories import ProjectFactory, photo_upload
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_indexes():
-    # The search indexes live in the process, keyed by user id: a reused id must not see old vectors.
-    index.forget()
-    yield
-    index.forget()
-
-
-@pytest.fixture(autouse=True)
-def _small_test_photos(settings):
-    # The real test photos (skimage's coffee, astronaut) are 400-512 px on their short side.
-    settings.PHOTO_MIN_SIDE = 256
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo", "fresh_indexes", "small_test_photos")]
 
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-@pytest.fixture
-def owner():
-    return UserFactory()
 
 
 @pytest.fixture

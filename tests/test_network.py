@@ -16,5 +16,8 @@ def test_loopback_stays_reachable():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
-        with socket.create_connection(server.getsockname(), timeout=2):
-            pass
+        with socket.create_connection(server.getsockname(), timeout=2) as client:
+            accepted, _ = server.accept()
+            with accepted:
+                client.sendall(b"ping")
+                assert accepted.recv(4) == b"ping"

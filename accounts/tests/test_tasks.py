@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from accounts import services, tasks
 from accounts.models import AccountEmail, User
@@ -25,17 +24,6 @@ def later(seconds: float = 0) -> timezone.datetime:
     from django.conf import settings
 
     return timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS + 1 + seconds)
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    """Every message sent to the broker fails, as in an outage; returns a switch to end it."""
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("broker unreachable")
-
-    monkeypatch.setattr(tasks.send_account_email, "delay", refuse)
-    return monkeypatch.undo
 
 
 def test_a_broker_outage_at_sign_up_still_ends_in_one_email_once_the_reconcile_runs(

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import time
 
 import pytest
 from django.core.cache import caches
@@ -157,8 +158,11 @@ def test_limits_count_in_redis_again_once_it_answers(ratelimit_redis_down, setti
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup": "2/hour"}
     assert ratelimit.hit(scope="signup", ident="ip:1") == 0  # counted in this process
     settings.CACHES = {**settings.CACHES, "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    monkeypatch.setattr(ratelimit, "RETRY_SHARED_AFTER", 0)
-    ratelimit.limit_cache._retry_at = 0
     assert ratelimit.hit(scope="signup", ident="ip:2") == 0
+    assert len(caches["ratelimit"]._cache) == 0, "the shared cache is not tried again at once"
+    # Time passes (time-machine leaves time.monotonic alone, so the clock is moved by hand).
+    later = time.monotonic() + ratelimit.RETRY_SHARED_AFTER + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert ratelimit.hit(scope="signup", ident="ip:3") == 0
     assert "rate-limit cache answers again" in caplog.text
     assert len(caches["ratelimit"]._cache) == 1, "the new count is in the shared cache"

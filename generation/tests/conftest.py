@@ -1,10 +1,21 @@
 import pytest
 
+from standins.replicate import start_replicate_standin
+
 
 @pytest.fixture
-def worker_retries(monkeypatch):
-    """Eager tasks retry as a worker would, at once, instead of raising Retry to the caller; when
-    retries run out the task fails (and its on_failure runs)."""
-    from photoagent.celery import app as celery_app
-
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+def replicate(settings):
+    """Generation with the real replicate client against a local stand-in of Replicate's HTTP API."""
+    server = start_replicate_standin()
+    settings.GENERATION_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
+    settings.GENERATION_BASE_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
+    settings.REPLICATE_API_TOKEN = "r8_standin"
+    settings.REPLICATE_BASE_URL = server.url
+    settings.REPLICATE_OWNER = "acme"
+    settings.REPLICATE_WEBHOOK_SECRET = ""
+    settings.REPLICATE_TIMEOUT = 5
+    settings.REPLICATE_GENERATION_WAIT_SECONDS = 3
+    settings.HF_TOKEN = ""
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -3,6 +3,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from generation import services
+from generation.models import Generation
 from projects import services as project_services
 from projects.models import Project
 from projects.tests.factories import PHOTOS, ProjectFactory, upload
@@ -39,3 +41,42 @@ def trained_model(
         completed_at=timezone.now(),
         **fields,
     )
+
+
+def start(run_on_commit, run=None, **fields) -> Generation:
+    run = run or trained_model(backend="replicate")
+    fields = {"prompt": "on a marble counter", "num_outputs": 2, "seed": 1234, **fields}
+    with run_on_commit():
+        generation = services.generation_create(user=run.project.owner, training_run=run, **fields)
+    generation.refresh_from_db()
+    return generation
+
+
+def poll(generation: Generation, run_on_commit) -> Generation:
+    """The job's next poll comes due and a worker runs it (and whatever it queues)."""
+    Generation.objects.filter(id=generation.id).update(next_poll_at=timezone.now())
+    with run_on_commit():
+        services.generation_sync(generation_id=generation.id)
+    generation.refresh_from_db()
+    return generation
+
+
+def stored_files(generation: Generation) -> list[str]:
+    folder = f"users/{generation.user_id}/generations/{generation.id}"
+    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+
+
+def fetches(replicate, generation: Generation) -> list:
+    return [
+        r for r in replicate.requests if r.method == "GET" and r.path == f"/v1/predictions/{generation.provider_id}"
+    ]
+
+
+def crashed_while_submitting(run=None, **fields) -> Generation:
+    """A job whose worker died after marking it running, before recording the provider's id."""
+    run = run or trained_model(backend="replicate")
+    fields = {"prompt": "on a marble counter", "num_outputs": 2, "seed": 1234, **fields}
+    generation = services.generation_create(user=run.project.owner, training_run=run, **fields)  # task not run
+    Generation.objects.filter(id=generation.id).update(status=Generation.Status.RUNNING, started_at=timezone.now())
+    generation.refresh_from_db()
+    return generation

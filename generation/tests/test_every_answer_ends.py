@@ -8,13 +8,13 @@ from django.utils import timezone
 
 from generation import services
 from generation.models import Generation
-from generation.tests.test_replicate import poll, replicate, start, stored_files  # noqa: F401
+from generation.tests.factories import poll, start, stored_files
 from standins.replicate import output_image
 
 pytestmark = pytest.mark.django_db
 
 
-def test_outputs_as_data_uris_are_stored(replicate, run_on_commit):  # noqa: F811
+def test_outputs_as_data_uris_are_stored(replicate, run_on_commit):
     generation = start(run_on_commit)
     replicate.advance_prediction(generation.provider_id, "succeeded")
     replicate.predictions[generation.provider_id]["output"] = [
@@ -37,7 +37,7 @@ def test_outputs_as_data_uris_are_stored(replicate, run_on_commit):  # noqa: F81
     ],
     ids=["not addresses", "bad data uri", "unknown scheme", "not an image"],
 )
-def test_outputs_we_cannot_use_end_the_job_with_a_refusal(replicate, run_on_commit, output, words):  # noqa: F811
+def test_outputs_we_cannot_use_end_the_job_with_a_refusal(replicate, run_on_commit, output, words):
     generation = start(run_on_commit)
     replicate.advance_prediction(generation.provider_id, "succeeded")
     replicate.predictions[generation.provider_id]["output"] = output
@@ -49,7 +49,7 @@ def test_outputs_we_cannot_use_end_the_job_with_a_refusal(replicate, run_on_comm
     assert stored_files(generation) == []
 
 
-def test_an_oversized_data_uri_is_refused_before_decoding(replicate, run_on_commit, settings):  # noqa: F811
+def test_an_oversized_data_uri_is_refused_before_decoding(replicate, run_on_commit, settings):
     settings.GENERATION_MAX_IMAGE_BYTES = 100
     generation = start(run_on_commit, num_outputs=1)
     replicate.advance_prediction(generation.provider_id, "succeeded")
@@ -59,7 +59,7 @@ def test_an_oversized_data_uri_is_refused_before_decoding(replicate, run_on_comm
     assert "larger than" in generation.error
 
 
-def test_a_provider_side_cancel_ends_the_job_with_the_reason(replicate, run_on_commit):  # noqa: F811
+def test_a_provider_side_cancel_ends_the_job_with_the_reason(replicate, run_on_commit):
     generation = start(run_on_commit)
     replicate.advance_prediction(generation.provider_id, "canceled")
     generation = poll(generation, run_on_commit)
@@ -75,7 +75,7 @@ def test_a_provider_side_cancel_ends_the_job_with_the_reason(replicate, run_on_c
         ("collecting", 16, "could not fetch them within 15 minutes"),
     ],
 )
-def test_every_phase_ends_at_its_deadline(replicate, run_on_commit, phase, minutes, words):  # noqa: F811
+def test_every_phase_ends_at_its_deadline(replicate, run_on_commit, phase, minutes, words):
     generation = start(run_on_commit)
     if phase == "queued":
         Generation.objects.filter(id=generation.id).update(status=Generation.Status.QUEUED, provider_id=None)
@@ -89,7 +89,7 @@ def test_every_phase_ends_at_its_deadline(replicate, run_on_commit, phase, minut
     assert words in generation.error
 
 
-def test_a_job_that_waits_longer_than_usual_says_so(replicate, run_on_commit, client):  # noqa: F811
+def test_a_job_that_waits_longer_than_usual_says_so(replicate, run_on_commit, client):
     generation = start(run_on_commit)
     client.force_login(generation.user)
     assert 'data-testid="wait-notice"' not in client.get(f"/generation/jobs/{generation.id}/").content.decode()

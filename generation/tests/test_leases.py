@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.exceptions import TransientProviderError
 from generation import services
 from generation.models import Generation
-from generation.tests.test_replicate import crashed_while_submitting, replicate  # noqa: F401
+from generation.tests.factories import crashed_while_submitting
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def held_by(generation, holder, *, expired=False, **fields):
     Generation.objects.filter(id=generation.id).update(lease_holder=holder, lease_until=until, **fields)
 
 
-def test_a_second_attempt_waits_while_the_first_is_submitting(replicate, run_on_commit):  # noqa: F811
+def test_a_second_attempt_waits_while_the_first_is_submitting(replicate, run_on_commit):
     generation = crashed_while_submitting()
     held_by(generation, "first")
     with run_on_commit():
@@ -28,7 +28,7 @@ def test_a_second_attempt_waits_while_the_first_is_submitting(replicate, run_on_
     assert replicate.prediction_creates() == []
 
 
-def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicate, run_on_commit):  # noqa: F811
+def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicate, run_on_commit):
     generation = crashed_while_submitting()
     held_by(generation, "killed-task-id")
     with run_on_commit():
@@ -39,7 +39,7 @@ def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicat
     assert len(replicate.prediction_creates()) == 1
 
 
-def test_reconcile_takes_over_once_the_lease_ran_out(replicate, run_on_commit):  # noqa: F811
+def test_reconcile_takes_over_once_the_lease_ran_out(replicate, run_on_commit):
     generation = crashed_while_submitting()
     Generation.objects.filter(id=generation.id).update(started_at=timezone.now() - timedelta(minutes=5))
     held_by(generation, "killed")
@@ -55,7 +55,7 @@ def test_reconcile_takes_over_once_the_lease_ran_out(replicate, run_on_commit): 
     assert len(replicate.prediction_creates()) == 1
 
 
-def test_retries_running_out_leave_a_job_the_provider_took_to_the_reconcile(replicate, run_on_commit):  # noqa: F811
+def test_retries_running_out_leave_a_job_the_provider_took_to_the_reconcile(replicate, run_on_commit):
     generation = crashed_while_submitting()
     backend = services.backend_for("replicate")
     accepted = backend.submit(
@@ -73,7 +73,7 @@ def test_retries_running_out_leave_a_job_the_provider_took_to_the_reconcile(repl
     assert len(replicate.prediction_creates()) == 1
 
 
-def test_a_job_past_its_deadline_that_never_reached_the_provider_fails(replicate, run_on_commit):  # noqa: F811
+def test_a_job_past_its_deadline_that_never_reached_the_provider_fails(replicate, run_on_commit):
     generation = crashed_while_submitting()
     Generation.objects.filter(id=generation.id).update(
         started_at=timezone.now() - timedelta(hours=1), state_changed_at=timezone.now() - timedelta(hours=1)

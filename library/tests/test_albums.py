@@ -31,11 +31,6 @@ def messages_of(response) -> list[str]:
 
 
 @pytest.fixture
-def owner():
-    return UserFactory()
-
-
-@pytest.fixture
 def items(owner, run_on_commit):
     return generated(owner, "a lighthouse on a cliff", run_on_commit, num_outputs=3)
 

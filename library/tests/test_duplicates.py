@@ -42,11 +42,6 @@ def ids(group) -> list[int]:
 
 
 @pytest.fixture
-def owner():
-    return UserFactory()
-
-
-@pytest.fixture
 def library(owner, run_on_commit):
     """The same photo in two projects, a smaller recompressed copy in a third, and an unrelated photo."""
     first = add_photo(ProjectFactory(owner=owner), ASTRONAUT, run_on_commit, "astronaut.jpg")

@@ -37,15 +37,6 @@ def vlm(settings):
     server.server_close()
 
 
-@pytest.fixture
-def worker_retries(monkeypatch):
-    """Eager tasks retry at once as a worker would, instead of raising Retry to the caller; when
-    retries run out the task fails (and its on_failure runs)."""
-    from photoagent.celery import app as celery_app
-
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
-
-
 def add_photo(run_on_commit, project=None, name="coffee.jpg", description="") -> LibraryItem:
     project = project or ProjectFactory(name="Morning coffee")
     with run_on_commit():

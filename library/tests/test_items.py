@@ -6,13 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from generation import services as generation_services
 from generation.models import GeneratedImage
 from library import selectors, services
 from library.models import LibraryItem
-from library.tests.factories import generated_item, photo_item
-from photoagent.celery import app as celery_app
+from library.tests.factories import photo_item
 from projects.models import Photo
 from projects.tests.factories import ProjectFactory
 
@@ -92,18 +90,3 @@ def test_an_analysis_message_lost_with_the_broker_is_sent_again(settings):
         analysis_queued_at=timezone.now() - timedelta(seconds=settings.REDRIVE_AFTER_SECONDS + 1)
     )
     assert services.item_request_analysis(item_id=item.id) is True
-
-
-def test_analysis_runs_on_its_own_queue_and_lost_analyses_are_requeued(run_on_commit):
-
-    assert celery_app.amqp.router.route({}, "library.analyse_item")["queue"].name == "library"
-    user = UserFactory()
-    item = generated_item(user, "a paper boat on a puddle", run_on_commit)
-    LibraryItem.objects.filter(id=item.id).update(
-        status=LibraryItem.Status.PENDING, embedding=None, created_at=timezone.now() - timedelta(hours=1)
-    )
-    with run_on_commit():
-        assert services.library_reconcile() == 1
-    item.refresh_from_db()
-    assert item.status == LibraryItem.Status.DONE
-    assert services.library_reconcile() == 0

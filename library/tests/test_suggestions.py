@@ -39,11 +39,6 @@ def messages_of(response) -> list[str]:
 
 
 @pytest.fixture
-def owner():
-    return UserFactory()
-
-
-@pytest.fixture
 def barns_and_others(owner, run_on_commit):
     barns = [item for prompt in BARNS for item in generated(owner, prompt, run_on_commit)]
     others = [item for prompt in UNRELATED for item in generated(owner, prompt, run_on_commit)]

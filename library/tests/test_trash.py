@@ -21,11 +21,6 @@ def messages_of(response) -> list[str]:
 
 
 @pytest.fixture
-def owner():
-    return UserFactory()
-
-
-@pytest.fixture
 def photo(owner, run_on_commit):
     project = ProjectFactory(owner=owner)
     with run_on_commit():

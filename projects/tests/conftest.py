@@ -1,7 +1,6 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from accounts.tests.factories import UserFactory
 from projects.tests.factories import ProjectFactory
 
 
@@ -19,11 +18,6 @@ def referenced_files() -> set[str]:
     from projects.models import Photo
 
     return {name for photo in Photo.objects.all() for name in photo.file_names()}
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@ from django.conf import settings
 
 from projects import services as project_services
 from projects.tests.factories import ProjectFactory, photo_upload
+from training import services
+from training.models import TrainingRun
 
 
 def ready_project(**fields):
@@ -26,3 +28,12 @@ def poll_now(run_id: int) -> None:
 
     TrainingRun.objects.filter(id=run_id).update(next_poll_at=timezone.now())
     services.training_sync(run_id=run_id)
+
+
+def started_run(run_on_commit) -> TrainingRun:
+    """A run of a ready project, submitted to the provider."""
+    project = ready_project()
+    with run_on_commit():
+        run = services.training_start(project=project)
+    run.refresh_from_db()
+    return run

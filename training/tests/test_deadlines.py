@@ -50,4 +50,5 @@ def test_a_run_within_its_deadline_is_left_running(settings, django_capture_on_c
     TrainingRun.objects.filter(id=run.id).update(state_changed_at=timezone.now() - timedelta(minutes=59))
     services.training_reconcile()
     run.refresh_from_db()
-    assert run.is_active
+    assert (run.status, run.error_kind, run.error) == (TrainingRun.Status.STARTING, "", "")
+    assert mail.outbox == []

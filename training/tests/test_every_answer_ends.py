@@ -7,15 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.files.storage import InMemoryStorage
 from django.utils import timezone
 
 from core.exceptions import TransientProviderError
 from standins.replicate import WEBHOOK_SECRET, lora_tar, sign
 from training import selectors, services, weights
 from training.models import TrainingRun
-from training.services import publishing
-from training.tests.factories import poll_now
-from training.tests.test_replicate import replicate, started_run  # noqa: F401
+from training.tests.factories import poll_now, started_run
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def safetensors(header, data: bytes = b"\0" * 16) -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
-def weights_downloads(replicate):  # noqa: F811
+def weights_downloads(replicate):
     return [r for r in replicate.requests if r.path.startswith("/weights/")]
 
 
@@ -45,7 +44,7 @@ def assert_ended_once(run, *, status, kind, words):
 # ------------------------------------------------------------------------------
 
 
-def test_weights_deleted_before_we_fetch_them_end_the_run_once(replicate, run_on_commit):  # noqa: F811
+def test_weights_deleted_before_we_fetch_them_end_the_run_once(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded")
     replicate.weights.clear()  # Replicate deletes outputs an hour after the end: the URL answers 404
@@ -103,7 +102,7 @@ def _stream(content: bytes):
     ],
     ids=["bad header", "truncated tar", "broken gzip"],
 )
-def test_unusable_weights_end_the_run_once_with_a_refusal(replicate, run_on_commit, tar, words):  # noqa: F811
+def test_unusable_weights_end_the_run_once_with_a_refusal(replicate, run_on_commit, tar, words):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=tar())
     with run_on_commit():
@@ -112,7 +111,7 @@ def test_unusable_weights_end_the_run_once_with_a_refusal(replicate, run_on_comm
     assert not run.lora_file
 
 
-def test_oversized_weights_are_refused(replicate, run_on_commit, settings):  # noqa: F811
+def test_oversized_weights_are_refused(replicate, run_on_commit, settings):
     settings.TRAINING_MAX_WEIGHTS_BYTES = 1000
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded", tar=lora_tar() + b"\0" * 5000)
@@ -121,7 +120,7 @@ def test_oversized_weights_are_refused(replicate, run_on_commit, settings):  # n
     assert_ended_once(run, status=TrainingRun.Status.FAILED, kind="bad_output", words="larger than")
 
 
-def test_weights_as_a_data_uri_are_published(replicate, run_on_commit):  # noqa: F811
+def test_weights_as_a_data_uri_are_published(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded")
     encoded = base64.b64encode(lora_tar()).decode()
@@ -134,23 +133,25 @@ def test_weights_as_a_data_uri_are_published(replicate, run_on_commit):  # noqa:
     assert weights_downloads(replicate) == []
 
 
+class LoraRefusingStorage(InMemoryStorage):
+    """A storage with a bug that only saving a LoRA reaches."""
+
+    def _save(self, name, content):
+        if name.endswith("lora.safetensors"):
+            raise AttributeError("'list' object has no attribute 'get'")
+        return super()._save(name, content)
+
+
 def test_an_unexpected_error_in_a_step_is_retried_then_ends_the_run(
-    replicate,  # noqa: F811
+    replicate,
     run_on_commit,
     settings,
-    monkeypatch,
+    worker_retries,
     caplog,
 ):
-    from photoagent.celery import app as celery_app
-
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     settings.TRAINING_STEP_ATTEMPTS = 3
     run = started_run(run_on_commit)
-
-    def broken_store(run, lora):
-        raise AttributeError("'list' object has no attribute 'get'")
-
-    monkeypatch.setattr(publishing, "_store_lora", broken_store)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": f"{__name__}.LoraRefusingStorage"}}
     replicate.advance(run.provider_training_id, "succeeded")
     with run_on_commit():
         poll_now(run.id)
@@ -168,7 +169,7 @@ def test_an_unexpected_error_in_a_step_is_retried_then_ends_the_run(
 # ------------------------------------------------------------------------------
 
 
-def test_out_of_memory_tells_the_user_it_is_not_their_photos(replicate, run_on_commit):  # noqa: F811
+def test_out_of_memory_tells_the_user_it_is_not_their_photos(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(
         run.provider_training_id,
@@ -182,7 +183,7 @@ def test_out_of_memory_tells_the_user_it_is_not_their_photos(replicate, run_on_c
     assert "not caused by your photos" in run.error
 
 
-def test_an_unknown_status_changes_nothing_and_the_deadline_still_ends_the_run(replicate, run_on_commit):  # noqa: F811
+def test_an_unknown_status_changes_nothing_and_the_deadline_still_ends_the_run(replicate, run_on_commit):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "warming-up")
     with run_on_commit():
@@ -200,7 +201,7 @@ def test_an_unknown_status_changes_nothing_and_the_deadline_still_ends_the_run(r
 # ------------------------------------------------------------------------------
 
 
-def test_duplicate_poll_messages_make_one_provider_request(replicate, run_on_commit):  # noqa: F811
+def test_duplicate_poll_messages_make_one_provider_request(replicate, run_on_commit):
     run = started_run(run_on_commit)
     TrainingRun.objects.filter(id=run.id).update(next_poll_at=timezone.now())
     for _ in range(16):  # the reconcile re-sent the due run while the worker was busy
@@ -214,7 +215,7 @@ def test_duplicate_poll_messages_make_one_provider_request(replicate, run_on_com
 
 
 @pytest.mark.parametrize(("status", "cap"), [("starting", 300), ("processing", 120)])
-def test_the_poll_backoff_grows_with_real_polls_up_to_a_cap_per_status(replicate, run_on_commit, status, cap):  # noqa: F811
+def test_the_poll_backoff_grows_with_real_polls_up_to_a_cap_per_status(replicate, run_on_commit, status, cap):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, status)
     delays = []
@@ -226,7 +227,7 @@ def test_the_poll_backoff_grows_with_real_polls_up_to_a_cap_per_status(replicate
     assert delays[-1] == pytest.approx(cap, abs=2)
 
 
-def test_a_training_that_stays_starting_says_so_on_its_page(replicate, run_on_commit, client):  # noqa: F811
+def test_a_training_that_stays_starting_says_so_on_its_page(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     client.force_login(run.project.owner)
     assert "still queueing" not in client.get(f"/training/runs/{run.id}/").content.decode()
@@ -241,7 +242,7 @@ def test_a_training_that_stays_starting_says_so_on_its_page(replicate, run_on_co
 # ------------------------------------------------------------------------------
 
 
-def test_canceling_a_finished_training_says_its_gpu_time_is_billed(replicate, run_on_commit, client):  # noqa: F811
+def test_canceling_a_finished_training_says_its_gpu_time_is_billed(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     replicate.advance(run.provider_training_id, "succeeded")
     TrainingRun.objects.filter(id=run.id).update(
@@ -254,14 +255,14 @@ def test_canceling_a_finished_training_says_its_gpu_time_is_billed(replicate, ru
     assert mail.outbox == []
 
 
-def test_canceling_a_training_that_never_started_says_nothing_is_charged(replicate, run_on_commit, client):  # noqa: F811
+def test_canceling_a_training_that_never_started_says_nothing_is_charged(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     client.force_login(run.project.owner)
     page = client.post(f"/training/runs/{run.id}/cancel/", follow=True).content.decode()
     assert "It had not started on a GPU, so nothing is charged." in page
 
 
-def test_a_cancel_webhook_racing_the_users_cancel_is_the_users(replicate, run_on_commit, client, settings):  # noqa: F811
+def test_a_cancel_webhook_racing_the_users_cancel_is_the_users(replicate, run_on_commit, client, settings):
     run = started_run(run_on_commit)
     TrainingRun.objects.filter(id=run.id).update(error_kind="user_canceled")  # the cancel is on its way
     payload = replicate.advance(run.provider_training_id, "canceled")
@@ -280,7 +281,7 @@ def test_a_cancel_webhook_racing_the_users_cancel_is_the_users(replicate, run_on
 # ------------------------------------------------------------------------------
 
 
-def secret_fetches(replicate):  # noqa: F811
+def secret_fetches(replicate):
     return [r for r in replicate.requests if r.path == "/v1/webhooks/default/secret"]
 
 
@@ -291,7 +292,7 @@ def deliver(client, run, payload, *, secret=WEBHOOK_SECRET, webhook_id="msg_1", 
 
 
 def test_a_rotated_secret_is_fetched_again_and_the_old_one_no_longer_accepted(
-    replicate,  # noqa: F811
+    replicate,
     run_on_commit,
     client,
 ):
@@ -315,7 +316,7 @@ def test_a_rotated_secret_is_fetched_again_and_the_old_one_no_longer_accepted(
     assert len(secret_fetches(replicate)) == 3
 
 
-def test_unsigned_requests_are_refused_before_any_outbound_call(replicate, run_on_commit, client):  # noqa: F811
+def test_unsigned_requests_are_refused_before_any_outbound_call(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     replicate.fail_next(r"GET /v1/webhooks/default/secret", 500)
     for _ in range(5):
@@ -323,7 +324,7 @@ def test_unsigned_requests_are_refused_before_any_outbound_call(replicate, run_o
     assert secret_fetches(replicate) == []
 
 
-def test_a_failed_secret_fetch_is_remembered_briefly(replicate, run_on_commit, client):  # noqa: F811
+def test_a_failed_secret_fetch_is_remembered_briefly(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     replicate.fail_next(r"GET /v1/webhooks/default/secret", 500)
     starting = dict(replicate.trainings[run.provider_training_id])
@@ -336,7 +337,7 @@ def test_a_failed_secret_fetch_is_remembered_briefly(replicate, run_on_commit, c
     assert deliver(client, run, starting, webhook_id="c").status_code == 204
 
 
-def test_a_signed_body_that_is_not_a_json_object_answers_400(replicate, run_on_commit, client):  # noqa: F811
+def test_a_signed_body_that_is_not_a_json_object_answers_400(replicate, run_on_commit, client):
     run = started_run(run_on_commit)
     for raw in (b"[1, 2]", b'"text"', b"null", b"{not json", json.dumps({"status": "succeeded"}).encode()):
         assert deliver(client, run, None, raw=raw, webhook_id=f"m{len(raw)}").status_code == 400, raw
@@ -344,14 +345,14 @@ def test_a_signed_body_that_is_not_a_json_object_answers_400(replicate, run_on_c
     assert run.status == TrainingRun.Status.STARTING
 
 
-def test_webhooks_are_rate_limited_per_address(replicate, run_on_commit, client, settings):  # noqa: F811
+def test_webhooks_are_rate_limited_per_address(replicate, run_on_commit, client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "provider_webhook": "3/minute"}
     run = started_run(run_on_commit)
     answers = [deliver(client, run, {"id": "x"}, secret="").status_code for _ in range(5)]
     assert answers == [401, 401, 401, 429, 429]
 
 
-def test_retries_running_out_while_submitting_a_never_taken_run_fail_it_with_an_email(replicate):  # noqa: F811
+def test_retries_running_out_while_submitting_a_never_taken_run_fail_it_with_an_email(replicate):
     from training.tests.test_leases import queued_run
 
     run = queued_run()

@@ -11,7 +11,6 @@ from core.leases import lease_claim
 from training import services
 from training.models import TrainingRun
 from training.tests.factories import ready_project
-from training.tests.test_replicate import replicate  # noqa: F401 - the stand-in fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def queued_run():
     return services.training_start(project=ready_project())  # the submit message is not run
 
 
-def test_a_second_attempt_waits_while_the_first_holds_the_run(replicate):  # noqa: F811
+def test_a_second_attempt_waits_while_the_first_holds_the_run(replicate):
     run = queued_run()
     held_by(run, "first", status=TrainingRun.Status.SUBMITTING)
     services.training_submit(run_id=run.id, attempt="second")
@@ -35,7 +34,7 @@ def test_a_second_attempt_waits_while_the_first_holds_the_run(replicate):  # noq
     assert replicate.created("/trainings$") == []
 
 
-def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicate):  # noqa: F811
+def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicate):
     run = queued_run()
     held_by(run, "killed-task-id", status=TrainingRun.Status.SUBMITTING)
     services.training_submit(run_id=run.id, attempt="killed-task-id")
@@ -45,7 +44,7 @@ def test_the_redelivered_message_of_a_killed_attempt_takes_over_at_once(replicat
     assert len(replicate.created("/trainings$")) == 1
 
 
-def test_reconcile_takes_over_once_a_killed_attempts_lease_ran_out(replicate, settings):  # noqa: F811
+def test_reconcile_takes_over_once_a_killed_attempts_lease_ran_out(replicate, settings):
     run = queued_run()
     TrainingRun.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(minutes=5))
     held_by(run, "killed", status=TrainingRun.Status.SUBMITTING)
@@ -59,7 +58,7 @@ def test_reconcile_takes_over_once_a_killed_attempts_lease_ran_out(replicate, se
     assert len(replicate.created("/trainings$")) == 1
 
 
-def test_a_killed_publication_is_finished_by_one_attempt(replicate, run_on_commit):  # noqa: F811
+def test_a_killed_publication_is_finished_by_one_attempt(replicate, run_on_commit):
     with run_on_commit():
         run = services.training_start(project=ready_project())
     run.refresh_from_db()
@@ -109,7 +108,7 @@ def test_a_failed_send_frees_the_run_for_the_retry(settings, db):
     assert lease_claim(TrainingRun.objects.filter(id=run.id), holder="retry", seconds=60)
 
 
-def test_retries_running_out_fail_a_run_the_provider_never_took(replicate):  # noqa: F811
+def test_retries_running_out_fail_a_run_the_provider_never_took(replicate):
     run = queued_run()
     TrainingRun.objects.filter(id=run.id).update(
         status=TrainingRun.Status.SUBMITTING, dataset_url="https://api.replicate.com/v1/files/never-used"
@@ -119,7 +118,7 @@ def test_retries_running_out_fail_a_run_the_provider_never_took(replicate):  # n
     assert run.status == TrainingRun.Status.FAILED
 
 
-def test_retries_running_out_leave_a_run_the_provider_took_to_the_reconcile(replicate):  # noqa: F811
+def test_retries_running_out_leave_a_run_the_provider_took_to_the_reconcile(replicate):
     run = queued_run()
     backend = services.backend_for("replicate")
     name = services.training_package_dataset(run=run)

@@ -1,6 +1,5 @@
-"""Generation with the real replicate client against a local stand-in of Replicate's HTTP API."""
+"""The Replicate generation backend: the real replicate client against a local stand-in of Replicate's HTTP API."""
 
-import json
 import re
 import time
 from datetime import timedelta
@@ -13,63 +12,15 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from core.exceptions import PermanentProviderError
-from core.models import WebhookDelivery
 from generation import services
 from generation.models import GeneratedImage, Generation
 from generation.tasks import RETRY
-from generation.tests.factories import trained_model
-from standins.replicate import sign, start_replicate_standin
+from generation.tests.factories import crashed_while_submitting, fetches, poll, start, stored_files, trained_model
 from training.backends.demo import simulated_safetensors
 
 pytestmark = pytest.mark.django_db
 
 MODEL_PATH = "/v1/models/black-forest-labs/flux-dev-lora/predictions"
-
-
-@pytest.fixture
-def replicate(settings):
-    server = start_replicate_standin()
-    settings.GENERATION_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
-    settings.GENERATION_BASE_BACKEND = "generation.backends.replicate.ReplicateGenerationBackend"
-    settings.REPLICATE_API_TOKEN = "r8_standin"
-    settings.REPLICATE_BASE_URL = server.url
-    settings.REPLICATE_OWNER = "acme"
-    settings.REPLICATE_WEBHOOK_SECRET = ""
-    settings.REPLICATE_TIMEOUT = 5
-    settings.REPLICATE_GENERATION_WAIT_SECONDS = 3
-    settings.HF_TOKEN = ""
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def start(run_on_commit, run=None, **fields) -> Generation:
-    run = run or trained_model(backend="replicate")
-    fields = {"prompt": "on a marble counter", "num_outputs": 2, "seed": 1234, **fields}
-    with run_on_commit():
-        generation = services.generation_create(user=run.project.owner, training_run=run, **fields)
-    generation.refresh_from_db()
-    return generation
-
-
-def poll(generation: Generation, run_on_commit) -> Generation:
-    """The job's next poll comes due and a worker runs it (and whatever it queues)."""
-    Generation.objects.filter(id=generation.id).update(next_poll_at=timezone.now())
-    with run_on_commit():
-        services.generation_sync(generation_id=generation.id)
-    generation.refresh_from_db()
-    return generation
-
-
-def stored_files(generation: Generation) -> list[str]:
-    folder = f"users/{generation.user_id}/generations/{generation.id}"
-    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
-
-
-def fetches(replicate, generation: Generation) -> list:
-    return [
-        r for r in replicate.requests if r.method == "GET" and r.path == f"/v1/predictions/{generation.provider_id}"
-    ]
 
 
 def test_an_answer_within_prefer_wait_stores_the_images_at_once(replicate, run_on_commit):
@@ -267,109 +218,6 @@ def test_a_503_on_create_fails_the_job_clearly_when_retries_run_out(replicate, r
     assert generation.cost is None
 
 
-# Webhooks
-# ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def public_site(settings):
-    """A public HTTPS address: predictions then carry our webhook."""
-    settings.SITE_URL = "https://photoagent.example.com"
-
-
-def post_webhook(client, generation, payload, **signature):
-    body = json.dumps(payload).encode()
-    return client.post(
-        f"/generation/webhooks/replicate/{generation.id}/",
-        body,
-        content_type="application/json",
-        **sign(body, **signature),
-    )
-
-
-def test_a_signed_webhook_finishes_the_job_and_a_redelivery_is_applied_once(
-    replicate, run_on_commit, client, public_site
-):
-    generation = start(run_on_commit)
-    [create] = replicate.prediction_creates()
-    assert create.body["webhook"] == f"https://photoagent.example.com/generation/webhooks/replicate/{generation.id}/"
-    assert create.body["webhook_events_filter"] == ["completed"]
-    assert create.body["input"]["lora_weights"].startswith("https://photoagent.example.com/generation/loras/")
-
-    payload = replicate.advance_prediction(generation.provider_id, "succeeded")
-    with run_on_commit():
-        assert post_webhook(client, generation, payload, webhook_id="msg_done").status_code == 204
-    generation.refresh_from_db()
-    assert generation.status == Generation.Status.SUCCEEDED, generation.error
-    assert generation.images.count() == 2
-    assert len(replicate.output_downloads()) == 2
-
-    with run_on_commit():
-        assert post_webhook(client, generation, payload, webhook_id="msg_done").status_code == 204
-    assert WebhookDelivery.objects.filter(webhook_id="msg_done").count() == 1
-    assert generation.images.count() == 2
-    assert len(replicate.output_downloads()) == 2
-    assert len(stored_files(generation)) == 4
-    # Driven by the webhook alone: the provider was never polled.
-    assert fetches(replicate, generation) == []
-
-
-def generation_state(generation) -> dict:
-    """Everything a webhook could change, and what it sets off (downloads of outputs)."""
-    fields = ("status", "error", "output_urls", "cost", "gpu_seconds", "completed_at")
-    return {
-        "generation": Generation.objects.filter(id=generation.id).values(*fields).get(),
-        "images": list(GeneratedImage.objects.filter(generation=generation).values_list("id", "file")),
-        "deliveries": list(WebhookDelivery.objects.values_list("webhook_id", flat=True)),
-    }
-
-
-def test_forged_stale_and_replayed_webhooks_change_nothing(replicate, run_on_commit, client, public_site):
-    from integrations.replicate import WEBHOOK_TOLERANCE_SECONDS
-
-    generation = start(run_on_commit)
-    url = f"/generation/webhooks/replicate/{generation.id}/"
-    failed = json.dumps(replicate.advance_prediction(generation.provider_id, "failed", error="forged")).encode()
-    succeeded = json.dumps(replicate.advance_prediction(generation.provider_id, "succeeded")).encode()
-    genuine = sign(succeeded, webhook_id="msg_done")
-    stale = int(time.time()) - WEBHOOK_TOLERANCE_SECONDS - 1
-    running = generation_state(generation)
-    forgeries = {
-        "signed with another key": (failed, sign(failed, secret="whsec_" + "A" * 40)),
-        "another body under a real signature": (failed, genuine),
-        "stale": (failed, sign(failed, webhook_id="msg_stale", timestamp=stale)),
-        "from the future": (failed, sign(failed, webhook_id="msg_next", timestamp=stale + 20 * 60)),
-        "unsigned": (failed, {}),
-    }
-    for name, (body, headers) in forgeries.items():
-        with run_on_commit():
-            assert client.post(url, body, content_type="application/json", **headers).status_code == 401, name
-        assert generation_state(generation) == running, name
-
-    with run_on_commit():
-        assert client.post(url, succeeded, content_type="application/json", **genuine).status_code == 204
-    done = generation_state(generation)
-    assert done["generation"]["status"] == Generation.Status.SUCCEEDED
-    with run_on_commit():
-        # The same delivery again, byte for byte.
-        assert client.post(url, succeeded, content_type="application/json", **genuine).status_code == 204
-    assert generation_state(generation) == done
-    assert len(replicate.output_downloads()) == 2
-
-
-def test_a_webhook_for_an_unknown_prediction_is_ignored(replicate, run_on_commit, client, public_site):
-    generation = start(run_on_commit)
-    payload = dict(replicate.advance_prediction(generation.provider_id, "succeeded"), id="someone-elses")
-    with run_on_commit():
-        assert post_webhook(client, generation, payload, webhook_id="msg_other").status_code == 204
-    generation.refresh_from_db()
-    assert generation.status == Generation.Status.RUNNING
-    assert generation.output_urls == []
-    assert replicate.output_downloads() == []
-    # Not recorded as applied: a later delivery for the right prediction still counts.
-    assert not WebhookDelivery.objects.filter(webhook_id="msg_other").exists()
-
-
 # Outputs that vanish, and storing each image once
 # ------------------------------------------------------------------------------
 
@@ -459,16 +307,6 @@ def test_cancel_from_the_website_cancels_at_the_provider(replicate, run_on_commi
     poll(generation, run_on_commit)
     assert generation.status == Generation.Status.CANCELED
     assert generation.images.count() == 0
-
-
-def crashed_while_submitting(run=None, **fields) -> Generation:
-    """A job whose worker died after marking it running, before recording the provider's id."""
-    run = run or trained_model(backend="replicate")
-    fields = {"prompt": "on a marble counter", "num_outputs": 2, "seed": 1234, **fields}
-    generation = services.generation_create(user=run.project.owner, training_run=run, **fields)  # task not run
-    Generation.objects.filter(id=generation.id).update(status=Generation.Status.RUNNING, started_at=timezone.now())
-    generation.refresh_from_db()
-    return generation
 
 
 def test_a_crash_after_the_provider_accepted_does_not_start_a_second_prediction(replicate, run_on_commit):
