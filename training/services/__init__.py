@@ -28,7 +28,6 @@ from training.services.updates import training_apply_update, training_repoll, tr
 
 __all__ = [
     "TrainingNotAllowed",
-    # Kept for training/tests/test_replicate.py, which packages a dataset as a crashed attempt would.
     "training_package_dataset",
     "backend_for",
     "state_deadline",
