@@ -160,3 +160,30 @@ def fresh_indexes():
 def small_test_photos(settings):
     """Accept the real test photos (skimage's coffee, astronaut: 400-512 px on their short side)."""
     settings.PHOTO_MIN_SIDE = 256
+
+
+@pytest.fixture
+def photo(owner, run_on_commit):
+    """One of `owner`'s photos, uploaded and processed (ready)."""
+    from projects import services as project_services
+    from projects.models import Photo
+    from projects.tests.factories import ProjectFactory, photo_upload
+
+    project = ProjectFactory(owner=owner)
+    with run_on_commit():
+        uploaded = project_services.photo_upload(project=project, files=[photo_upload(1)]).accepted[0]
+    uploaded.refresh_from_db()
+    assert uploaded.status == Photo.Status.READY
+    return uploaded
+
+
+@pytest.fixture
+def image(owner, run_on_commit):
+    """One image generated for `owner` from the base model (the demo backend under instant_demo)."""
+    from generation import services as generation_services
+
+    with run_on_commit():
+        generation = generation_services.generation_create(
+            user=owner, training_run=None, prompt="a lighthouse on a cliff", num_outputs=1, seed=3
+        )
+    return generation.images.get()

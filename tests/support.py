@@ -2,6 +2,8 @@
 
 import time
 
+from rest_framework.test import APIClient
+
 
 def wait_for(condition, seconds=45):
     deadline = time.monotonic() + seconds
@@ -22,3 +24,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def messages_of(response) -> list[str]:
+    """The messages a rendered page shows (Django's messages framework)."""
+    return [str(message) for message in response.context["messages"]]
+
+
+def api_for(user) -> APIClient:
+    """An API client authenticated as `user`."""
+    api = APIClient()
+    api.force_authenticate(user)
+    return api

@@ -15,8 +15,16 @@ def photo_item(project, filename: str, description: str, run_on_commit) -> Libra
     return LibraryItem.objects.get(photo=photo)
 
 
+def generated_items(user, prompt: str, run_on_commit, num_outputs: int = 1) -> list[LibraryItem]:
+    """Images generated (by the demo backend) from the prompt, analysed into the user's library."""
+    with run_on_commit():
+        generation = generation_services.generation_create(
+            user=user, training_run=None, prompt=prompt, num_outputs=num_outputs
+        )
+    return list(LibraryItem.objects.filter(generated_image__generation=generation).order_by("id"))
+
+
 def generated_item(user, prompt: str, run_on_commit) -> LibraryItem:
     """One image generated (by the demo backend) from the prompt, analysed into the user's library."""
-    with run_on_commit():
-        generation = generation_services.generation_create(user=user, training_run=None, prompt=prompt, num_outputs=1)
-    return LibraryItem.objects.get(generated_image__generation=generation)
+    [item] = generated_items(user, prompt, run_on_commit)
+    return item

@@ -1,38 +1,19 @@
 """Albums (library.services.albums): their pages, API and ownership."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from generation import services as generation_services
 from library import services
 from library.models import Album, LibraryItem
+from library.tests.factories import generated_items
+from tests.support import api_for, messages_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
-def generated(user, prompt, run_on_commit, num_outputs=1) -> list[LibraryItem]:
-    """Generated images of the prompt, analysed and in the user's library."""
-    with run_on_commit():
-        generation = generation_services.generation_create(
-            user=user, training_run=None, prompt=prompt, num_outputs=num_outputs
-        )
-    return list(LibraryItem.objects.filter(generated_image__generation=generation).order_by("id"))
-
-
-def api_for(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
 @pytest.fixture
 def items(owner, run_on_commit):
-    return generated(owner, "a lighthouse on a cliff", run_on_commit, num_outputs=3)
+    return generated_items(owner, "a lighthouse on a cliff", run_on_commit, num_outputs=3)
 
 
 # Manual albums
@@ -110,7 +91,7 @@ def test_bad_album_input_gets_a_message_not_an_error(client, owner, items):
 def test_albums_and_items_are_their_owners_only(client, owner, items, run_on_commit):
     album = services.album_create(user=owner, name="Mine", item_ids=[items[0].id])
     stranger = UserFactory()
-    theirs = generated(stranger, "a sailing boat", run_on_commit)[0]
+    theirs = generated_items(stranger, "a sailing boat", run_on_commit)[0]
 
     with pytest.raises(services.AlbumError, match="Only items in your own library"):
         services.album_add_items(album=album, item_ids=[items[1].id, theirs.id])
@@ -209,7 +190,7 @@ def test_an_album_page_keeps_a_constant_query_count(client, owner, items, run_on
     with django_assert_num_queries(5):  # session, user, the album, count, the page's items with their sources
         page = client.get(f"/library/albums/{album.id}/").content.decode()
     assert page.count('class="image-tile"') == 1
-    more = generated(owner, "a harbour at dawn", run_on_commit, num_outputs=3)
+    more = generated_items(owner, "a harbour at dawn", run_on_commit, num_outputs=3)
     services.album_add_items(album=album, item_ids=[item.id for item in [*items[1:], *more]])
     with django_assert_num_queries(5):
         page = client.get(f"/library/albums/{album.id}/").content.decode()

@@ -17,6 +17,7 @@ from library.models import LibraryItem
 from projects import services as project_services
 from projects.models import Photo
 from projects.tests.factories import PHOTOS, ProjectFactory, encode, upload
+from tests.support import messages_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -181,10 +182,6 @@ def test_the_duplicates_page_keeps_a_constant_query_count(
     with django_assert_num_queries(3):
         page = client.get("/library/duplicates/").content.decode()
     assert page.count("/thumbnail/") == 7
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def stored_copy(*, project, width: int, height: int, sharpness: float, phash="f0f0f0f0f0f0f0f0", fmt="JPEG"):

@@ -1,12 +1,12 @@
 """Suggested albums (library.services.suggestions): proposed once, the same every time, accepted or dismissed."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from generation import services as generation_services
 from library import services
-from library.models import Album, AlbumSuggestion, LibraryItem
+from library.models import Album, AlbumSuggestion
+from library.tests.factories import generated_items
+from tests.support import api_for, messages_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -19,29 +19,10 @@ BARNS = [
 UNRELATED = ["a cup of espresso with latte art", "an astronaut in a white spacesuit with the flag"]
 
 
-def generated(user, prompt, run_on_commit, num_outputs=1) -> list[LibraryItem]:
-    """Generated images of the prompt, analysed and in the user's library."""
-    with run_on_commit():
-        generation = generation_services.generation_create(
-            user=user, training_run=None, prompt=prompt, num_outputs=num_outputs
-        )
-    return list(LibraryItem.objects.filter(generated_image__generation=generation).order_by("id"))
-
-
-def api_for(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
 @pytest.fixture
 def barns_and_others(owner, run_on_commit):
-    barns = [item for prompt in BARNS for item in generated(owner, prompt, run_on_commit)]
-    others = [item for prompt in UNRELATED for item in generated(owner, prompt, run_on_commit)]
+    barns = [item for prompt in BARNS for item in generated_items(owner, prompt, run_on_commit)]
+    others = [item for prompt in UNRELATED for item in generated_items(owner, prompt, run_on_commit)]
     return barns, others
 
 
@@ -132,7 +113,7 @@ def test_the_suggestions_page_keeps_a_constant_query_count(
         page = client.get("/library/suggestions/").content.decode()
     assert page.count('class="image-tile"') == len(BARNS)
     for prompt in ["a bowl of ramen with an egg", "a bowl of ramen with chopsticks", "a bowl of ramen, steam"]:
-        generated(owner, prompt, run_on_commit)
+        generated_items(owner, prompt, run_on_commit)
     services.album_suggestions_refresh(user=owner)
     assert AlbumSuggestion.objects.filter(user=owner).count() == 2
     with django_assert_num_queries(4):

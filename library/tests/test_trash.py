@@ -12,31 +12,9 @@ from library.models import Album, LibraryItem
 from projects import services as project_services
 from projects.models import Photo
 from projects.tests.factories import ProjectFactory, photo_upload
+from tests.support import messages_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
-@pytest.fixture
-def photo(owner, run_on_commit):
-    project = ProjectFactory(owner=owner)
-    with run_on_commit():
-        uploaded = project_services.photo_upload(project=project, files=[photo_upload(1)]).accepted[0]
-    uploaded.refresh_from_db()
-    assert uploaded.status == Photo.Status.READY
-    return uploaded
-
-
-@pytest.fixture
-def image(owner, run_on_commit):
-    with run_on_commit():
-        generation = generation_services.generation_create(
-            user=owner, training_run=None, prompt="a lighthouse on a cliff", num_outputs=1, seed=3
-        )
-    return generation.images.get()
 
 
 def photo_count_check(project):
