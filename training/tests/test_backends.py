@@ -121,17 +121,20 @@ def test_a_transient_error_is_retried_without_submitting_twice(replicate, run_on
     assert len(replicate.trainings) == 1
 
 
-def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(replicate, run_on_commit):
-    project = ready_project()
-    run = services.training_start(project=project)  # the submit task is not run
+def crashed_submission():
+    """A run whose submitting attempt packaged the dataset, marked the run and got the training
+    accepted, but died before recording the provider's id; returns the run and that training."""
+    run = services.training_start(project=ready_project())  # the submit task is not run
     backend = services.backend_for("replicate")
-    # The crashed attempt packaged the dataset, marked the run and got the training accepted,
-    # but died before recording the provider's id.
     name = services.training_package_dataset(run=run)
     url = backend.dataset_url(run=run, dataset_name=name)
     TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
     run.refresh_from_db()
-    accepted = backend.submit(run=run, dataset_url=url, webhook_url=None)
+    return run, backend.submit(run=run, dataset_url=url, webhook_url=None)
+
+
+def test_a_crash_after_the_provider_accepted_does_not_start_a_second_training(replicate, run_on_commit):
+    run, accepted = crashed_submission()
     services.training_submit(run_id=run.id)
     run.refresh_from_db()
     assert run.provider_training_id == accepted.id
@@ -150,14 +153,7 @@ def other_trainings(replicate, count: int, *, created_at: str | None = None) -> 
 
 
 def test_a_crashed_submission_is_found_past_the_first_page_of_trainings(replicate, run_on_commit):
-    project = ready_project()
-    run = services.training_start(project=project)  # the submit task is not run
-    backend = services.backend_for("replicate")
-    name = services.training_package_dataset(run=run)
-    url = backend.dataset_url(run=run, dataset_name=name)
-    TrainingRun.objects.filter(id=run.id).update(dataset=name, dataset_url=url, status=TrainingRun.Status.SUBMITTING)
-    run.refresh_from_db()
-    accepted = backend.submit(run=run, dataset_url=url, webhook_url=None)
+    run, accepted = crashed_submission()
     replicate.page_size = 2
     other_trainings(replicate, 5)  # the crashed attempt's training is on the third page
     services.training_submit(run_id=run.id)
