@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PKG_CONFIG ?= pkg-config
 WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded contract chaos load fuzz-providers mysqlclient
+.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded bench-relevance contract chaos load fuzz-providers mysqlclient
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
@@ -21,7 +21,8 @@ help:
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
 	@echo "                bench-search: 1,000 text queries over a 100,000-item library index;"
-	@echo "                bench-embedded: make run's broker under the messages of 11 projects)"
+	@echo "                bench-embedded: make run's broker under the messages of 11 projects;"
+	@echo "                bench-relevance: 180 labelled queries, 5 languages, over 88 photos and images)"
 	@echo "make load       20 users for 3 minutes against gunicorn, MariaDB, Redis and Celery (demo mode)"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
@@ -69,7 +70,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest bench-queue bench-search bench-embedded
+bench: bench-ingest bench-queue bench-search bench-embedded bench-relevance
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
@@ -87,6 +88,10 @@ bench-embedded: install
 # The first run embeds 4,000 item texts (about a minute) and caches them under var/bench/search.
 bench-search: install
 	$(BIN)/python bench/search.py
+
+# The labelled set is committed under bench/relevance/ (photos, items, queries, LICENSES.md); about 20 s.
+bench-relevance: install
+	$(BIN)/python bench/relevance.py
 
 # MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.
