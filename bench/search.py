@@ -16,16 +16,22 @@ Targets: p95_ms <= 30, recall_at_20 >= 0.95 (and the run stays under 1 GB reside
 """
 
 import hashlib
+import os
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import django
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# library.index reads items through the ORM (the benchmark feeds it vectors directly, so no database
+# is touched), and importing the models needs Django set up.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
+django.setup()
 
 from library.analysis import keywords  # noqa: E402 - after the path is set
 from library.embeddings import DIMENSIONS, MODEL_SHA256, embed  # noqa: E402
