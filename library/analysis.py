@@ -33,9 +33,19 @@ COLOUR_NAMES = {
     "brown": (120, 80, 50),
     "beige": (215, 195, 160),
 }
+# Words that say nothing about what is in a picture: function words, filler verbs of position, and
+# the words for "a picture" itself. Dropped from tags and from the query words that are matched.
 STOPWORDS = set(
-    "a an the and or of on in at to with for by from is are was were be this that these those it its as into "
-    "over under near my our your their his her photo picture image shot view".split()
+    "a an the and or but nor so yet of on in at to with without for by from is are was were be been being am "
+    "this that these those it its as into onto upon over under near beside besides behind below beneath above "
+    "between among amongst amid amidst around across along through throughout during before after against "
+    "within toward towards off out up down about via per than then there here where when while which who whom "
+    "whose what how why all any both each every few more most other some such no not only own same very just "
+    "also too can will would could should may might must shall do does did done has have had having "
+    "i me my mine we us our ours you your yours he him his she her hers they them their theirs one ones "
+    "resting sitting standing lying laying placed sits stands lies rests seen showing shows shown "
+    "featuring features depicting depicts looking taken made using next "
+    "photo photos photograph picture image shot view product products thing things something".split()
 )
 WORD = re.compile(r"[a-z][a-z'-]{2,}")
 
@@ -112,3 +122,21 @@ def keywords(text: str, limit: int = 12) -> list[str]:
         if word not in STOPWORDS and word not in seen:
             seen.append(word)
     return seen[:limit]
+
+
+def phrases(text: str, limit: int = 12) -> list[str]:
+    """Tags from a text: each run of two or three content words as a phrase ("acacia trees"), then its
+    words, distinct, in order of first use. Stop-words and punctuation end a run."""
+    found: list[str] = []
+    for clause in re.split(r"[^a-z' -]+", text.lower()):
+        run: list[str] = []
+        for token in [*clause.split(), ""]:
+            word = token.strip("'-")
+            if word and WORD.fullmatch(word) and word not in STOPWORDS:
+                run.append(word)
+                continue
+            if 2 <= len(run) <= 3:
+                found.append(" ".join(run))
+            found.extend(run)
+            run = []
+    return list(dict.fromkeys(found))[:limit]

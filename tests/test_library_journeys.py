@@ -23,8 +23,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo", "fr
 
 
 def test_a_deleted_photo_waits_in_the_trash_out_of_sight_and_comes_back(client, owner, photo, run_on_commit):
+    with run_on_commit():
+        # Described, so that it has words to be found by (an undescribed photo's caption is empty).
+        project_services.photo_update_description(photo=photo, description="a ceramic mug on a wooden table")
     item = LibraryItem.objects.get(photo=photo)
     assert item.status == LibraryItem.Status.DONE, item.error
+    assert item.caption == "a ceramic mug on a wooden table"
     album = services.album_create(user=owner, name="Mugs", item_ids=[item.id])
     assert [hit.item.id for hit in selectors.library_search(user=owner, query=item.caption)] == [item.id]
     client.force_login(owner)

@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from PIL import Image
 
@@ -26,6 +27,8 @@ class Context:
     colours: tuple[str, ...] = ()
     faces: int | None = None
     orientation: str = "square"
+    camera: str = ""  # from EXIF, when the file says
+    taken_at: datetime | None = None  # from EXIF, when the file says
 
 
 class AnalysisFailed(Exception):

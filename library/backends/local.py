@@ -1,11 +1,28 @@
-"""Offline analysis: words from the user's own description or prompt, plus what the pixels say."""
+"""Offline analysis: only what is known. The words are the user's own description (photos) or the
+prompt (generated images); the rest is what the file says: colours, orientation, camera, date, faces.
 
+The project's name and category are filters, not words of the item: they are never written into its
+caption, description or tags (they would make every item of a project match a query for its name)."""
+
+import re
+
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from PIL import Image, ImageStat
 
-from library.analysis import colour_name, keywords
+from library.analysis import colour_name, phrases
 from library.backends.base import Analysis, AnalysisBackend, Context
 
 LIGHT = {True: "bright, airy light", False: "moody, low-key light"}
+MAX_TAGS = 16
+
+
+def _own_words(context: Context) -> str:
+    """The description or prompt, without the training run's trigger word (a token, not a word)."""
+    text = context.text
+    if context.trigger_word:
+        text = re.sub(rf"\b{re.escape(context.trigger_word)}\b", " ", text)
+    return " ".join(text.split())
 
 
 class LocalAnalysisBackend(AnalysisBackend):
@@ -13,30 +30,34 @@ class LocalAnalysisBackend(AnalysisBackend):
 
     def analyse(self, *, image: Image.Image, context: Context) -> Analysis:
         colours = list(dict.fromkeys(colour_name(colour) for colour in context.colours))
-        words = keywords(context.text.replace(context.trigger_word, " ") if context.trigger_word else context.text)
-        subject = context.text.strip() or context.project_name or "a photograph"
-        if context.trigger_word:
-            subject = subject.replace(context.trigger_word, context.project_name or "the subject")
-        tags = list(words)
-        for extra in (
-            context.category,
+        text = _own_words(context)
+        words = phrases(text, limit=MAX_TAGS)
+        facts: list[str] = [
             "generated" if context.kind == "generated" else "photo",
             context.orientation,
+            *colours[:3],
             "people" if context.faces else "",
-            *colours[:2],
-        ):
-            if extra and extra not in tags:
-                tags.append(extra)
+            context.camera,
+        ]
+        if context.taken_at is not None:
+            taken = timezone.localtime(context.taken_at)
+            facts += [str(taken.year), date_format(taken, "F Y").lower()]
+        # Facts first in the budget: the words of a long description are cut, not the facts.
+        room = MAX_TAGS - len([fact for fact in facts if fact])
+        tags = list(dict.fromkeys([*words[:room], *(fact for fact in facts if fact)]))
+        caption = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".")[:200]
+        known = [f"Colours: {', '.join(colours[:3])}." if colours else ""]
+        if context.faces:
+            known.append(f"{context.faces} face{'s' if context.faces != 1 else ''}.")
+        if context.camera:
+            known.append(f"Camera: {context.camera}.")
+        if context.taken_at is not None:
+            known.append(f"Taken {date_format(timezone.localtime(context.taken_at), 'j F Y')}.")
+        description = " ".join(part for part in [text, *known] if part)
         bright = ImageStat.Stat(image.convert("L")).mean[0] > 120
-        caption = subject.split(".")[0][:200]
-        what = "generated image" if context.kind == "generated" else "photo"
-        of = f" of {context.project_name}" if context.project_name else ""
-        faces = f", with {context.faces} face{'s' if context.faces != 1 else ''}" if context.faces else ""
-        tones = ", ".join(colours[:3]) or "muted"
-        description = f"{subject.rstrip('.')}. A {context.orientation} {what}{of}{faces}, in {tones} tones."
         aesthetic = (
             f"{', '.join(words[:6]) or 'a quiet everyday scene'}, {context.orientation} composition, "
             f"{LIGHT[bright]}, colour palette of {' and '.join(colours[:3]) or 'soft neutrals'}, "
             "natural photographic style, shallow depth of field"
         )
-        return Analysis(caption=caption, description=description, aesthetic=aesthetic, tags=tags[:16])
+        return Analysis(caption=caption, description=description, aesthetic=aesthetic, tags=tags[:MAX_TAGS])

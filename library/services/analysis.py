@@ -89,6 +89,8 @@ def item_analyse(*, item_id: int) -> None:
             "colours": tuple(facts.colours),
             "orientation": _orientation(facts.width, facts.height),
             "faces": faces,
+            "camera": facts.camera,
+            "taken_at": facts.taken_at,
         }
     )
     backend = backend_for()

@@ -45,13 +45,23 @@ def _date_span(moments: list[datetime]) -> str:
     return f"{date_format(first, 'M Y')} – {date_format(last, 'M Y')}"
 
 
+def _names_content(tag: str, *, tags: list[str], item: LibraryItem) -> bool:
+    """False for the camera and the date (facts, not what the picture shows) and for a phrase whose
+    words are tags of their own ("red barn" next to "red" and "barn")."""
+    if tag == item.camera or any(character.isdigit() for character in tag):
+        return False
+    words = tag.split()
+    return len(words) == 1 or not all(word in tags for word in words)
+
+
 def album_suggestion_title(*, items: list[LibraryItem]) -> str:
     """The words at least half of the items share (earlier tags first on a tie), and their dates."""
     counts: dict[str, int] = {}
     positions: dict[str, int] = {}
     for item in items:
-        for position, tag in enumerate(dict.fromkeys(item.tags or [])):
-            if tag.lower() in _GENERIC_TAGS:
+        tags = list(dict.fromkeys(item.tags or []))
+        for position, tag in enumerate(tags):
+            if tag.lower() in _GENERIC_TAGS or not _names_content(tag, tags=tags, item=item):
                 continue
             counts[tag] = counts.get(tag, 0) + 1
             positions[tag] = positions.get(tag, 0) + position
