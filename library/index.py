@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from library.embeddings import DIMENSIONS, from_bytes
+from library import embeddings
+from library.embeddings import from_bytes
 from library.models import LibraryItem
 
 # One thread, as for the embedding model: web and worker processes share two cores, and a one-query
@@ -28,9 +29,14 @@ _lock = threading.Lock()
 
 @dataclass
 class UserIndex:
-    index: faiss.IndexIDMap2 = field(default_factory=lambda: faiss.IndexIDMap2(faiss.IndexFlatIP(DIMENSIONS)))
+    index: faiss.IndexIDMap2 = field(
+        default_factory=lambda: faiss.IndexIDMap2(faiss.IndexFlatIP(embeddings.dimensions()))
+    )
     synced_at: object = None  # the latest embedded_at seen
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -45,7 +51,10 @@ class UserIndex:
 
 
 def _items(user_id: int):
-    return LibraryItem.objects.filter(user_id=user_id, embedding__isnull=False)
+    # Only the configured model's vectors: during a re-embed the others wait, never mixed in.
+    return LibraryItem.objects.filter(
+        user_id=user_id, embedding__isnull=False, embedding_model=embeddings.model_id()
+    )
 
 
 def index_for(user_id: int) -> UserIndex:

@@ -60,8 +60,10 @@ class LibraryItem(models.Model):
     sharpness = models.FloatField(null=True, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
-    # float32 x 384, L2-normalised (library/embeddings.py), of the caption, description and tags.
+    # float32 unit vector (library/embeddings.py) of the caption, description and tags, made by
+    # `embedding_model`; vectors of another model than the configured one are never searched.
     embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=64, blank=True, editable=False)
     embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(help_text="When the photo was uploaded or the image generated.")
     analysed_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +107,10 @@ class LibraryItem(models.Model):
         """What the embedding is made of."""
         parts = [self.caption, self.description, ", ".join(self.tags)]
         return ". ".join(part for part in parts if part)
+
+    def search_phrases(self) -> tuple[str, ...]:
+        """The short parts embedded on their own next to the whole text (library/embeddings.py)."""
+        return tuple(dict.fromkeys(phrase for phrase in [self.caption, *self.tags] if phrase))
 
 
 class Album(models.Model):

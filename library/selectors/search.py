@@ -57,8 +57,8 @@ def _ranked_hits(
     hits = _hits(user, ranked, filters=filters, exclude=exclude)
     candidates = sum(1 for item_id, score in ranked if score >= minimum and item_id != exclude)
     dropped = candidates > len(hits)
-    if dropped and len(hits) < limit and user_index.index.ntotal > len(ranked):
-        hits = _hits(user, user_index.search(vector, user_index.index.ntotal), filters=filters, exclude=exclude)
+    if dropped and len(hits) < limit and len(user_index) > len(ranked):
+        hits = _hits(user, user_index.search(vector, len(user_index)), filters=filters, exclude=exclude)
     return hits[:limit]
 
 
@@ -67,16 +67,16 @@ def library_search(*, user: User, query: str, limit: int = 60, **filters) -> lis
     query = " ".join(query.split())[:300]
     if not query:
         return []
-    vector = embeddings.embed([query])[0]
+    vector = embeddings.embed_query(query)
     user_index = index.index_for(user.id)
     # Filters apply after ranking: look deeper when they may drop many results.
-    depth = user_index.index.ntotal if any(filters.values()) else limit
+    depth = len(user_index) if any(filters.values()) else limit
     hits = _ranked_hits(user, user_index, vector, depth=max(depth, limit), limit=limit, filters=filters)
     return [Hit(item=hit.item, score=hit.score, matched=_matched_words(query, hit.item)) for hit in hits]
 
 
 def library_similar(*, item: LibraryItem, limit: int = 24) -> list[Hit]:
-    if item.embedding is None:
+    if item.embedding is None or item.embedding_model != embeddings.model_id():
         return []
     user_index = index.index_for(item.user_id)
     vector = embeddings.from_bytes(bytes(item.embedding))
@@ -85,11 +85,11 @@ def library_similar(*, item: LibraryItem, limit: int = 24) -> list[Hit]:
 
 def library_vectors(*, user: User) -> tuple[list[int], np.ndarray]:
     rows = list(
-        LibraryItem.objects.filter(user=user, embedding__isnull=False)
+        LibraryItem.objects.filter(user=user, embedding__isnull=False, embedding_model=embeddings.model_id())
         .outside_trash()
         .order_by("id")
         .values_list("id", "embedding")
     )
     if not rows:
-        return [], np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
+        return [], np.zeros((0, embeddings.dimensions()), dtype=np.float32)
     return [row[0] for row in rows], np.stack([embeddings.from_bytes(row[1]) for row in rows])

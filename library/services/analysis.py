@@ -123,7 +123,8 @@ def item_analyse(*, item_id: int) -> None:
     }
     for field, value in fields.items():
         setattr(item, field, value)
-    fields["embedding"] = embeddings.to_bytes(embeddings.embed([item.search_text()])[0])
+    fields["embedding"] = embeddings.to_bytes(embeddings.embed_documents([_document(item)])[0])
+    fields["embedding_model"] = embeddings.model_id()
     fields["embedded_at"] = timezone.now()
     LibraryItem.objects.filter(id=item.id).update(**fields)
     if item.kind == LibraryItem.Kind.PHOTO and item.photo is not None and backend.name != "local":
@@ -166,13 +167,20 @@ def library_reembed(*, user_id: int | None = None, batch_size: int = 64) -> int:
     return embedded + _embed(batch)
 
 
+def _document(item: LibraryItem) -> embeddings.Document:
+    return embeddings.Document(text=item.search_text(), phrases=item.search_phrases())
+
+
 def _embed(batch: list[LibraryItem]) -> int:
     if not batch:
         return 0
-    vectors = embeddings.embed([item.search_text() for item in batch])
+    vectors = embeddings.embed_documents([_document(item) for item in batch])
+    model = embeddings.model_id()
     now = timezone.now()
     for item, vector in zip(batch, vectors, strict=True):
-        LibraryItem.objects.filter(id=item.id).update(embedding=embeddings.to_bytes(vector), embedded_at=now)
+        LibraryItem.objects.filter(id=item.id).update(
+            embedding=embeddings.to_bytes(vector), embedding_model=model, embedded_at=now
+        )
     return len(batch)
 
 

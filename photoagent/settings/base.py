@@ -583,8 +583,13 @@ HF_VLM_MODEL = env.str("HF_VLM_MODEL", default="Qwen/Qwen2.5-VL-7B-Instruct")
 # An OpenAI-compatible base URL (e.g. a dedicated endpoint); empty uses the Hugging Face router.
 HF_VLM_BASE_URL = env.str("HF_VLM_BASE_URL", default="")
 HF_VLM_TIMEOUT = env.float("HF_VLM_TIMEOUT", default=60.0)
-# Results under this cosine similarity are cut off; items this similar are proposed as an album.
-LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.2)
+# The text-embedding model (library/backends/embedders.py); changing it re-embeds every item.
+LIBRARY_EMBEDDING_BACKEND = env.str(
+    "LIBRARY_EMBEDDING_BACKEND", default="library.backends.embedders.UniversalSentenceEncoderBackend"
+)
+# Results under this score are cut off (calibrated for the model by make bench-relevance);
+# items this similar are proposed as an album.
+LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.43)
 LIBRARY_ALBUM_THRESHOLD = env.float("LIBRARY_ALBUM_THRESHOLD", default=0.6)
 LIBRARY_ALBUM_MIN_ITEMS = env.int("LIBRARY_ALBUM_MIN_ITEMS", default=3)
 
