@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from library import selectors, services
-from library.backends.base import Context
+from library.backends.base import Analysis, Context
 from library.backends.local import LocalAnalysisBackend
 from library.models import LibraryItem
 from library.tests.factories import generated_item, photo_item
@@ -112,3 +112,30 @@ def test_an_image_waiting_to_be_described_is_named_by_its_place_in_its_generatio
     page = client.get(f"/library/items/{item.id}/").content.decode()
     assert f"<h1>{name}</h1>" in page
     assert "Being described…" in page
+
+
+def analyse(text: str, **context) -> Analysis:
+    return LocalAnalysisBackend().analyse(
+        image=Image.new("RGB", (60, 40), "white"), context=Context(kind="photo", text=text, **context)
+    )
+
+
+def test_offline_tags_are_the_things_named_not_the_grammar():
+    tags = set(
+        analyse(
+            "It's my sister's dog, really; dark storm clouds gathering. Rowing boats pulled up on the shore, close up"
+        ).tags
+    )
+    assert {"sister", "dog", "dark storm clouds", "rowing boats", "shore", "close-up"} <= tags
+    # No contractions, no owner glued to what they own, no verb taken for part of a thing.
+    assert not {"it's", "sister's", "sister dog", "really", "clouds gathering", "boats pulled", "close"} & tags
+
+
+def test_the_offline_look_names_only_what_the_file_shows():
+    undescribed = analyse("", colours=("#3259c8",), orientation="landscape")
+    assert undescribed.caption == ""
+    assert undescribed.aesthetic == "landscape composition, bright, high-key light, colour palette of blue, photograph"
+    described = analyse("A blue painting of elephants among acacia trees", orientation="landscape")
+    # Each thing once, as the owner named it; no lens, style or mood made up.
+    assert described.aesthetic.startswith("blue painting, elephants, acacia trees, landscape composition")
+    assert described.description == "A blue painting of elephants among acacia trees."
