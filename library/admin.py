@@ -6,16 +6,21 @@ from library.services import items as item_services
 
 @admin.register(LibraryItem)
 class LibraryItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "kind", "status", "caption", "backend", "created_at"]
+    list_display = ["id", "user", "kind", "status", "label", "backend", "created_at"]
     list_filter = ["kind", "status", "backend"]
     search_fields = ["user__email", "caption", "description"]
-    list_select_related = ["user"]
+    # The label reads the photo's file name, or the generated image's place in its job.
+    list_select_related = ["user", "photo", "generated_image"]
     exclude = ["embedding"]
     readonly_fields = [f.name for f in LibraryItem._meta.fields if f.name != "embedding"]
     actions = ["analyse_again"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Caption (or name)", ordering="caption")
+    def label(self, item: LibraryItem) -> str:
+        return item.label
 
     @admin.action(description="Analyse again")
     def analyse_again(self, request, queryset):

@@ -44,10 +44,21 @@ STOPWORDS = set(
     "also too can will would could should may might must shall do does did done has have had having "
     "i me my mine we us our ours you your yours he him his she her hers they them their theirs one ones "
     "resting sitting standing lying laying placed sits stands lies rests seen showing shows shown "
-    "featuring features depicting depicts looking taken made using next "
+    "featuring features depicting depicts looking taken made using next front "
+    "really quite rather lot lots bit like maybe perhaps probably almost nearly again ever never always often "
+    "even much many several another else etc get got go went see saw use used let "
     "photo photos photograph picture image shot view product products thing things something".split()
 )
 WORD = re.compile(r"[a-z][a-z'-]{2,}")
+# Words that end like a verb form (-ing, -ed) but name a thing or a colour ("a blue painting", "a
+# wooden shed"): they belong to their phrase.
+NOT_VERB_FORMS = set(
+    "painting paintings building buildings ceiling clothing evening morning wedding spring string ring "
+    "king wing thing pudding icing frosting railing lighting drawing drawings sibling landing opening "
+    "swing duckling seedling dumpling sapling earring earrings awning bedding flooring "
+    "stuffing topping dressing sling "
+    "red bed shed seed sled reed weed steed speed breed tweed seaweed hundred".split()
+)
 
 
 @dataclass(frozen=True)
@@ -114,29 +125,69 @@ def image_facts(content: bytes) -> tuple[ImageFacts, Image.Image]:
     return facts, upright
 
 
+def _plain(text: str) -> str:
+    """Lower case, typographic apostrophes made plain, "close up" one word as photographers write it."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\bclose[ -]up\b", "close-up", text)
+
+
+def _content_word(token: str) -> str:
+    """The token as a content word, or "" for a stop-word, a contraction ("it's", "don't") or no word.
+    A possessive keeps its owner: "sister's" is "sister"."""
+    word = token.strip("'-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if "'" in word or not WORD.fullmatch(word) or word in STOPWORDS:
+        return ""
+    return word
+
+
 def keywords(text: str, limit: int = 12) -> list[str]:
     """Distinct content words of a text, in order of first use."""
     seen: list[str] = []
-    for word in WORD.findall(text.lower()):
-        word = word.strip("'-")
-        if word not in STOPWORDS and word not in seen:
+    for token in WORD.findall(_plain(text)):
+        word = _content_word(token)
+        if word and word not in seen:
             seen.append(word)
     return seen[:limit]
 
 
+def _ends_a_noun_phrase(run: list[str], word: str) -> bool:
+    """An -ing verb after its subject ("clouds gathering") starts a run of its own (a trailing -ed
+    participle, "a notebook closed", is left out when the run closes)."""
+    if not run or word in NOT_VERB_FORMS:
+        return False
+    return word.endswith("ing") and len(word) > 5
+
+
 def phrases(text: str, limit: int = 12) -> list[str]:
-    """Tags from a text: each run of two or three content words as a phrase ("acacia trees"), then its
-    words, distinct, in order of first use. Stop-words and punctuation end a run."""
+    """Tags from a text: each run of content words as a phrase ("acacia trees"; its last three when
+    longer: "green paper bird" of "little green paper bird"), then its words, distinct, in order of
+    first use. Stop-words and punctuation end a run, and so does a verb after its subject ("dark
+    storm clouds gathering" gives "dark storm clouds" and "gathering")."""
     found: list[str] = []
-    for clause in re.split(r"[^a-z' -]+", text.lower()):
+
+    def close(run: list[str]) -> None:
+        # A trailing participle is what the subject does ("boats pulled up"), not a kind of boat.
+        head = run[:-1] if len(run) > 1 and run[-1].endswith("ed") and run[-1] not in NOT_VERB_FORMS else run
+        if len(head) >= 2:
+            found.append(" ".join(head[-3:]))
+        found.extend(run)
+
+    for clause in re.split(r"[^a-z' -]+", _plain(text)):
         run: list[str] = []
         for token in [*clause.split(), ""]:
-            word = token.strip("'-")
-            if word and WORD.fullmatch(word) and word not in STOPWORDS:
+            word = _content_word(token)
+            if word and _ends_a_noun_phrase(run, word):
+                close(run)
+                run = [word]
+            elif word:
                 run.append(word)
-                continue
-            if 2 <= len(run) <= 3:
-                found.append(" ".join(run))
-            found.extend(run)
-            run = []
+            else:
+                close(run)
+                run = []
+            if word and token.strip("-").endswith("'s"):
+                # An owner ends its phrase: "my sister's dog" is "sister" and "dog", not "sister dog".
+                close(run)
+                run = []
     return list(dict.fromkeys(found))[:limit]

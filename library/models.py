@@ -99,6 +99,21 @@ class LibraryItem(models.Model):
         return self.photo if self.kind == self.Kind.PHOTO else self.generated_image
 
     @property
+    def label(self) -> str:
+        """What pages call the item: its caption, else what the owner knows it by (the photo's file
+        name, which image of which generation). Display only: never embedded or matched, and the
+        caption stays empty when nothing describes the item. Reads the photo or generated image row,
+        so lists select_related them."""
+        if self.caption:
+            return self.caption
+        if self.kind == self.Kind.PHOTO and self.photo is not None:
+            return self.photo.original_filename or f"Untitled photo #{self.id}"
+        if self.kind == self.Kind.GENERATED and self.generated_image is not None:
+            image = self.generated_image
+            return f"Image {image.index + 1} of generation #{image.generation_id}"
+        return f"{self.get_kind_display()} #{self.id}"
+
+    @property
     def favourite(self) -> bool:
         image = self.generated_image if self.generated_image_id else None
         return bool(image and image.favourite)

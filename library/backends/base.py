@@ -21,6 +21,8 @@ class Context:
 
     kind: str  # photo | generated
     text: str  # the user's description, or the prompt
+    # The project's name and category are filters, never words of the item: no backend writes them
+    # into a caption, description or tags, nor gives them to a model as text to describe.
     project_name: str = ""
     category: str = ""
     trigger_word: str = ""

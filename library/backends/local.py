@@ -13,8 +13,10 @@ from PIL import Image, ImageStat
 from library.analysis import colour_name, phrases
 from library.backends.base import Analysis, AnalysisBackend, Context
 
-LIGHT = {True: "bright, airy light", False: "moody, low-key light"}
+# What the mean brightness says, and no more (no mood, style or lens is guessed).
+LIGHT = {True: "bright, high-key light", False: "dark, low-key light"}
 MAX_TAGS = 16
+CAPTION_CHARS = 200
 
 
 def _own_words(context: Context) -> str:
@@ -22,7 +24,24 @@ def _own_words(context: Context) -> str:
     text = context.text
     if context.trigger_word:
         text = re.sub(rf"\b{re.escape(context.trigger_word)}\b", " ", text)
-    return " ".join(text.split())
+    return " ".join(text.split()).strip(" ,;:-")
+
+
+def _subject(words: list[str], limit: int = 5) -> list[str]:
+    """The phrases and words of the text without repeats: "blue painting", not also "blue" and "painting"."""
+    kept: list[str] = []
+    for word in words:
+        if not any(set(word.split()) <= set(phrase.split()) for phrase in kept):
+            kept.append(word)
+    return kept[:limit]
+
+
+def _first_sentence(text: str) -> str:
+    """The text's first sentence, at most CAPTION_CHARS long, cut at a word."""
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".")
+    if len(sentence) <= CAPTION_CHARS:
+        return sentence
+    return sentence[: CAPTION_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 class LocalAnalysisBackend(AnalysisBackend):
@@ -45,7 +64,7 @@ class LocalAnalysisBackend(AnalysisBackend):
         # Facts first in the budget: the words of a long description are cut, not the facts.
         room = MAX_TAGS - len([fact for fact in facts if fact])
         tags = list(dict.fromkeys([*words[:room], *(fact for fact in facts if fact)]))
-        caption = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".")[:200]
+        caption = _first_sentence(text)
         known = [f"Colours: {', '.join(colours[:3])}." if colours else ""]
         if context.faces:
             known.append(f"{context.faces} face{'s' if context.faces != 1 else ''}.")
@@ -53,11 +72,15 @@ class LocalAnalysisBackend(AnalysisBackend):
             known.append(f"Camera: {context.camera}.")
         if context.taken_at is not None:
             known.append(f"Taken {date_format(timezone.localtime(context.taken_at), 'j F Y')}.")
-        description = " ".join(part for part in [text, *known] if part)
+        sentence = f"{text}." if text and text[-1] not in ".!?…" else text
+        description = " ".join(part for part in [sentence, *known] if part)
         bright = ImageStat.Stat(image.convert("L")).mean[0] > 120
-        aesthetic = (
-            f"{', '.join(words[:6]) or 'a quiet everyday scene'}, {context.orientation} composition, "
-            f"{LIGHT[bright]}, colour palette of {' and '.join(colours[:3]) or 'soft neutrals'}, "
-            "natural photographic style, shallow depth of field"
-        )
+        look = [
+            ", ".join(_subject(words)),
+            f"{context.orientation} composition",
+            LIGHT[bright],
+            f"colour palette of {' and '.join(colours[:3])}" if colours else "",
+            "photograph" if context.kind == "photo" else "",
+        ]
+        aesthetic = ", ".join(part for part in look if part)
         return Analysis(caption=caption, description=description, aesthetic=aesthetic, tags=tags[:MAX_TAGS])

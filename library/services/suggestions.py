@@ -45,13 +45,22 @@ def _date_span(moments: list[datetime]) -> str:
     return f"{date_format(first, 'M Y')} – {date_format(last, 'M Y')}"
 
 
-def _names_content(tag: str, *, tags: list[str], item: LibraryItem) -> bool:
-    """False for the camera and the date (facts, not what the picture shows) and for a phrase whose
-    words are tags of their own ("red barn" next to "red" and "barn")."""
-    if tag == item.camera or any(character.isdigit() for character in tag):
-        return False
-    words = tag.split()
-    return len(words) == 1 or not all(word in tags for word in words)
+def _names_content(tag: str, *, item: LibraryItem) -> bool:
+    """False for what the file says rather than what the picture shows: its kind, orientation and
+    colours, the camera and the date."""
+    return tag.lower() not in _GENERIC_TAGS and tag != item.camera and not any(char.isdigit() for char in tag)
+
+
+def _phrases_for_words(tags: list[str]) -> list[str]:
+    """A phrase stands for its words: "red barn, snowy field", not "barn, snowy, field"."""
+    kept: list[str] = []
+    for tag in tags:
+        words = set(tag.split())
+        if any(words <= set(other.split()) for other in kept):
+            continue
+        kept = [other for other in kept if not set(other.split()) <= words]
+        kept.append(tag)
+    return kept
 
 
 def album_suggestion_title(*, items: list[LibraryItem]) -> str:
@@ -59,14 +68,13 @@ def album_suggestion_title(*, items: list[LibraryItem]) -> str:
     counts: dict[str, int] = {}
     positions: dict[str, int] = {}
     for item in items:
-        tags = list(dict.fromkeys(item.tags or []))
-        for position, tag in enumerate(tags):
-            if tag.lower() in _GENERIC_TAGS or not _names_content(tag, tags=tags, item=item):
+        for position, tag in enumerate(dict.fromkeys(item.tags or [])):
+            if not _names_content(tag, item=item):
                 continue
             counts[tag] = counts.get(tag, 0) + 1
             positions[tag] = positions.get(tag, 0) + position
     ranked = sorted(counts, key=lambda tag: (-counts[tag], positions[tag] / counts[tag], tag))
-    shared = [tag for tag in ranked if counts[tag] * 2 >= len(items)][:3] or ranked[:1]
+    shared = _phrases_for_words([tag for tag in ranked if counts[tag] * 2 >= len(items)])[:3] or ranked[:1]
     if shared:
         words = ", ".join(shared)
         words = words[0].upper() + words[1:]

@@ -110,16 +110,22 @@ def test_the_request_carries_the_image_as_a_data_url_and_the_model_id(vlm, run_o
     assert schema["required"] == ["caption", "description", "aesthetic", "tags"]
 
 
-def test_the_users_own_words_are_context_with_the_trigger_word_left_out(vlm, run_on_commit):
+def test_the_users_own_words_are_context_without_the_trigger_word_or_the_projects_name(vlm, run_on_commit):
     project = ProjectFactory(name="Blue mug", trigger_word="TOKMUG")
     item = add_photo(run_on_commit, project=project)
     with run_on_commit():
         project_services.photo_update_description(photo=item.photo, description="TOKMUG on my desk at work")
 
     text = prompt_text(vlm.requests[-1])
-    assert "«Blue mug on my desk at work»" in text
+    assert "«the subject on my desk at work»" in text
     assert "TOKMUG" not in text
-    assert "It belongs to the project «Blue mug» (product)." in text
+    # The project's name is a filter: given as words to describe, the model writes it into every
+    # caption and tag list of the project, and each of its items matches a search for it.
+    assert "blue mug" not in text.lower()
+    assert "product" not in text.lower()
+    item.refresh_from_db()
+    assert item.caption == GOOD_CAPTION
+    assert "espresso" in item.tags  # the model's own tags are kept
 
 
 def test_a_generated_images_prompt_is_given_as_context(vlm, run_on_commit, instant_demo):

@@ -32,7 +32,7 @@ def test_related_items_are_suggested_as_one_album_the_same_every_time(owner, bar
     assert len(proposed) == 1
     suggestion = proposed[0]
     assert sorted(item.id for item in suggestion.items.all()) == [item.id for item in barns]
-    assert suggestion.title.startswith("Barn, snowy, field · ")
+    assert suggestion.title.startswith("Red barn, snowy field, dusk · ")
     assert suggestion.key == services.album_suggestion_key([item.id for item in barns])
 
     again = services.album_suggestions_refresh(user=owner)
