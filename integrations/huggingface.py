@@ -1,11 +1,13 @@
 """The Hugging Face Hub: the only module that imports huggingface_hub (publishing LoRAs,
-base-model images from Inference, and image descriptions from a vision-language model)."""
+base-model images from Inference, image descriptions from a vision-language model, and text
+embeddings for the library's search)."""
 
 import base64
 import io
 import json
 
 import httpx2
+import numpy as np
 from django.conf import settings
 from huggingface_hub import CommitOperationAdd, HfApi, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
@@ -103,13 +105,17 @@ def _vlm_client() -> InferenceClient:
     return InferenceClient(model=settings.HF_VLM_MODEL, provider="auto", api_key=token, timeout=settings.HF_VLM_TIMEOUT)
 
 
-def _vlm_error(exc: HfHubHTTPError) -> Exception:
+def _inference_error(exc: HfHubHTTPError, *, what: str) -> Exception:
     status = exc.response.status_code if exc.response is not None else None
     detail = " ".join(str(exc).split())
-    message = f"The vision model answered {status}: {detail}"[:500]
+    message = f"{what} answered {status}: {detail}"[:500]
     if status in TRANSIENT_STATUSES:
         return TransientProviderError(message, status_code=status)
     return PermanentProviderError(message, status_code=status, kind=failures.classify(detail, status_code=status))
+
+
+def _vlm_error(exc: HfHubHTTPError) -> Exception:
+    return _inference_error(exc, what="The vision model")
 
 
 def describe_image(*, jpeg: bytes, instructions: str, schema: dict | None = None, max_tokens: int = 800) -> str:
@@ -173,3 +179,43 @@ def describe_image(*, jpeg: bytes, instructions: str, schema: dict | None = None
     except (AttributeError, IndexError, KeyError, TypeError):
         return ""
     return content if isinstance(content, str) else ""
+
+
+# Text embeddings (the photo library's search, when LIBRARY_EMBEDDING_BACKEND names Hugging Face)
+# ------------------------------------------------------------------------------
+
+
+def embed_texts(*, texts: list[str], prompt_name: str | None = None) -> np.ndarray:
+    """(len(texts), d) float32 unit vectors from settings.HF_EMBEDDING_URL's feature-extraction
+    endpoint (HF Inference's pipeline URL for settings.HF_EMBEDDING_MODEL, or a dedicated
+    text-embeddings-inference endpoint): one request for the batch, posted to the URL directly
+    with no Hub lookup. `prompt_name` picks one of the model's sentence-transformers prompts
+    ("query" for Qwen3-Embedding's search instruction).
+
+    Raises TransientProviderError (429, 5xx, timeouts, no connection, a cut-off answer) or
+    PermanentProviderError (credentials, a model that is not an embedding model, wrong settings).
+    """
+    client = InferenceClient(
+        model=settings.HF_EMBEDDING_URL, token=settings.HF_TOKEN or None, timeout=settings.HF_EMBEDDING_TIMEOUT
+    )
+    try:
+        vectors = client.feature_extraction(texts, normalize=True, truncate=True, prompt_name=prompt_name)
+    except InferenceTimeoutError as exc:
+        raise TransientProviderError(
+            f"The embedding model did not answer within {settings.HF_EMBEDDING_TIMEOUT:g} s"
+        ) from exc
+    except HfHubHTTPError as exc:
+        raise _inference_error(exc, what="The embedding model") from exc
+    except httpx2.TransportError as exc:
+        raise TransientProviderError(f"The embedding model is unreachable: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 that is not JSON (a proxy's page)
+        raise TransientProviderError(f"The embedding model's answer could not be read: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # JSON that is not a matrix of numbers (an error object, ragged rows)
+        raise PermanentProviderError(f"The embedding model's answer is not a list of vectors: {exc}") from exc
+    if vectors.ndim != 2 or vectors.shape[0] != len(texts) or not vectors.shape[1]:
+        raise PermanentProviderError(
+            f"The embedding model answered an array of shape {vectors.shape} for {len(texts)} texts; "
+            "is HF_EMBEDDING_MODEL a sentence-embedding model?"
+        )
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-9, None)).astype(np.float32)

@@ -7,8 +7,8 @@ higher than an unrelated item (bench/relevance.py: no_match_empty 0.22 -> 0.94 a
 Each vector is stored with the backend's `model`, and only vectors of the current model are searched.
 """
 
+import threading
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 from django.conf import settings
@@ -25,13 +25,17 @@ class Document:
     phrases: tuple[str, ...] = field(default=())  # short parts, embedded on their own
 
 
-@cache
-def _backend(path: str) -> EmbeddingBackend:
-    return import_string(path)()
+_backends: dict[str, EmbeddingBackend] = {}
+_backends_lock = threading.Lock()
 
 
 def backend() -> EmbeddingBackend:
-    return _backend(settings.LIBRARY_EMBEDDING_BACKEND)
+    """The configured backend, one per process: its model loads once, whichever thread asks first."""
+    path = settings.LIBRARY_EMBEDDING_BACKEND
+    with _backends_lock:
+        if path not in _backends:
+            _backends[path] = import_string(path)()
+        return _backends[path]
 
 
 def model_id() -> str:
@@ -60,19 +64,16 @@ def embed_documents(documents: list[Document]) -> np.ndarray:
     engine = backend()
     if not documents:
         return np.zeros((0, engine.dimensions), dtype=np.float32)
-    texts: list[str] = []
-    spans = []
+    # Each distinct text once: tags ("landscape", a colour, a camera) repeat across a batch.
+    positions: dict[str, int] = {}
+    parts = []
     for document in documents:
-        start = len(texts)
-        texts.append(document.text)
-        texts.extend(phrase for phrase in document.phrases if phrase)
-        spans.append((start, len(texts)))
-    vectors = engine.embed_passages(texts)
+        texts = [document.text, *(phrase for phrase in document.phrases if phrase)]
+        parts.append([positions.setdefault(text, len(positions)) for text in texts])
+    vectors = engine.embed_passages(list(positions))
     combined = []
-    for start, end in spans:
-        whole = vectors[start]
-        phrases = vectors[start + 1 : end]
-        combined.append(whole + phrases.mean(axis=0) if len(phrases) else whole)
+    for whole, *phrases in parts:
+        combined.append(vectors[whole] + vectors[phrases].mean(axis=0) if phrases else vectors[whole])
     return _normalised(np.stack(combined))
 
 

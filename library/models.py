@@ -202,3 +202,23 @@ class ShareLink(models.Model):
                 name="sharelink_one_target",
             ),
         ]
+
+
+class ReembedProgress(models.Model):
+    """How far the background re-embed (library.reembed_stale) has come with the configured model:
+    one row (id 1). Its lease lets one run at a time work, whether beat's or `manage.py
+    library_index`'s, so two workers never embed the same items; `done_at` ends the runs until an
+    item goes stale again or the model changes."""
+
+    model = models.CharField(max_length=64)  # the model the items are being brought to
+    after_id = models.BigIntegerField(default=0)  # items up to this id are done in this pass
+    embedded = models.PositiveBigIntegerField(default=0)  # items re-embedded with this model so far
+    done_at = models.DateTimeField(null=True, blank=True)
+    # core.leases: the run that works now, until when.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "re-embed progress"

@@ -36,3 +36,14 @@ def reconcile_items(**kwargs) -> None:
     from library import services
 
     services.library_reconcile()
+
+
+# Bounded by LIBRARY_REEMBED_ITEMS_PER_RUN; the limits are for a model slower than expected, and
+# the re-embed lease (library.services.analysis.REEMBED_LEASE_SECONDS) outlasts them.
+@shared_task(name="library.reembed_stale", soft_time_limit=240, time_limit=270)
+def reembed_stale(**kwargs) -> None:
+    from django.conf import settings
+
+    from library.services import analysis
+
+    analysis.library_reembed_stale(limit=settings.LIBRARY_REEMBED_ITEMS_PER_RUN)

@@ -3,8 +3,9 @@ from logging.config import dictConfig
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_init
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from kombu.transport import TRANSPORT_ALIASES
 
 from core import logging as log_context
@@ -44,3 +45,20 @@ def _log_as_the_web_does(**kwargs) -> None:
     # Connected, this replaces Celery's own logging setup: workers and beat use settings.LOGGING
     # (JSON lines in production, secrets redacted) instead of Celery's format.
     dictConfig(settings.LOGGING)
+
+
+@worker_init.connect
+def _load_the_search_model(sender, **kwargs) -> None:
+    # A worker that takes the library's tasks loads the embedding model before it forks its pool,
+    # once: the children share its tables instead of each loading them on its first analysis.
+    # A missing or tampered model file stops the worker here, with the reason, instead of
+    # failing every analysis later.
+    if "library" not in sender.app.amqp.queues.consume_from:
+        return
+    from library import embeddings  # not at the top: this module is imported before Django is set up
+
+    try:
+        embeddings.preload()
+    except (embeddings.ModelIntegrityError, ImproperlyConfigured) as error:
+        # Not an Exception: Celery logs and ignores those raised by signal handlers.
+        raise SystemExit(f"The search model cannot be loaded: {error}") from error

@@ -322,6 +322,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "library.reconcile_items",
         "schedule": 60.0,
     },
+    # Items embedded by another model than the configured one (after an upgrade) are re-embedded
+    # a bounded batch at a time.
+    "library-reembed-stale": {
+        "task": "library.reembed_stale",
+        "schedule": 30.0,
+    },
     "photos-reconcile": {
         "task": "projects.reconcile_photos",
         "schedule": 30.0,
@@ -583,10 +589,27 @@ HF_VLM_MODEL = env.str("HF_VLM_MODEL", default="Qwen/Qwen2.5-VL-7B-Instruct")
 # An OpenAI-compatible base URL (e.g. a dedicated endpoint); empty uses the Hugging Face router.
 HF_VLM_BASE_URL = env.str("HF_VLM_BASE_URL", default="")
 HF_VLM_TIMEOUT = env.float("HF_VLM_TIMEOUT", default=60.0)
-# The text-embedding model (library/backends/embedders.py); changing it re-embeds every item.
+# The text-embedding model (library/backends/embedders.py): the offline Universal Sentence
+# Encoder, or library.backends.embedders.HuggingFaceEmbeddingBackend. Changing it re-embeds every
+# item in the background (library.reembed_stale, or manage.py library_index at once); until an
+# item is re-embedded it is left out of search and "Similar", never compared across models.
 LIBRARY_EMBEDDING_BACKEND = env.str(
     "LIBRARY_EMBEDDING_BACKEND", default="library.backends.embedders.UniversalSentenceEncoderBackend"
 )
+# Items the background re-embed does per beat run (one run at a time, whatever the workers).
+LIBRARY_REEMBED_ITEMS_PER_RUN = env.int("LIBRARY_REEMBED_ITEMS_PER_RUN", default=500)
+# The Hugging Face embedding backend: the model (its name is part of each vector's model id), its
+# feature-extraction URL (empty: HF Inference's pipeline URL for the model; or a dedicated
+# text-embeddings-inference endpoint), texts per request, the vectors' size (0: from the first
+# answer) and the sentence-transformers prompt put before queries (empty for a symmetric model).
+HF_EMBEDDING_MODEL = env.str("HF_EMBEDDING_MODEL", default="Qwen/Qwen3-Embedding-0.6B")
+HF_EMBEDDING_URL = env.str("HF_EMBEDDING_URL", default="") or (
+    f"https://router.huggingface.co/hf-inference/models/{HF_EMBEDDING_MODEL}/pipeline/feature-extraction"
+)
+HF_EMBEDDING_TIMEOUT = env.float("HF_EMBEDDING_TIMEOUT", default=30.0)
+HF_EMBEDDING_BATCH_SIZE = env.int("HF_EMBEDDING_BATCH_SIZE", default=32)
+HF_EMBEDDING_DIMENSIONS = env.int("HF_EMBEDDING_DIMENSIONS", default=0)
+HF_EMBEDDING_QUERY_PROMPT = env.str("HF_EMBEDDING_QUERY_PROMPT", default="query")
 # Results under this score are cut off (calibrated for the model by make bench-relevance);
 # items this similar are proposed as an album.
 LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.43)
