@@ -187,6 +187,7 @@ class TermIndex:
 
     postings: dict[str, list[int]] = field(default_factory=dict)
     items: set[int] = field(default_factory=set)
+    entries: int = 0  # postings in all, for size() without walking a dict another thread may grow
     synced_at: datetime | None = None
     # Items added again since the map was built (edited): their old words linger until a rebuild.
     readded: int = 0
@@ -200,6 +201,7 @@ class TermIndex:
             ids = self.postings.setdefault(term, [])
             if not (again and item_id in ids):  # the scan only for an edited item: rare
                 ids.append(item_id)
+                self.entries += 1
 
     def knows(self, term: str) -> bool:
         return term in self.postings
@@ -225,7 +227,7 @@ class TermIndex:
 
     def size(self) -> int:
         """Roughly the bytes it holds: a pointer per posting, a small string per word."""
-        return 8 * sum(len(ids) for ids in self.postings.values()) + 80 * len(self.postings) + 40 * len(self.items)
+        return 8 * self.entries + 80 * len(self.postings) + 40 * len(self.items)
 
 
 _maps: "OrderedDict[int, TermIndex]" = OrderedDict()

@@ -73,7 +73,8 @@ def _candidates(
     floor: float,
     filters: dict,
 ) -> tuple[list[Candidate], int]:
-    """The scored candidates the filters keep, and how many of the vector index's the filters dropped."""
+    """The scored candidates the filters keep, and how many of the vector index's the filters dropped:
+    the vector index's at least `floor` in meaning, and the items the word map proposes."""
     reached = dict(ranked)
     meaning = {item_id: score for item_id, score in ranked if score >= floor}
     by_words = [item_id for item_id in terms.candidates(weights, KEYWORD_CANDIDATES) if item_id not in meaning]
@@ -112,8 +113,10 @@ def library_search(*, user: User, query: str, limit: int = 60, **filters) -> lis
     depth = len(user_index) if any(filters.values()) else limit
     while True:
         ranked = user_index.search(vector, max(depth, limit))
+        # An item holding none of the words needs the meaning alone; those holding some are the
+        # word map's to propose (all but the words thousands of items hold, see library/ranking.py).
         candidates, dropped = _candidates(
-            user, vector=vector, ranked=ranked, weights=weights, terms=terms, floor=minimum - weight, filters=filters
+            user, vector=vector, ranked=ranked, weights=weights, terms=terms, floor=minimum, filters=filters
         )
         hits = [
             Hit(item=candidate.item, score=round(candidate.score(weight), 3), matched=candidate.matched)

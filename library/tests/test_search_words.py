@@ -150,3 +150,15 @@ def test_a_query_code_is_one_word_and_other_languages_function_words_are_dropped
     assert terms("blue-green sea") == [("bluegreen",), ("sea",)]
     assert terms("red-brown") == [("red", "brown")]
     assert [word.typed for word in ranking.query_words("perro en la playa")] == ["perro", "playa"]
+
+
+def test_word_maps_over_the_memory_budget_go_least_recently_used_first(run_on_commit, settings):
+    settings.LIBRARY_KEYWORD_MEMORY_MB = 0  # room for the map in use only
+    first, second = UserFactory(), UserFactory()
+    code = generated_item(first, HEADPHONES[0], run_on_commit)
+    generated_item(second, HEADPHONES[1], run_on_commit)
+    selectors.library_search(user=first, query="TX-200")
+    selectors.library_search(user=second, query="TX-200")
+    assert list(ranking._maps) == [second.id]
+    assert ids(selectors.library_search(user=first, query="TX-200")) == [code.id]  # rebuilt
+    assert list(ranking._maps) == [first.id]
