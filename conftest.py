@@ -149,11 +149,13 @@ def sendgrid(settings):
 @pytest.fixture
 def fresh_indexes():
     """The search indexes live in the process, keyed by user id: a reused id must not see old vectors."""
-    from library import index
+    from library import index, ranking
 
     index.forget()
+    ranking.forget()
     yield
     index.forget()
+    ranking.forget()
 
 
 @pytest.fixture

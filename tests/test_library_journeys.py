@@ -234,12 +234,14 @@ def test_photos_and_generated_images_are_analysed_and_found_by_meaning(run_on_co
     assert "photo" in coffee.tags
     assert "generated" in barn.tags
 
-    hits = selectors.library_search(user=project.owner, query="hot drink in a mug")
+    # By meaning, in other words and other languages than the description's, and by its words.
+    hits = selectors.library_search(user=project.owner, query="una taza de café")
     assert hits[0].item == coffee
+    assert hits[0].why == "similar meaning"
     hits = selectors.library_search(user=project.owner, query="space exploration flag")
     assert hits[0].item == astronaut
     assert "flag" in hits[0].matched
-    hits = selectors.library_search(user=project.owner, query="farm building in winter")
+    hits = selectors.library_search(user=project.owner, query="Scheune im Schnee")
     assert hits[0].item == barn
     generated_only = selectors.library_search(user=project.owner, query="espresso", kind="generated")
     assert coffee not in [hit.item for hit in generated_only]

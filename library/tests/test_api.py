@@ -17,7 +17,9 @@ def test_the_api_searches_only_your_items(run_on_commit):
     hits = api.get("/api/v1/library/search/", {"q": "old analog camera"}).json()
     assert hits[0]["item"]["id"] == item.id
     assert hits[0]["score"] > 0.3
-    assert "camera" in hits[0]["matched"]
+    assert hits[0]["matched"] == ["camera"]
+    assert hits[0]["why"] == "matched: camera"
+    assert api.get("/api/v1/library/search/", {"q": "cámara de fotos antigua"}).json()[0]["why"] == "similar meaning"
     assert api.get(f"/api/v1/library/items/{item.id}/similar/").status_code == 200
     assert api.get("/api/v1/library/search/").status_code == 400
     stranger = APIClient()

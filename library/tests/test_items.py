@@ -37,7 +37,7 @@ def test_photos_and_images_whose_messages_were_lost_are_added_and_analysed(run_o
         (LibraryItem.Kind.GENERATED, LibraryItem.Status.DONE),
         (LibraryItem.Kind.PHOTO, LibraryItem.Status.DONE),
     ]
-    assert selectors.library_search(user=project.owner, query="hot drink")[0].item.photo_id == coffee.photo_id
+    assert selectors.library_search(user=project.owner, query="espresso")[0].item.photo_id == coffee.photo_id
 
 
 def test_a_recent_photo_is_left_to_its_own_message(run_on_commit):

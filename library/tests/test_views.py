@@ -33,7 +33,8 @@ def test_the_library_and_its_search_keep_a_constant_query_count(client, run_on_c
     client.force_login(user)
     with django_assert_num_queries(5):  # session, user, count, the page's items with their sources, projects
         assert client.get("/library/").content.decode().count('class="image-tile"') == 1
-    with django_assert_num_queries(6):  # session, user, index sync (new vectors, count), the hits, projects
+    # Session, user, index sync (new vectors, count), word map sync (new texts, count), the hits, projects.
+    with django_assert_num_queries(8):
         assert client.get("/library/", {"q": "cat"}).content.decode().count('class="image-tile"') == 1
 
     for prompt in ("a cat on a red sofa", "a cat chasing a ball of wool", "a cat in a cardboard box"):
@@ -44,7 +45,7 @@ def test_the_library_and_its_search_keep_a_constant_query_count(client, run_on_c
     ProjectFactory(owner=user)
     with django_assert_num_queries(5):
         assert client.get("/library/").content.decode().count('class="image-tile"') == 6
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         assert client.get("/library/", {"q": "cat"}).content.decode().count('class="image-tile"') >= 4
 
 

@@ -36,9 +36,15 @@ def search_filters(params) -> dict:
     }
 
 
-def tile(item: LibraryItem, score: float | None = None, matched=()) -> dict:
-    """What a grid of items shows of one."""
-    return {"item": item, "thumbnail_url": selectors.item_thumbnail_url(item=item), "score": score, "matched": matched}
+def tile(item: LibraryItem, score: float | None = None, matched=(), why: str = "") -> dict:
+    """What a grid of items shows of one (a search result also why it was found)."""
+    return {
+        "item": item,
+        "thumbnail_url": selectors.item_thumbnail_url(item=item),
+        "score": score,
+        "matched": matched,
+        "why": why,
+    }
 
 
 @login_required
@@ -49,7 +55,7 @@ def library_home(request):
     filters = search_filters(request.GET)
     if query:
         tiles = [
-            tile(hit.item, hit.score, hit.matched)
+            tile(hit.item, hit.score, hit.matched, hit.why)
             for hit in selectors.library_search(user=request.user, query=query, **filters)
         ]
         page = None

@@ -610,10 +610,17 @@ HF_EMBEDDING_TIMEOUT = env.float("HF_EMBEDDING_TIMEOUT", default=30.0)
 HF_EMBEDDING_BATCH_SIZE = env.int("HF_EMBEDDING_BATCH_SIZE", default=32)
 HF_EMBEDDING_DIMENSIONS = env.int("HF_EMBEDDING_DIMENSIONS", default=0)
 HF_EMBEDDING_QUERY_PROMPT = env.str("HF_EMBEDDING_QUERY_PROMPT", default="query")
-# Results under this score are cut off (calibrated for the model by make bench-relevance);
-# items this similar are proposed as an album.
-LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.43)
-LIBRARY_ALBUM_THRESHOLD = env.float("LIBRARY_ALBUM_THRESHOLD", default=0.6)
+# Search scores meaning + LIBRARY_KEYWORD_WEIGHT x the share of the query's (rarity-weighted) words an
+# item holds, and cuts off results under LIBRARY_SEARCH_MIN_SCORE; "Similar" shows items at least
+# LIBRARY_SIMILAR_MIN_SCORE alike (cosine), and items LIBRARY_ALBUM_THRESHOLD alike are proposed as an
+# album. All four are calibrated for the embedding model: `bench/relevance.py --calibrate`.
+LIBRARY_SEARCH_MIN_SCORE = env.float("LIBRARY_SEARCH_MIN_SCORE", default=0.38)
+LIBRARY_KEYWORD_WEIGHT = env.float("LIBRARY_KEYWORD_WEIGHT", default=0.8)
+LIBRARY_SIMILAR_MIN_SCORE = env.float("LIBRARY_SIMILAR_MIN_SCORE", default=0.43)
+LIBRARY_ALBUM_THRESHOLD = env.float("LIBRARY_ALBUM_THRESHOLD", default=0.51)
+# Each process keeps every searching user's word map in memory (library/ranking.py), the least
+# recently used dropped first when they hold more than this (about 250 bytes an item).
+LIBRARY_KEYWORD_MEMORY_MB = env.int("LIBRARY_KEYWORD_MEMORY_MB", default=256)
 LIBRARY_ALBUM_MIN_ITEMS = env.int("LIBRARY_ALBUM_MIN_ITEMS", default=3)
 
 # AUTHENTICATION

@@ -57,8 +57,19 @@ class LibraryItemSerializer(serializers.ModelSerializer):
 
 
 class HitSerializer(serializers.Serializer):
-    score = serializers.FloatField(help_text="Cosine similarity, 0-1; results under the cut-off are left out.")
-    matched = serializers.ListField(child=serializers.CharField(), help_text="Query words found in the item's text.")
+    score = serializers.FloatField(
+        help_text="Meaning (cosine similarity, 0-1) plus a bonus for the query's exact words the item holds; "
+        "results under the cut-off are left out."
+    )
+    matched = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The query's words found in the item's caption, description, tags, file name or prompt "
+        "(never its project's name).",
+    )
+    why = serializers.CharField(
+        help_text='Why it was found, as the website says it: "matched: <words>", or "similar meaning" when '
+        "none of the words are the item's."
+    )
     item = LibraryItemSerializer()
 
 
