@@ -49,8 +49,8 @@ faiss.omp_set_num_threads(1)
 CHUNK = 50_000  # vectors per step of a build or a database sync
 TRAINING_VECTORS = 65_536
 # Bytes an index holds per vector beyond the vector itself: its id, and the id -> position map
-# that lets it remove and update items (libstdc++ hash node and bucket); measured with
-# make bench-search's index_memory line against resident memory.
+# that lets it remove and update items (a hash node and bucket). make bench-search's index_memory
+# line: 1,000 users' flat indexes grew resident memory by 1,030 MB where 1,023 MB were counted.
 ID_OVERHEAD_BYTES = 48
 
 
