@@ -582,6 +582,13 @@ DEMO_GENERATION_SECONDS = env.float("DEMO_GENERATION_SECONDS", default=3.0)
 
 # PHOTO LIBRARY
 # ------------------------------------------------------------------------------
+# The per-process search indexes (library/index.py, measured by make bench-search): exact up to this
+# many items of one user, approximate (FAISS IVF, built in the background) above; how many of its
+# cells a search visits; and the memory all users' indexes of one process may hold, least recently
+# used dropped first (each web and worker process has its own).
+LIBRARY_INDEX_APPROXIMATE_ABOVE = env.int("LIBRARY_INDEX_APPROXIMATE_ABOVE", default=20_000)
+LIBRARY_INDEX_NPROBE = env.int("LIBRARY_INDEX_NPROBE", default=24)
+LIBRARY_INDEX_MEMORY_BUDGET_MB = env.float("LIBRARY_INDEX_MEMORY_BUDGET_MB", default=1024)
 # How photos and images are described: "local" (offline: the user's words, colours, EXIF, faces)
 # or a Hugging Face vision-language model through InferenceClient.chat_completion.
 LIBRARY_ANALYSIS_BACKEND = env.str("LIBRARY_ANALYSIS_BACKEND", default="library.backends.local.LocalAnalysisBackend")
