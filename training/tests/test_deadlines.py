@@ -50,5 +50,8 @@ def test_a_run_within_its_deadline_is_left_running(settings, django_capture_on_c
     TrainingRun.objects.filter(id=run.id).update(state_changed_at=timezone.now() - timedelta(minutes=59))
     services.training_reconcile()
     run.refresh_from_db()
-    assert (run.status, run.error_kind, run.error) == (TrainingRun.Status.STARTING, "", "")
+    # Still running: the simulated GPU may have finished booting meanwhile on a busy machine (the
+    # demo reports "processing" after two seconds), but the run is neither failed nor told to anyone.
+    assert run.status in (TrainingRun.Status.STARTING, TrainingRun.Status.TRAINING)
+    assert (run.error_kind, run.error) == ("", "")
     assert mail.outbox == []
