@@ -49,7 +49,8 @@ STOPWORDS = set(
     "even much many several another else etc get got go went see saw use used let "
     "photo photos photograph picture image shot view product products thing things something".split()
 )
-WORD = re.compile(r"[a-z][a-z'-]{2,}")
+# Letters of any script: "café", "Zürich" and "schläft" are words, not "caf", "rich" and "schl".
+WORD = re.compile(r"[^\W\d_][\w'-]{2,}")
 # Words that end like a verb form (-ing, -ed) but name a thing or a colour ("a blue painting", "a
 # wooden shed"): they belong to their phrase.
 NOT_VERB_FORMS = set(
@@ -174,7 +175,7 @@ def phrases(text: str, limit: int = 12) -> list[str]:
             found.append(" ".join(head[-3:]))
         found.extend(run)
 
-    for clause in re.split(r"[^a-z' -]+", _plain(text)):
+    for clause in re.split(r"[^\w' -]+|[\d_]+", _plain(text)):
         run: list[str] = []
         for token in [*clause.split(), ""]:
             word = _content_word(token)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from core.exceptions import PermanentProviderError, TransientProviderError
@@ -176,3 +177,14 @@ def test_a_query_while_the_embedding_model_is_down_is_a_transient_error(hf_embed
     hf_embeddings.fail_next(503, {"error": "Service Unavailable"})
     with pytest.raises(TransientProviderError, match="The embedding model answered 503"):
         embeddings.embed_query("red tractor")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("instant_demo")
+def test_the_search_page_says_so_when_the_embedding_model_is_down(hf_embeddings, run_on_commit, client):
+    item = generated_item(UserFactory(), "a red tractor in a wheat field", run_on_commit)
+    client.force_login(item.user)
+    hf_embeddings.fail_next(503, {"error": "Service Unavailable"})
+    page = client.get(reverse("library:home"), {"q": "red tractor"})
+    assert page.status_code == 200
+    assert "Search is unavailable for a moment" in page.content.decode()

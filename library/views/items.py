@@ -3,11 +3,13 @@
 from datetime import date
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from core.exceptions import ProviderError
 from core.parsing import int_or_none
 from generation import selectors as generation_selectors
 from generation.forms import GenerationForm
@@ -54,10 +56,13 @@ def library_home(request):
     query = request.GET.get("q", "").strip()
     filters = search_filters(request.GET)
     if query:
-        tiles = [
-            tile(hit.item, hit.score, hit.matched, hit.why)
-            for hit in selectors.library_search(user=request.user, query=query, **filters)
-        ]
+        try:
+            hits = selectors.library_search(user=request.user, query=query, **filters)
+        except ProviderError:
+            # The search model is a remote provider (LIBRARY_EMBEDDING_BACKEND) and it failed.
+            messages.error(request, "Search is unavailable for a moment: the search model did not answer. Try again.")
+            hits = []
+        tiles = [tile(hit.item, hit.score, hit.matched, hit.why) for hit in hits]
         page = None
     else:
         page = Paginator(selectors.item_list_for_user(user=request.user, **filters), PAGE_SIZE).get_page(
