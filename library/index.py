@@ -425,9 +425,21 @@ def _sync(user_id: int, user_index: UserIndex) -> None:
             _upsert_rows(user_index, rows.values_list("id", "embedding", "embedded_at"))
 
 
+def _dimensions_for(user_id: int) -> int:
+    """The size of the user's stored vectors, else the model's: a remote model learns its size from
+    an answer, and neither "Similar" nor the cache's lock may wait on a provider for it."""
+    for stored in _items(user_id).values_list("embedding", flat=True)[:1]:
+        return len(from_bytes(bytes(stored)))
+    return embeddings.dimensions()
+
+
 def index_for(user_id: int) -> UserIndex:
     """The user's index, synced with the database."""
-    user_index = _cache.get(user_id)
+    if user_id in _cache.user_ids():
+        user_index = _cache.get(user_id)
+    else:
+        dimensions = _dimensions_for(user_id)
+        user_index = _cache.get(user_id, make=lambda: UserIndex(dimensions))
     _sync(user_id, user_index)
     user_index.reshape()
     _cache.fit(changed=user_id)
