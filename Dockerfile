@@ -16,7 +16,7 @@ COPY . .
 RUN DJANGO_ENV=production DATA_DIR=/tmp/build ALLOWED_HOSTS=build \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DATABASE_URL=sqlite:////tmp/build/db.sqlite3 REDIS_URL=redis://127.0.0.1:6379/0 \
-    python manage.py collectstatic --noinput
+    sh -c 'python manage.py collectstatic --noinput && python manage.py compile_translations'
 
 RUN useradd --create-home --uid 1000 photoagent && mkdir -p /data && chown photoagent /data
 USER photoagent

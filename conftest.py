@@ -50,6 +50,14 @@ def _services_in_use(request, django_db_setup, django_db_blocker):
         pytest.exit(f"expected to run on {sorted(expected)}, but the suite runs on {sorted(in_use)}", returncode=3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Pages are rendered in every shipped language: the .mo files must match the .po catalogs."""
+    from core import i18n
+
+    i18n.compile_catalogs()
+
+
 @pytest.fixture(scope="session")
 def chromium_path(request):
     if shutil.which(CHROMIUM) is None:

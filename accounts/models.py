@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Empty: the browser's language (Accept-Language), else English. Pages and emails use it.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     objects = UserManager()
 

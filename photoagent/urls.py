@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from core import views as core_views
 from core.api import errors as api_errors
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", core_views.landing, name="landing"),
     path("app/", core_views.dashboard, name="dashboard"),
     path("healthz", core_views.healthz, name="healthz"),
+    # gettext() for static/js/app.js, in the page's language (locale/*/LC_MESSAGES/djangojs.po).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),
     path("training/", include("training.urls")),

@@ -134,11 +134,15 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware: the language from the cookie or Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     # Before CommonMiddleware: API paths without their trailing slash are served, never redirected.
     "core.api.middleware.ApiPathMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in user's saved language wins; the API follows Accept-Language only.
+    "core.middleware.UserLanguageMiddleware",
     # After authentication: logged-in pages and API answers are marked private (core/middleware.py).
     "core.middleware.CacheControlMiddleware",
     # A stored file missing from storage answers a 410 page, not a 500 (core/files.py).
@@ -567,6 +571,18 @@ HF_INFERENCE_URL = env.str(
     "HF_INFERENCE_URL", default="https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-dev"
 )
 HF_INFERENCE_TIMEOUT = env.float("HF_INFERENCE_TIMEOUT", default=120.0)
+# Prompts typed in another language are translated to English before they are sent (FLUX.1-dev
+# reads English best). Hugging Face Inference's chat completion with an instruction model when a Hub
+# token is set; without one (demo mode) prompts go as typed and the page says they were not translated.
+PROMPT_TRANSLATION_BACKEND = env.str("PROMPT_TRANSLATION_BACKEND", default="") or (
+    "generation.backends.translation.HuggingFaceTranslationBackend"
+    if HF_TOKEN
+    else "generation.backends.translation.NoTranslationBackend"
+)
+HF_TRANSLATION_MODEL = env.str("HF_TRANSLATION_MODEL", default="Qwen/Qwen2.5-7B-Instruct")
+# Empty: Hugging Face's router for HF_TRANSLATION_MODEL; or your own OpenAI-compatible endpoint.
+HF_TRANSLATION_BASE_URL = env.str("HF_TRANSLATION_BASE_URL", default="")
+HF_TRANSLATION_TIMEOUT = env.float("HF_TRANSLATION_TIMEOUT", default=20.0)
 # What one image costs (flux-dev-lora bills per output image), for estimates and the spend limit.
 GENERATION_PRICE_PER_IMAGE = env.float("GENERATION_PRICE_PER_IMAGE", default=0.032)
 # Default per-user limits; operators override them per user in the admin.
@@ -780,7 +796,19 @@ CONTENT_SECURITY_POLICY = {
 
 # I18N
 # ------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The languages the product ships complete translations for (locale/<code>/LC_MESSAGES/django.po).
+# A user's saved choice (Settings) wins, then the switcher's cookie, then Accept-Language, then English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "photoagent_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
