@@ -59,6 +59,8 @@ FILE_NAME = re.compile(
 )
 # Numbers with their units and separators: "15 / 15", "1200×1100", "0,50 €", "4.2 MB", "#12", "3 %".
 NUMBER = re.compile(r"[#№]?\d[\d.,:'’ ×x/%-]*\d?%?")
+# Money as a locale writes it: "US$", "$", "€", "USD" ("0,00 US$" must not read as the word "us").
+CURRENCY = re.compile(r"\b[A-Z]{0,3}[$€£¥]|[$€£¥]|\b(?:USD|EUR|GBP|CHF|CAD|AUD)\b")
 # A token of code: a secret, a key, an id ("pat_…", "photo-3-description", "abc123def").
 CODE = re.compile(r"\b\w*(?:_\w*|\d[a-zA-Z]\w*|[a-zA-Z]\d\w*)\b")
 # Where a text is cut into chunks: line ends, sentence ends, separators, a colon before a value.
@@ -292,7 +294,7 @@ class EnglishDetector:
     def why_english(self, chunk: str) -> str:
         """Which rule finds the chunk English, or "" when none does."""
         stripped = USER_DATUM.sub(" … ", chunk)
-        for pattern in (URL, EMAIL, FILE_NAME):
+        for pattern in (URL, EMAIL, FILE_NAME, CURRENCY):
             stripped = pattern.sub(" ", stripped)
         for phrase in PHRASES:
             stripped = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", stripped, flags=re.IGNORECASE)

@@ -177,6 +177,7 @@ def test_addresses_links_numbers_and_file_names_are_not_judged(detector):
         "mug-01.jpg 1200×1100\n"
         "the_photo_of_the_day.webp\n"
         "15 / 15 · 4.2 MB · 100 %\n"
+        "0,00\xa0US$ de 20,00\xa0US$ · 1,50 € · $0.04 · 3 USD\n"
         "pat_3f9a_secret_token 9f8e7d6c5b4a3f2e1d0c\n"
     )
     assert detector.find(page) == []
