@@ -15,6 +15,12 @@ from library.backends.base import Analysis, AnalysisBackend, Context
 
 # What the mean brightness says, and no more (no mood, style or lens is guessed).
 LIGHT = {True: "bright, high-key light", False: "dark, low-key light"}
+# The look's other fixed phrases, in English (the image model reads it best); "Make more like this"
+# offers them in the user's language (library/inspiration.py).
+COMPOSITION = "{orientation} composition"
+PALETTE = "colour palette of {colours}"
+PALETTE_JOIN = " and "
+PHOTOGRAPH = "photograph"
 MAX_TAGS = 16
 CAPTION_CHARS = 200
 
@@ -77,10 +83,10 @@ class LocalAnalysisBackend(AnalysisBackend):
         bright = ImageStat.Stat(image.convert("L")).mean[0] > 120
         look = [
             ", ".join(_subject(words)),
-            f"{context.orientation} composition",
+            COMPOSITION.format(orientation=context.orientation),
             LIGHT[bright],
-            f"colour palette of {' and '.join(colours[:3])}" if colours else "",
-            "photograph" if context.kind == "photo" else "",
+            PALETTE.format(colours=PALETTE_JOIN.join(colours[:3])) if colours else "",
+            PHOTOGRAPH if context.kind == "photo" else "",
         ]
         aesthetic = ", ".join(part for part in look if part)
         return Analysis(caption=caption, description=description, aesthetic=aesthetic, tags=tags[:MAX_TAGS])

@@ -1,6 +1,7 @@
 """Library items: search by meaning, one item, and the items like it."""
 
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -77,8 +78,8 @@ class LibrarySearchFilters(QueryFilters):
     q = serializers.CharField(
         validators=[RegexValidator(r"\S")],
         error_messages={
-            "required": "Describe what you are looking for.",
-            "blank": "Describe what you are looking for.",
+            "required": _("Describe what you are looking for."),
+            "blank": _("Describe what you are looking for."),
         },
         help_text="What you are looking for, in your own words.",
     )
