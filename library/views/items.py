@@ -16,7 +16,7 @@ from core.exceptions import ProviderError
 from core.parsing import int_or_none
 from generation import selectors as generation_selectors
 from generation.forms import GenerationForm
-from library import inspiration, selectors
+from library import selectors, wording
 from library.models import LibraryItem
 from projects import selectors as project_selectors
 
@@ -90,7 +90,12 @@ def library_home(request):
 def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     similar = [tile(hit.item, hit.score) for hit in selectors.library_similar(item=item, limit=12)]
-    context = {"item": item, "full_url": selectors.item_full_url(item=item), "similar": similar}
+    context = {
+        "item": item,
+        "description": wording.description_shown(item.description),
+        "full_url": selectors.item_full_url(item=item),
+        "similar": similar,
+    }
     context["inspiration"] = inspiration_form(user=request.user, item=item)
     return render(request, "library/item.html", context)
 
@@ -102,14 +107,14 @@ def _look(item: LibraryItem) -> str:
 
 def inspiration_form(*, user, item: LibraryItem) -> dict:
     """ "Make more like this": the item's look as an editable prompt, in the user's language
-    (library/inspiration.py), and the user's models (newest first, then the base model).
+    (library/wording.py), and the user's models (newest first, then the base model).
 
     It is submitted (GET) to item_inspire, which opens the generation form with the prompt and
     model filled in, so it works the same on every generation backend.
     """
     models = generation_selectors.model_choices_for_user(user=user)
     choices = GenerationForm(models=models).fields["model"].choices
-    _english, offered = inspiration.offer(_look(item), max_chars=settings.GENERATION_PROMPT_MAX_CHARS)
+    _english, offered = wording.offer(_look(item), max_chars=settings.GENERATION_PROMPT_MAX_CHARS)
     return {
         "prompt": offered,
         "described": bool(item.aesthetic),
@@ -127,7 +132,7 @@ def item_inspire(request, item_id):
     offered text was left as it was, else with what the user wrote (translated there like any
     prompt typed in the form), and with the model they picked."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    prompt = inspiration.prompt_to_send(
+    prompt = wording.prompt_to_send(
         look=_look(item), typed=request.GET.get("prompt", ""), max_chars=settings.GENERATION_PROMPT_MAX_CHARS
     )
     query = {"prompt": prompt, "model": request.GET.get("model", "")}

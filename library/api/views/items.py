@@ -68,8 +68,8 @@ class HitSerializer(serializers.Serializer):
         "(never its project's name).",
     )
     why = serializers.CharField(
-        help_text='Why it was found, as the website says it: "matched: <words>", or "similar meaning" when '
-        "none of the words are the item's."
+        help_text='Why it was found, as the website says it (in the language of Accept-Language): "matched: '
+        '<words>", or "similar meaning" when none of the words are the item\'s.'
     )
     item = LibraryItemSerializer()
 
