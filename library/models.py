@@ -2,6 +2,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 def outside_trash(prefix: str = "") -> models.Q:
@@ -24,13 +26,13 @@ class LibraryItem(models.Model):
     """A photo or a generated image in the user's searchable library, with what analysis found."""
 
     class Kind(models.TextChoices):
-        PHOTO = "photo", "Uploaded photo"
-        GENERATED = "generated", "Generated image"
+        PHOTO = "photo", _("Uploaded photo")
+        GENERATED = "generated", _("Generated image")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for analysis"
-        DONE = "done", "Analysed"
-        FAILED = "failed", "Analysis failed"
+        PENDING = "pending", _("Waiting for analysis")
+        DONE = "done", _("Analysed")
+        FAILED = "failed", _("Analysis failed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library_items")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -51,7 +53,7 @@ class LibraryItem(models.Model):
     # Subject, composition, style, mood and colours, written as a prompt for something similar.
     aesthetic = models.TextField(blank=True)
     tags = models.JSONField(default=list, blank=True)
-    colours = models.JSONField(default=list, blank=True, help_text="Dominant colours, as #rrggbb.")
+    colours = models.JSONField(default=list, blank=True, help_text=_("Dominant colours, as #rrggbb."))
     camera = models.CharField(max_length=100, blank=True)
     taken_at = models.DateTimeField(null=True, blank=True)
     face_count = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -107,10 +109,13 @@ class LibraryItem(models.Model):
         if self.caption:
             return self.caption
         if self.kind == self.Kind.PHOTO and self.photo is not None:
-            return self.photo.original_filename or f"Untitled photo #{self.id}"
+            return self.photo.original_filename or gettext("Untitled photo #%(id)s") % {"id": self.id}
         if self.kind == self.Kind.GENERATED and self.generated_image is not None:
             image = self.generated_image
-            return f"Image {image.index + 1} of generation #{image.generation_id}"
+            return gettext("Image %(number)s of generation #%(generation)s") % {
+                "number": image.index + 1,
+                "generation": image.generation_id,
+            }
         return f"{self.get_kind_display()} #{self.id}"
 
     @property
@@ -171,9 +176,9 @@ class AlbumSuggestion(models.Model):
     """A proposed album from clustering the user's items; accepted, edited or dismissed by them."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "Proposed"
-        ACCEPTED = "accepted", "Accepted"
-        DISMISSED = "dismissed", "Dismissed"
+        PROPOSED = "proposed", _("Proposed")
+        ACCEPTED = "accepted", _("Accepted")
+        DISMISSED = "dismissed", _("Dismissed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="album_suggestions")
     title = models.CharField(max_length=120)

@@ -7,6 +7,7 @@ app_name = "library"
 urlpatterns = [
     path("", items.library_home, name="home"),
     path("items/<id:item_id>/", items.item_detail, name="item"),
+    path("items/<id:item_id>/inspire/", items.item_inspire, name="item_inspire"),
 ]
 
 

@@ -15,6 +15,18 @@ from library.backends.base import Analysis, AnalysisBackend, Context
 
 # What the mean brightness says, and no more (no mood, style or lens is guessed).
 LIGHT = {True: "bright, high-key light", False: "dark, low-key light"}
+# The look's other fixed phrases, in English (the image model reads it best); "Make more like this"
+# offers them in the user's language (library/wording.py).
+COMPOSITION = "{orientation} composition"
+PALETTE = "colour palette of {colours}"
+PALETTE_JOIN = " and "
+PHOTOGRAPH = "photograph"
+# The facts the description ends with (pages show them in the user's language, library/wording.py).
+COLOURS_SENTENCE = "Colours: {colours}."
+FACES_SENTENCE = {True: "{count} face.", False: "{count} faces."}  # one face, or more
+CAMERA_SENTENCE = "Camera: {camera}."
+TAKEN_SENTENCE = "Taken {date}."
+TAKEN_DATE = "j F Y"
 MAX_TAGS = 16
 CAPTION_CHARS = 200
 
@@ -65,22 +77,22 @@ class LocalAnalysisBackend(AnalysisBackend):
         room = MAX_TAGS - len([fact for fact in facts if fact])
         tags = list(dict.fromkeys([*words[:room], *(fact for fact in facts if fact)]))
         caption = _first_sentence(text)
-        known = [f"Colours: {', '.join(colours[:3])}." if colours else ""]
+        known = [COLOURS_SENTENCE.format(colours=", ".join(colours[:3])) if colours else ""]
         if context.faces:
-            known.append(f"{context.faces} face{'s' if context.faces != 1 else ''}.")
+            known.append(FACES_SENTENCE[context.faces == 1].format(count=context.faces))
         if context.camera:
-            known.append(f"Camera: {context.camera}.")
+            known.append(CAMERA_SENTENCE.format(camera=context.camera))
         if context.taken_at is not None:
-            known.append(f"Taken {date_format(timezone.localtime(context.taken_at), 'j F Y')}.")
+            known.append(TAKEN_SENTENCE.format(date=date_format(timezone.localtime(context.taken_at), TAKEN_DATE)))
         sentence = f"{text}." if text and text[-1] not in ".!?…" else text
         description = " ".join(part for part in [sentence, *known] if part)
         bright = ImageStat.Stat(image.convert("L")).mean[0] > 120
         look = [
             ", ".join(_subject(words)),
-            f"{context.orientation} composition",
+            COMPOSITION.format(orientation=context.orientation),
             LIGHT[bright],
-            f"colour palette of {' and '.join(colours[:3])}" if colours else "",
-            "photograph" if context.kind == "photo" else "",
+            PALETTE.format(colours=PALETTE_JOIN.join(colours[:3])) if colours else "",
+            PHOTOGRAPH if context.kind == "photo" else "",
         ]
         aesthetic = ", ".join(part for part in look if part)
         return Analysis(caption=caption, description=description, aesthetic=aesthetic, tags=tags[:MAX_TAGS])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db.models import F
+from django.utils.translation import gettext
 
 from accounts.models import User
 from library import embeddings, index, ranking
@@ -32,8 +33,11 @@ class Hit:
 
     @property
     def why(self) -> str:
-        """Why it is in the results, as the page and the API say it."""
-        return f"matched: {', '.join(self.matched)}" if self.matched else "similar meaning"
+        """Why it is in the results, as the page and the API say it, in the active language (the
+        matched words are the query's own, as typed)."""
+        if self.matched:
+            return gettext("matched: %(words)s") % {"words": ", ".join(self.matched)}
+        return gettext("similar meaning")
 
 
 @dataclass(frozen=True)

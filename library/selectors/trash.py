@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from generation import selectors as generation_selectors
@@ -63,10 +64,15 @@ def trash_purge_at(*, trashed_at: datetime) -> datetime:
 def trash_entry(*, source: Photo | GeneratedImage) -> TrashEntry:
     """How the trash shows one photo (with its project) or generated image (with its job)."""
     if isinstance(source, Photo):
-        kind, name, where = "photos", source.original_filename, f"Photo in “{source.project.name}”"
+        kind, name = "photos", source.original_filename
+        where = gettext("Photo in “%(project)s”") % {"project": source.project.name}
     else:
-        kind, name = "images", f"Image {source.index + 1} of generation #{source.generation_id}"
-        where = f"Generated from “{source.generation.prompt[:80]}”"
+        kind = "images"
+        name = gettext("Image %(number)s of generation #%(generation)s") % {
+            "number": source.index + 1,
+            "generation": source.generation_id,
+        }
+        where = gettext("Generated from “%(prompt)s”") % {"prompt": source.generation.prompt[:80]}
     assert source.trashed_at is not None, "only what is in the trash has an entry"
     return TrashEntry(
         kind=kind,

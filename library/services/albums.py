@@ -4,6 +4,8 @@ import enum
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.exceptions import Refusal
@@ -34,9 +36,16 @@ def album_clean_name(name: str | None) -> str:
     """The name as stored (spaces collapsed), or AlbumError."""
     name = " ".join((name or "").split())
     if not name:
-        raise AlbumError("Give the album a name.")
+        raise AlbumError(_("Give the album a name."))
     if len(name) > ALBUM_NAME_MAX:
-        raise AlbumError(f"Album names are at most {ALBUM_NAME_MAX} characters.")
+        raise AlbumError(
+            ngettext(
+                "Album names are at most %(count)s character.",
+                "Album names are at most %(count)s characters.",
+                ALBUM_NAME_MAX,
+            )
+            % {"count": ALBUM_NAME_MAX}
+        )
     return name
 
 
@@ -44,9 +53,17 @@ def _album_item_ids(item_ids: Iterable) -> list[int]:
     try:
         ids = sorted({int(item_id) for item_id in item_ids})
     except (TypeError, ValueError) as error:
-        raise AlbumError("Items are given by their numeric ids.", field="items") from error
+        raise AlbumError(_("Items are given by their numeric ids."), field="items") from error
     if len(ids) > ALBUM_ITEMS_PER_CHANGE:
-        raise AlbumError(f"Pick at most {ALBUM_ITEMS_PER_CHANGE} items at a time.", field="items")
+        raise AlbumError(
+            ngettext(
+                "Pick at most %(count)s item at a time.",
+                "Pick at most %(count)s items at a time.",
+                ALBUM_ITEMS_PER_CHANGE,
+            )
+            % {"count": ALBUM_ITEMS_PER_CHANGE},
+            field="items",
+        )
     return ids
 
 
@@ -81,12 +98,12 @@ def album_add_items(*, album: Album, item_ids: Iterable) -> int:
     """Add the owner's own items; any other id refuses the whole change. Returns how many were new."""
     ids = _album_item_ids(item_ids)
     if not ids:
-        raise AlbumError("Pick at least one item to add.", field="items")
+        raise AlbumError(_("Pick at least one item to add."), field="items")
     owned = set(
         LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).outside_trash().values_list("id", flat=True)
     )
     if owned != set(ids):
-        raise AlbumError("Only items in your own library can be added to your albums.", field="items")
+        raise AlbumError(_("Only items in your own library can be added to your albums."), field="items")
     with transaction.atomic():
         present = set(AlbumItem.objects.filter(album=album, item_id__in=ids).values_list("item_id", flat=True))
         # Adding an item twice is a no-op, also when two requests race.
@@ -111,7 +128,7 @@ def album_remove_items(*, album: Album, item_ids: Iterable) -> int:
 def album_set_cover(*, album: Album, item_id: int | None) -> Album:
     """Use one of the album's items as its cover; None goes back to the first item added."""
     if item_id is not None and not AlbumItem.objects.filter(album=album, item_id=item_id).exists():
-        raise AlbumError("Pick one of this album's items as its cover.")
+        raise AlbumError(_("Pick one of this album's items as its cover."))
     album.cover_id = item_id
     album.save(update_fields=["cover"])
     return album

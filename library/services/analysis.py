@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from core.exceptions import PermanentProviderError, ProviderError, TransientProviderError, UnexpectedStepError
@@ -105,7 +105,10 @@ def item_analyse(*, item_id: int) -> None:
     )
     backend = backend_for()
     try:
-        described = backend.analyse(image=image, context=context)
+        # The description is data in English (what FLUX and search read), whatever language the
+        # request that queued it spoke: in-process (eager) runs inherit the request's.
+        with translation.override(None):
+            described = backend.analyse(image=image, context=context)
     except (AnalysisFailed, PermanentProviderError) as failure:
         # Asking again will not help: store the reason. Transient errors go up to the task's retries.
         LibraryItem.objects.filter(id=item.id).update(

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.exceptions import Refusal
@@ -36,9 +37,9 @@ def duplicates_keep_best(*, user: User, item_ids: Iterable) -> list[int]:
     try:
         ids = {int(item_id) for item_id in item_ids}
     except (TypeError, ValueError) as error:
-        raise DuplicateError("Items are given by their numeric ids.") from error
+        raise DuplicateError(_("Items are given by their numeric ids.")) from error
     if len(ids) < 2:
-        raise DuplicateError("Pick a group of at least two duplicates.")
+        raise DuplicateError(_("Pick a group of at least two duplicates."))
     found = duplicate_groups(user=user)
     for group in [*found.exact, *found.near]:
         members = {item.id: item for item in group.items}
@@ -49,4 +50,4 @@ def duplicates_keep_best(*, user: User, item_ids: Iterable) -> list[int]:
                 for item in doomed:
                     _trash_source(item)
             return [item.id for item in doomed]
-    raise DuplicateError("These are no longer duplicates of one another; look at the list again.")
+    raise DuplicateError(_("These are no longer duplicates of one another; look at the list again."))

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.exceptions import Refusal
@@ -29,17 +31,24 @@ def share_create(
 ) -> ShareLink:
     """A new read-only link to one of the user's generated images or albums; it may expire."""
     if (generated_image is None) == (album is None):
-        raise ShareNotAllowed("Share one image or one album.")
+        raise ShareNotAllowed(_("Share one image or one album."))
     if generated_image is not None and generated_image.generation.user_id != user.id:
-        raise ShareNotAllowed("You can only share your own images.")
+        raise ShareNotAllowed(_("You can only share your own images."))
     if album is not None and album.user_id != user.id:
-        raise ShareNotAllowed("You can only share your own albums.")
+        raise ShareNotAllowed(_("You can only share your own albums."))
     expires_at = None
     if expires_in_days is not None:
         if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int):
-            raise ShareNotAllowed("The expiry is a number of days.")
+            raise ShareNotAllowed(_("The expiry is a number of days."))
         if not 1 <= expires_in_days <= SHARE_MAX_DAYS:
-            raise ShareNotAllowed(f"A link can expire in 1 to {SHARE_MAX_DAYS} days, or never.")
+            raise ShareNotAllowed(
+                ngettext(
+                    "A link can expire in 1 to %(max)s day, or never.",
+                    "A link can expire in 1 to %(max)s days, or never.",
+                    SHARE_MAX_DAYS,
+                )
+                % {"max": SHARE_MAX_DAYS}
+            )
         expires_at = timezone.now() + timedelta(days=expires_in_days)
     return ShareLink.objects.create(user=user, generated_image=generated_image, album=album, expires_at=expires_at)
 
@@ -47,7 +56,7 @@ def share_create(
 def share_revoke(*, user: User, share: ShareLink) -> ShareLink:
     """Turn the link off for good. Revoking it again changes nothing."""
     if share.user_id != user.id:
-        raise ShareNotAllowed("You can only revoke your own links.")
+        raise ShareNotAllowed(_("You can only revoke your own links."))
     if share.revoked_at is None:
         ShareLink.objects.filter(id=share.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
         share.refresh_from_db(fields=["revoked_at"])

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext
 
 from accounts.models import User
 from library import analysis
@@ -80,7 +81,7 @@ def album_suggestion_title(*, items: list[LibraryItem]) -> str:
         words = words[0].upper() + words[1:]
     else:
         projects = {item.project.name for item in items if item.project is not None}
-        words = projects.pop() if len(projects) == 1 else "Similar pictures"
+        words = projects.pop() if len(projects) == 1 else gettext("Similar pictures")
     span = _date_span([item.taken_at or item.created_at for item in items])
     return f"{words[: ALBUM_NAME_MAX - len(span) - 3]} · {span}"
 
@@ -133,7 +134,7 @@ def album_suggestion_accept(*, suggestion: AlbumSuggestion, title: str | None = 
             status=AlbumSuggestion.Status.ACCEPTED, title=name
         )
         if not claimed:
-            raise AlbumError("This suggestion was already accepted or dismissed.")
+            raise AlbumError(gettext("This suggestion was already accepted or dismissed."))
         album = album_create(user=suggestion.user, name=name)
         item_ids = list(
             suggestion.items.filter(user_id=suggestion.user_id).outside_trash().values_list("id", flat=True)
@@ -150,5 +151,5 @@ def album_suggestion_dismiss(*, suggestion: AlbumSuggestion) -> None:
         status=AlbumSuggestion.Status.DISMISSED
     )
     if not claimed:
-        raise AlbumError("This suggestion was already accepted or dismissed.")
+        raise AlbumError(gettext("This suggestion was already accepted or dismissed."))
     suggestion.refresh_from_db()

@@ -68,7 +68,7 @@ def test_make_more_like_this_puts_the_users_subject_in_the_photos_look(client, r
     # The item page offers the look as an editable prompt, with the newest trained model picked.
     section = inspiration_section(client.get(f"/library/items/{item.id}/").content.decode())
     assert "Make more like this" in section
-    assert 'action="/generation/new/"' in section
+    assert f'action="/library/items/{item.id}/inspire/"' in section
     assert 'method="get"' in section
     assert textarea(section) == item.aesthetic
     assert selected_options(section) == [str(newest.id)]
@@ -77,7 +77,10 @@ def test_make_more_like_this_puts_the_users_subject_in_the_photos_look(client, r
 
     # The user edits the prompt and picks the other model; the generation form opens filled in.
     prompt = f"{item.aesthetic}, golden hour"
-    form_page = client.get("/generation/new/?" + urlencode({"prompt": prompt, "model": older.id}))
+    form_page = client.get(
+        f"/library/items/{item.id}/inspire/?" + urlencode({"prompt": prompt, "model": older.id}), follow=True
+    )
+    assert form_page.redirect_chain[0][0].startswith("/generation/new/?")
     assert form_page.status_code == 200
     page = form_page.content.decode()
     assert textarea(page) == prompt
@@ -116,7 +119,9 @@ def test_a_generated_image_links_to_its_inspiration_and_base_model_users_get_the
     assert selected_options(section) == ["base"]
     assert "no trained model yet" in section
 
-    form_page = client.get("/generation/new/?" + urlencode({"prompt": item.aesthetic, "model": "base"}))
+    form_page = client.get(
+        f"/library/items/{item.id}/inspire/?" + urlencode({"prompt": item.aesthetic, "model": "base"}), follow=True
+    )
     assert textarea(form_page.content.decode()) == item.aesthetic
     assert selected_options(form_page.content.decode())[0] == "base"
 
@@ -162,3 +167,4 @@ def test_someone_elses_item_has_no_inspiration_for_you(client, run_on_commit):
     item = kitchen_photo(UserFactory(), "coffee.jpg", "espresso", run_on_commit)
     client.force_login(UserFactory())
     assert client.get(f"/library/items/{item.id}/").status_code == 404
+    assert client.get(f"/library/items/{item.id}/inspire/", {"prompt": "espresso"}).status_code == 404

@@ -5,7 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.parsing import int_or_none
@@ -37,7 +38,7 @@ def album_list(request):
         except albums.AlbumError as refusal:
             error = str(refusal)
         else:
-            messages.success(request, f"Album “{album.name}” created. Add items from their pages.")
+            messages.success(request, _("Album “%(name)s” created. Add items from their pages.") % {"name": album.name})
             return redirect("library:album", album_id=album.id)
     page = Paginator(selectors.album_list_for_user(user=request.user), ALBUMS_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -68,7 +69,7 @@ def _album_change(request, album_id, change) -> HttpResponse:
 def album_rename(request, album_id):
     def change(album):
         albums.album_rename(album=album, name=request.POST.get("name", ""))
-        return f"Renamed to “{album.name}”."
+        return _("Renamed to “%(name)s”.") % {"name": album.name}
 
     return _album_change(request, album_id, change)
 
@@ -80,9 +81,9 @@ def album_cover(request, album_id):
 
     def change(album):
         if item_id is None:
-            raise albums.AlbumError("Pick one of this album's items as its cover.")
+            raise albums.AlbumError(_("Pick one of this album's items as its cover."))
         albums.album_set_cover(album=album, item_id=item_id)
-        return "Cover changed."
+        return _("Cover changed.")
 
     return _album_change(request, album_id, change)
 
@@ -94,9 +95,13 @@ def album_remove(request, album_id):
 
     def change(album):
         if not item_ids:
-            raise albums.AlbumError("Select the items to remove first.")
+            raise albums.AlbumError(_("Select the items to remove first."))
         removed = albums.album_remove_items(album=album, item_ids=item_ids)
-        return f"{removed} item{pluralize(removed)} removed from the album (still in your library)."
+        return ngettext(
+            "%(count)s item removed from the album (still in your library).",
+            "%(count)s items removed from the album (still in your library).",
+            removed,
+        ) % {"count": removed}
 
     return _album_change(request, album_id, change)
 
@@ -106,7 +111,9 @@ def album_remove(request, album_id):
 def album_delete(request, album_id):
     album = selectors.album_get_for_user(user=request.user, album_id=album_id)
     albums.album_delete(album=album)
-    messages.success(request, f"Album “{album.name}” deleted; its items are still in your library.")
+    messages.success(
+        request, _("Album “%(name)s” deleted; its items are still in your library.") % {"name": album.name}
+    )
     return redirect("library:albums")
 
 
@@ -123,9 +130,9 @@ def item_add_to_album(request, item_id):
         album = albums.album_create(user=request.user, name=request.POST.get("name", ""), item_ids=[item.id])
         added = 1
     if added:
-        messages.success(request, f"Added to “{album.name}”.")
+        messages.success(request, _("Added to “%(name)s”.") % {"name": album.name})
     else:
-        messages.info(request, f"Already in “{album.name}”.")
+        messages.info(request, _("Already in “%(name)s”.") % {"name": album.name})
     return redirect("library:item", item_id=item.id)
 
 
@@ -144,9 +151,13 @@ def suggestion_list(request):
 def suggestion_refresh(request):
     found = len(suggestions.album_suggestions_refresh(user=request.user))
     if found:
-        messages.success(request, f"{found} suggested album{pluralize(found)} to look at.")
+        messages.success(
+            request,
+            ngettext("%(count)s suggested album to look at.", "%(count)s suggested albums to look at.", found)
+            % {"count": found},
+        )
     else:
-        messages.info(request, "No new groups of similar items found.")
+        messages.info(request, _("No new groups of similar items found."))
     return redirect("library:suggestions")
 
 
@@ -155,7 +166,7 @@ def suggestion_refresh(request):
 def suggestion_accept(request, suggestion_id):
     suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
     album = suggestions.album_suggestion_accept(suggestion=suggestion, title=request.POST.get("title"))
-    messages.success(request, f"Album “{album.name}” created.")
+    messages.success(request, _("Album “%(name)s” created.") % {"name": album.name})
     return redirect("library:album", album_id=album.id)
 
 
@@ -164,5 +175,5 @@ def suggestion_accept(request, suggestion_id):
 def suggestion_dismiss(request, suggestion_id):
     suggestion = selectors.album_suggestion_get_for_user(user=request.user, suggestion_id=suggestion_id)
     suggestions.album_suggestion_dismiss(suggestion=suggestion)
-    messages.success(request, "Suggestion dismissed; it will not be proposed again.")
+    messages.success(request, _("Suggestion dismissed; it will not be proposed again."))
     return redirect("library:suggestions")

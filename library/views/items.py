@@ -1,19 +1,22 @@
 """The library page (search by meaning, or everything newest first) and one item's page."""
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core.exceptions import ProviderError
 from core.parsing import int_or_none
 from generation import selectors as generation_selectors
 from generation.forms import GenerationForm
-from library import selectors
+from library import selectors, wording
 from library.models import LibraryItem
 from projects import selectors as project_selectors
 
@@ -60,7 +63,9 @@ def library_home(request):
             hits = selectors.library_search(user=request.user, query=query, **filters)
         except ProviderError:
             # The search model is a remote provider (LIBRARY_EMBEDDING_BACKEND) and it failed.
-            messages.error(request, "Search is unavailable for a moment: the search model did not answer. Try again.")
+            messages.error(
+                request, _("Search is unavailable for a moment: the search model did not answer. Try again.")
+            )
             hits = []
         tiles = [tile(hit.item, hit.score, hit.matched, hit.why) for hit in hits]
         page = None
@@ -85,25 +90,50 @@ def library_home(request):
 def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     similar = [tile(hit.item, hit.score) for hit in selectors.library_similar(item=item, limit=12)]
-    context = {"item": item, "full_url": selectors.item_full_url(item=item), "similar": similar}
+    context = {
+        "item": item,
+        "description": wording.description_shown(item.description),
+        "full_url": selectors.item_full_url(item=item),
+        "similar": similar,
+    }
     context["inspiration"] = inspiration_form(user=request.user, item=item)
     return render(request, "library/item.html", context)
 
 
-def inspiration_form(*, user, item: LibraryItem) -> dict:
-    """ "Make more like this": the item's look as an editable prompt, and the user's models (newest
-    first, then the base model).
+def _look(item: LibraryItem) -> str:
+    """The item's look as a prompt: its aesthetic, else its caption (the user's own words)."""
+    return item.aesthetic or item.caption
 
-    It is submitted (GET) to the generation form, which opens with the prompt and model filled in,
-    so it works the same on every generation backend.
+
+def inspiration_form(*, user, item: LibraryItem) -> dict:
+    """ "Make more like this": the item's look as an editable prompt, in the user's language
+    (library/wording.py), and the user's models (newest first, then the base model).
+
+    It is submitted (GET) to item_inspire, which opens the generation form with the prompt and
+    model filled in, so it works the same on every generation backend.
     """
     models = generation_selectors.model_choices_for_user(user=user)
     choices = GenerationForm(models=models).fields["model"].choices
+    _english, offered = wording.offer(_look(item), max_chars=settings.GENERATION_PROMPT_MAX_CHARS)
     return {
-        "prompt": (item.aesthetic or item.caption)[: settings.GENERATION_PROMPT_MAX_CHARS],
+        "prompt": offered,
         "described": bool(item.aesthetic),
         "choices": choices,
         "selected": choices[0][0],
         "has_models": bool(models),
         "max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
     }
+
+
+@login_required
+@require_safe
+def item_inspire(request, item_id):
+    """The "Make more like this" form: the generation form opens with the English look when the
+    offered text was left as it was, else with what the user wrote (translated there like any
+    prompt typed in the form), and with the model they picked."""
+    item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+    prompt = wording.prompt_to_send(
+        look=_look(item), typed=request.GET.get("prompt", ""), max_chars=settings.GENERATION_PROMPT_MAX_CHARS
+    )
+    query = {"prompt": prompt, "model": request.GET.get("model", "")}
+    return redirect(f"{reverse('generation:new')}?{urlencode(query)}")

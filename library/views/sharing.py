@@ -1,10 +1,15 @@
 """Sharing: the owner's links, and the public, read-only pages behind them."""
 
+from datetime import UTC
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -14,11 +19,20 @@ from generation import selectors as generation_selectors
 from library import selectors
 from library.services import sharing
 
+# What the list calls a link's state (the API answers the codes themselves).
+STATE_LABELS = {
+    "active": pgettext_lazy("share link state", "active"),
+    "expired": pgettext_lazy("share link state", "expired"),
+    "revoked": pgettext_lazy("share link state", "revoked"),
+}
+
 
 def _share_row(request, share) -> dict:
+    state = selectors.share_state(share=share)
     return {
         "share": share,
-        "state": selectors.share_state(share=share),
+        "state": state,
+        "state_label": STATE_LABELS[state],
         "url": request.build_absolute_uri(selectors.share_url(share=share)),
         "thumbnail_url": generation_selectors.image_url(image=share.generated_image, variant="thumbnail")
         if share.generated_image_id
@@ -49,17 +63,29 @@ def share_new(request):
         else reverse("library:shares")
     )
     if raw_days and days is None:
-        messages.error(request, "The expiry is a number of days.")
+        messages.error(request, _("The expiry is a number of days."))
         return redirect(back)
     if bool(image_id) == bool(album_id):
-        messages.error(request, "Share one image or one album.")
+        messages.error(request, _("Share one image or one album."))
         return redirect(back)
     image = generation_selectors.image_get_for_user(user=request.user, image_id=image_id) if image_id else None
     album = selectors.share_album_for_user(user=request.user, album_id=album_id) if album_id else None
     share = sharing.share_create(user=request.user, generated_image=image, album=album, expires_in_days=days)
-    until = f"until {share.expires_at:%Y-%m-%d %H:%M} UTC" if share.expires_at else "until you revoke it"
-    messages.success(request, f"Link made: anyone who has it can view this {'album' if album else 'image'} {until}.")
+    messages.success(request, _link_made(share, album=album is not None))
     return redirect(f"{reverse('library:shares')}#share-{share.id}")
+
+
+def _link_made(share, *, album: bool) -> str:
+    """What the owner is told about a new link: what it shows, and until when (UTC, in their
+    language's date format)."""
+    if share.expires_at is None:
+        if album:
+            return _("Link made: anyone who has it can view this album until you revoke it.")
+        return _("Link made: anyone who has it can view this image until you revoke it.")
+    until = formats.date_format(share.expires_at.astimezone(UTC), "SHORT_DATETIME_FORMAT")
+    if album:
+        return _("Link made: anyone who has it can view this album until %(date)s UTC.") % {"date": until}
+    return _("Link made: anyone who has it can view this image until %(date)s UTC.") % {"date": until}
 
 
 @login_required
@@ -67,7 +93,7 @@ def share_new(request):
 def share_revoke(request, share_id):
     share = selectors.share_get_for_user(user=request.user, share_id=share_id)
     sharing.share_revoke(user=request.user, share=share)
-    messages.success(request, "Link revoked: it no longer opens anything.")
+    messages.success(request, _("Link revoked: it no longer opens anything."))
     return redirect("library:shares")
 
 

@@ -1,6 +1,7 @@
 """Library items: search by meaning, one item, and the items like it."""
 
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -67,8 +68,8 @@ class HitSerializer(serializers.Serializer):
         "(never its project's name).",
     )
     why = serializers.CharField(
-        help_text='Why it was found, as the website says it: "matched: <words>", or "similar meaning" when '
-        "none of the words are the item's."
+        help_text='Why it was found, as the website says it (in the language of Accept-Language): "matched: '
+        '<words>", or "similar meaning" when none of the words are the item\'s.'
     )
     item = LibraryItemSerializer()
 
@@ -77,8 +78,8 @@ class LibrarySearchFilters(QueryFilters):
     q = serializers.CharField(
         validators=[RegexValidator(r"\S")],
         error_messages={
-            "required": "Describe what you are looking for.",
-            "blank": "Describe what you are looking for.",
+            "required": _("Describe what you are looking for."),
+            "blank": _("Describe what you are looking for."),
         },
         help_text="What you are looking for, in your own words.",
     )

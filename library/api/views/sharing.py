@@ -1,6 +1,7 @@
 """Share links: the owner's list, making one, and revoking it."""
 
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -57,7 +58,7 @@ class ShareCreateSerializer(serializers.Serializer):
             .first()
         )
         if image is None:
-            raise ValidationError("No image of yours has this id.")
+            raise ValidationError(_("No image of yours has this id."))
         return image
 
     def validate_album(self, value):
@@ -65,12 +66,12 @@ class ShareCreateSerializer(serializers.Serializer):
             return None
         album = Album.objects.filter(id=value, user=self.context["request"].user).first()
         if album is None:
-            raise ValidationError("No album of yours has this id.")
+            raise ValidationError(_("No album of yours has this id."))
         return album
 
     def validate(self, data):
         if (data.get("generated_image") is None) == (data.get("album") is None):
-            raise ValidationError("Give either generated_image or album.")
+            raise ValidationError(_("Give either generated_image or album."))
         return data
 
 
