@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from django.conf import settings
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from projects import faces
 from projects.models import Photo, Project
@@ -54,7 +54,8 @@ class Report:
 
 
 def _names(photos: list[Photo]) -> str:
-    shown = ", ".join(f"“{photo.original_filename}”" for photo in photos[:3])
+    quoted = pgettext("a file name in quotes", "“%(name)s”")
+    shown = ", ".join(quoted % {"name": photo.original_filename} for photo in photos[:3])
     if len(photos) <= 3:
         return shown
     more = len(photos) - 3
