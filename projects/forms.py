@@ -1,20 +1,30 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import RadioSelect
 from projects.models import Photo, Project, trigger_word_validator
 
+TRIGGER_WORD_HELP = _("A made-up word your prompts use to mean this subject. Leave empty and we pick one.")
+
 
 class ProjectForm(forms.ModelForm):
     trigger_word = forms.CharField(
+        label=_("Trigger word"),
         max_length=32,
         required=False,
         validators=[trigger_word_validator],
-        help_text="A made-up word your prompts use to mean this subject. Leave empty and we pick one.",
+        help_text=TRIGGER_WORD_HELP,
     )
 
     class Meta:
         model = Project
         fields = ["name", "category", "subject_description", "trigger_word"]
+        # The labels live here, not as the model's verbose names: the form is where a user reads them.
+        labels = {
+            "name": _("Name"),
+            "category": _("Category"),
+            "subject_description": _("Subject description"),
+        }
         widgets = {
             "category": RadioSelect,
             "subject_description": forms.Textarea(attrs={"rows": 3}),
@@ -23,7 +33,7 @@ class ProjectForm(forms.ModelForm):
 
 class ProjectEditForm(ProjectForm):
     trigger_word = forms.CharField(
-        max_length=32, validators=[trigger_word_validator], help_text=ProjectForm.base_fields["trigger_word"].help_text
+        label=_("Trigger word"), max_length=32, validators=[trigger_word_validator], help_text=TRIGGER_WORD_HELP
     )
 
 
@@ -41,8 +51,9 @@ class MultipleImageField(forms.FileField):
 
 class PhotoUploadForm(forms.Form):
     photos = MultipleImageField(
+        label=_("Photos"),
         widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
-        help_text="JPEG, PNG, WebP or HEIC. Select several at once.",
+        help_text=_("JPEG, PNG, WebP or HEIC. Select several at once."),
     )
 
 
@@ -50,4 +61,5 @@ class PhotoDescriptionForm(forms.ModelForm):
     class Meta:
         model = Photo
         fields = ["description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 2, "placeholder": "What does this photo show?"})}
+        labels = {"description": _("Description")}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2, "placeholder": _("What does this photo show?")})}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import imagehash
 import numpy as np
 import pillow_heif
+from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
@@ -78,9 +79,12 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
     size = fileobj.tell()
     fileobj.seek(0)
     if size == 0:
-        raise PhotoRejected("The file is empty.")
+        raise PhotoRejected(_("The file is empty."))
     if size > max_bytes:
-        raise PhotoRejected(f"The file is {size / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise PhotoRejected(
+            _("The file is %(size)d MB; the limit is %(limit)d MB.")
+            % {"size": round(size / 1e6), "limit": round(max_bytes / 1e6)}
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -94,24 +98,33 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
         SyntaxError,
     ) as exc:
         if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-            raise PhotoRejected("The image has far too many pixels to be a photo.") from exc
-        raise PhotoRejected("This is not an image we can read. We accept JPEG, PNG, WebP and HEIC photos.") from exc
+            raise PhotoRejected(_("The image has far too many pixels to be a photo.")) from exc
+        raise PhotoRejected(_("This is not an image we can read. We accept JPEG, PNG, WebP and HEIC photos.")) from exc
     with img:
         image_format = "JPEG" if img.format == MULTI_PICTURE_JPEG else img.format
         if image_format not in ACCEPTED_FORMATS:
-            raise PhotoRejected(f"{img.format} files are not accepted. Use JPEG, PNG, WebP or HEIC.")
+            raise PhotoRejected(
+                _("%(format)s files are not accepted. Use JPEG, PNG, WebP or HEIC.") % {"format": img.format}
+            )
         if getattr(img, "n_frames", 1) > 1 and img.format not in ("HEIF", MULTI_PICTURE_JPEG):
-            raise PhotoRejected("Animated images are not accepted; upload a still photo.")
+            raise PhotoRejected(_("Animated images are not accepted; upload a still photo."))
         width, height = img.size
         if width * height > max_pixels:
             megapixels, limit = width * height / 1e6, max_pixels / 1e6
-            raise PhotoRejected(f"The image is {width}×{height} ({megapixels:.0f} MP); the limit is {limit:.0f} MP.")
+            raise PhotoRejected(
+                _("The image is %(width)d×%(height)d (%(megapixels)d MP); the limit is %(limit)d MP.")
+                % {"width": width, "height": height, "megapixels": round(megapixels), "limit": round(limit)}
+            )
         if min(width, height) < min_side:
             raise PhotoRejected(
-                f"The image is only {width}×{height} px; photos need at least {min_side} px on the short side."
+                _("The image is only %(width)d×%(height)d px; photos need at least %(min_side)d px on the short side.")
+                % {"width": width, "height": height, "min_side": min_side}
             )
         if max(width, height) > 20 * min(width, height):
-            raise PhotoRejected(f"The image is {width}×{height} px: too narrow to be a photo of a subject.")
+            raise PhotoRejected(
+                _("The image is %(width)d×%(height)d px: too narrow to be a photo of a subject.")
+                % {"width": width, "height": height}
+            )
         # Decode it all (at a reduced scale for JPEG, which is cheap) so a truncated or corrupt
         # file is refused now, with a message, rather than failing later in the background.
         # Decoders of untrusted files fail in many ways (OSError, struct.error, EOFError, ...):
@@ -122,7 +135,7 @@ def inspect_upload(fileobj, *, max_bytes: int, max_pixels: int, min_side: int) -
                 img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             img.load()
         except Exception as exc:  # noqa: BLE001
-            raise PhotoRejected("The file is damaged or incomplete and cannot be decoded.") from exc
+            raise PhotoRejected(_("The file is damaged or incomplete and cannot be decoded.")) from exc
     sha256, size = _sha256(fileobj)
     return UploadInfo(format=image_format, width=oriented[0], height=oriented[1], bytes=size, sha256=sha256)
 

@@ -3,31 +3,35 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.formats import extension_for
 
 trigger_word_validator = RegexValidator(
     r"^[A-Za-z][A-Za-z0-9_]{2,31}$",
-    "One word of 3–32 letters, digits or underscores, starting with a letter (no spaces).",
+    _("One word of 3–32 letters, digits or underscores, starting with a letter (no spaces)."),
 )
 
 
 class Project(models.Model):
     class Category(models.TextChoices):
-        PERSON = "person", "Person"
-        PRODUCT = "product", "Product"
+        PERSON = "person", _("Person")
+        PRODUCT = "product", _("Product")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Collecting photos"
-        READY = "ready", "Ready to train"
-        TRAINING = "training", "Training"
-        TRAINED = "trained", "Trained"
+        DRAFT = "draft", _("Collecting photos")
+        READY = "ready", _("Ready to train")
+        TRAINING = "training", pgettext_lazy("project status", "Training")
+        TRAINED = "trained", pgettext_lazy("project status", "Trained")
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     name = models.CharField(max_length=100)
     category = models.CharField(max_length=16, choices=Category.choices)
     subject_description = models.TextField(
-        blank=True, max_length=1000, help_text="Who or what the photos show, e.g. “my sister Ana” or “our ceramic mug”."
+        blank=True,
+        max_length=1000,
+        help_text=_("Who or what the photos show, e.g. “my sister Ana” or “our ceramic mug”."),
     )
     trigger_word = models.CharField(max_length=32, validators=[trigger_word_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -57,9 +61,9 @@ def photo_original_path(photo: "Photo", filename: str) -> str:
 
 class Photo(models.Model):
     class Status(models.TextChoices):
-        PROCESSING = "processing", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        PROCESSING = "processing", pgettext_lazy("photo status", "Processing")
+        READY = "ready", pgettext_lazy("photo status", "Ready")
+        FAILED = "failed", pgettext_lazy("photo status", "Failed")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="photos")
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from projects import faces
 from projects.models import Photo, Project
@@ -39,10 +40,10 @@ class Report:
     @property
     def verdict(self) -> str:
         if not self.ready:
-            return "Not ready to train yet: fix the items marked below."
+            return gettext("Not ready to train yet: fix the items marked below.")
         if any(check.level == WARNING for check in self.checks):
-            return "Ready to train, but the warnings below may lower the quality of your model."
-        return "Ready to train."
+            return gettext("Ready to train, but the warnings below may lower the quality of your model.")
+        return gettext("Ready to train.")
 
     def as_dict(self) -> dict:
         return {
@@ -53,17 +54,38 @@ class Report:
 
 
 def _names(photos: list[Photo]) -> str:
-    shown = ", ".join(f"“{photo.original_filename}”" for photo in photos[:3])
-    return shown + (f" and {len(photos) - 3} more" if len(photos) > 3 else "")
+    quoted = pgettext("a file name in quotes", "“%(name)s”")
+    shown = ", ".join(quoted % {"name": photo.original_filename} for photo in photos[:3])
+    if len(photos) <= 3:
+        return shown
+    more = len(photos) - 3
+    return ngettext("%(names)s and %(count)d more", "%(names)s and %(count)d more", more) % {
+        "names": shown,
+        "count": more,
+    }
 
 
-def _agree(photos: list, singular: str, plural: str) -> str:
-    """The verb form for a list of photos: one photo "looks", two "look"."""
-    return singular if len(photos) == 1 else plural
+def _of(photos: list[Photo], **values) -> dict:
+    """The values a sentence about these photos reads: their names and how many they are."""
+    return {"names": _names(photos), "count": len(photos), **values}
 
 
-def _photos(count: int) -> str:
-    return f"{count} photo{'' if count == 1 else 's'}"
+# The checks' names, in the active language when read (a module constant is built before any request).
+LABELS = {
+    "count": gettext_lazy("Photo count"),
+    "processing": gettext_lazy("Processing"),
+    "failed": gettext_lazy("Failed photos"),
+    "descriptions": gettext_lazy("Descriptions"),
+    "resolution": gettext_lazy("Resolution"),
+    "near_duplicates": gettext_lazy("Variety"),
+    "sharpness": gettext_lazy("Sharpness"),
+    "faces": gettext_lazy("One face per photo"),
+    "same_person": gettext_lazy("Same person"),
+}
+
+
+def _check(key: str, level: str, message: str, fix: str = "", photos: list[Photo] | None = None) -> Check:
+    return Check(key, str(LABELS[key]), level, message, fix, [p.id for p in photos or []])
 
 
 def report_for(*, project: Project, photos: list[Photo]) -> Report:
@@ -73,41 +95,42 @@ def report_for(*, project: Project, photos: list[Photo]) -> Report:
     checks = [_count_check(ready, processing)]
     if processing:
         checks.append(
-            Check(
+            _check(
                 "processing",
-                "Processing",
                 BLOCKER,
-                f"{_photos(len(processing))} {_agree(processing, 'is', 'are')} still being processed.",
-                "Wait a moment; this page updates when they are done.",
-                [p.id for p in processing],
+                ngettext(
+                    "%(count)d photo is still being processed.",
+                    "%(count)d photos are still being processed.",
+                    len(processing),
+                )
+                % _of(processing),
+                gettext("Wait a moment; this page updates when they are done."),
+                processing,
             )
         )
     if failed:
         checks.append(
-            Check(
+            _check(
                 "failed",
-                "Failed photos",
                 WARNING,
-                f"{_names(failed)} could not be processed.",
-                "Delete them and upload other photos.",
-                [p.id for p in failed],
+                ngettext("%(names)s could not be processed.", "%(names)s could not be processed.", len(failed))
+                % _of(failed),
+                ngettext("Delete it and upload another photo.", "Delete them and upload other photos.", len(failed)),
+                failed,
             )
         )
-    # (key, label, check): with no ready photo yet, each of these is pending, never ticked.
+    # (key, check): with no ready photo yet, each of these is pending, never ticked.
     photo_checks = [
-        ("descriptions", "Descriptions", _description_check),
-        ("resolution", "Resolution", _resolution_check),
-        ("near_duplicates", "Variety", _duplicate_check),
-        ("sharpness", "Sharpness", _blur_check),
+        ("descriptions", _description_check),
+        ("resolution", _resolution_check),
+        ("near_duplicates", _duplicate_check),
+        ("sharpness", _blur_check),
     ]
     if project.category == Project.Category.PERSON:
-        photo_checks += [
-            ("faces", "One face per photo", _face_check),
-            ("same_person", "Same person", _same_person_check),
-        ]
+        photo_checks += [("faces", _face_check), ("same_person", _same_person_check)]
     checks += [
-        check(ready) if ready else Check(key, label, PENDING, "Checked once photos are uploaded and processed.")
-        for key, label, check in photo_checks
+        check(ready) if ready else _check(key, PENDING, gettext("Checked once photos are uploaded and processed."))
+        for key, check in photo_checks
     ]
     return Report(checks=checks)
 
@@ -115,24 +138,36 @@ def report_for(*, project: Project, photos: list[Photo]) -> Report:
 def _count_check(ready: list[Photo], processing: list[Photo]) -> Check:
     minimum, maximum = settings.PROJECT_PHOTOS_MIN, settings.PROJECT_PHOTOS_MAX
     count = len(ready)
+    values = {"count": count, "maximum": maximum, "minimum": minimum}
     if count >= minimum:
-        return Check("count", "Photo count", OK, f"{count} / {maximum} photos.")
+        return _check(
+            "count", OK, ngettext("%(count)d / %(maximum)d photo.", "%(count)d / %(maximum)d photos.", maximum) % values
+        )
     missing = minimum - count - len(processing)
-    fix = f"Upload {missing} more." if missing > 0 else "Wait for the photos being processed."
-    return Check("count", "Photo count", BLOCKER, f"{count} / {maximum} photos; training needs {minimum}.", fix)
+    fix = (
+        ngettext("Upload %(missing)d more.", "Upload %(missing)d more.", missing) % {"missing": missing}
+        if missing > 0
+        else gettext("Wait for the photos being processed.")
+    )
+    message = ngettext(
+        "%(count)d / %(maximum)d photos; training needs %(minimum)d.",
+        "%(count)d / %(maximum)d photos; training needs %(minimum)d.",
+        minimum,
+    )
+    return _check("count", BLOCKER, message % values, fix)
 
 
 def _description_check(ready: list[Photo]) -> Check:
     missing = [photo for photo in ready if not photo.description.strip()]
     if not missing:
-        return Check("descriptions", "Descriptions", OK, "Every photo is described.")
-    return Check(
+        return _check("descriptions", OK, gettext("Every photo is described."))
+    return _check(
         "descriptions",
-        "Descriptions",
         BLOCKER,
-        f"{_photos(len(missing))} {_agree(missing, 'has', 'have')} no description.",
-        "Describe what each photo shows (pose, setting, light); the model learns from these words.",
-        [p.id for p in missing],
+        ngettext("%(count)d photo has no description.", "%(count)d photos have no description.", len(missing))
+        % _of(missing),
+        gettext("Describe what each photo shows (pose, setting, light); the model learns from these words."),
+        missing,
     )
 
 
@@ -140,26 +175,36 @@ def _resolution_check(ready: list[Photo]) -> Check:
     too_small = [photo for photo in ready if photo.short_side < settings.PHOTO_MIN_SIDE]
     small = [photo for photo in ready if settings.PHOTO_MIN_SIDE <= photo.short_side < settings.PHOTO_RECOMMENDED_SIDE]
     if too_small:
-        return Check(
+        return _check(
             "resolution",
-            "Resolution",
             BLOCKER,
-            f"{_names(too_small)} {_agree(too_small, 'is', 'are')} under {settings.PHOTO_MIN_SIDE} px "
-            "on the short side.",
-            "Replace them with larger photos.",
-            [p.id for p in too_small],
+            ngettext(
+                "%(names)s is under %(side)d px on the short side.",
+                "%(names)s are under %(side)d px on the short side.",
+                len(too_small),
+            )
+            % _of(too_small, side=settings.PHOTO_MIN_SIDE),
+            ngettext("Replace it with a larger photo.", "Replace them with larger photos.", len(too_small)),
+            too_small,
         )
     if small:
-        return Check(
+        return _check(
             "resolution",
-            "Resolution",
             WARNING,
-            f"{_names(small)} {_agree(small, 'is', 'are')} under {settings.PHOTO_RECOMMENDED_SIDE} px "
-            "on the short side.",
-            "Larger originals give sharper results; replace them if you can.",
-            [p.id for p in small],
+            ngettext(
+                "%(names)s is under %(side)d px on the short side.",
+                "%(names)s are under %(side)d px on the short side.",
+                len(small),
+            )
+            % _of(small, side=settings.PHOTO_RECOMMENDED_SIDE),
+            gettext("Larger originals give sharper results; replace them if you can."),
+            small,
         )
-    return Check("resolution", "Resolution", OK, f"Every photo is at least {settings.PHOTO_RECOMMENDED_SIDE} px.")
+    return _check(
+        "resolution",
+        OK,
+        gettext("Every photo is at least %(side)d px.") % {"side": settings.PHOTO_RECOMMENDED_SIDE},
+    )
 
 
 def _duplicate_check(ready: list[Photo]) -> Check:
@@ -167,28 +212,31 @@ def _duplicate_check(ready: list[Photo]) -> Check:
     ready_ids = {photo.id for photo in ready}
     twins = [photo for photo in ready if photo.near_duplicate_of_id in ready_ids]
     if not twins:
-        return Check("near_duplicates", "Variety", OK, "No near-duplicate photos.")
-    return Check(
+        return _check("near_duplicates", OK, gettext("No near-duplicate photos."))
+    return _check(
         "near_duplicates",
-        "Variety",
         WARNING,
-        f"{_names(twins)} {_agree(twins, 'looks', 'look')} almost the same as another photo.",
-        "Swap them for photos with a different angle, setting or expression.",
-        [p.id for p in twins],
+        ngettext(
+            "%(names)s looks almost the same as another photo.",
+            "%(names)s look almost the same as another photo.",
+            len(twins),
+        )
+        % _of(twins),
+        gettext("Swap them for photos with a different angle, setting or expression."),
+        twins,
     )
 
 
 def _blur_check(ready: list[Photo]) -> Check:
     blurry = [p for p in ready if p.blur_score is not None and p.blur_score < settings.PHOTO_BLUR_THRESHOLD]
     if not blurry:
-        return Check("sharpness", "Sharpness", OK, "No blurry photos found.")
-    return Check(
+        return _check("sharpness", OK, gettext("No blurry photos found."))
+    return _check(
         "sharpness",
-        "Sharpness",
         WARNING,
-        f"{_names(blurry)} {_agree(blurry, 'looks', 'look')} blurry.",
-        "Replace them with sharp photos; the model copies blur.",
-        [p.id for p in blurry],
+        ngettext("%(names)s looks blurry.", "%(names)s look blurry.", len(blurry)) % _of(blurry),
+        gettext("Replace them with sharp photos; the model copies blur."),
+        blurry,
     )
 
 
@@ -197,24 +245,23 @@ def _face_check(ready: list[Photo]) -> Check:
     no_face = [photo for photo in analysed if photo.face_count == 0]
     crowded = [photo for photo in analysed if (photo.face_count or 0) > 1]
     if no_face:
-        return Check(
+        return _check(
             "faces",
-            "One face per photo",
             BLOCKER,
-            f"No face found in {_names(no_face)}.",
-            "Use photos where the face is visible and reasonably large.",
-            [p.id for p in no_face],
+            gettext("No face found in %(names)s.") % _of(no_face),
+            gettext("Use photos where the face is visible and reasonably large."),
+            no_face,
         )
     if crowded:
-        return Check(
+        return _check(
             "faces",
-            "One face per photo",
             WARNING,
-            f"{_names(crowded)} {_agree(crowded, 'shows', 'show')} more than one face.",
-            "Crop them to the person, or the model may mix people up.",
-            [p.id for p in crowded],
+            ngettext("%(names)s shows more than one face.", "%(names)s show more than one face.", len(crowded))
+            % _of(crowded),
+            gettext("Crop them to the person, or the model may mix people up."),
+            crowded,
         )
-    return Check("faces", "One face per photo", OK, "Each photo shows one face.")
+    return _check("faces", OK, gettext("Each photo shows one face."))
 
 
 def _same_person_check(ready: list[Photo]) -> Check:
@@ -222,7 +269,7 @@ def _same_person_check(ready: list[Photo]) -> Check:
         (photo, photo.face_descriptor) for photo in ready if photo.face_count is not None and photo.face_descriptor
     ]
     if len(descriptors) < 2:
-        return Check("same_person", "Same person", OK, "Not enough faces to compare yet.")
+        return _check("same_person", OK, gettext("Not enough faces to compare yet."))
     strangers = []
     for photo, descriptor in descriptors:
         distances = [
@@ -234,12 +281,12 @@ def _same_person_check(ready: list[Photo]) -> Check:
         if median(distances) > settings.FACE_MATCH_DISTANCE:
             strangers.append(photo)
     if not strangers:
-        return Check("same_person", "Same person", OK, "All faces look like the same person.")
-    return Check(
+        return _check("same_person", OK, gettext("All faces look like the same person."))
+    return _check(
         "same_person",
-        "Same person",
         BLOCKER,
-        f"{_names(strangers)} {_agree(strangers, 'seems', 'seem')} to show someone else.",
-        "Use photos of one person only; mixing people blurs the likeness.",
-        [p.id for p in strangers],
+        ngettext("%(names)s seems to show someone else.", "%(names)s seem to show someone else.", len(strangers))
+        % _of(strangers),
+        gettext("Use photos of one person only; mixing people blurs the likeness."),
+        strangers,
     )

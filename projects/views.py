@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -39,7 +40,13 @@ def project_create(request):
             form.add_error("trigger_word", str(error))
         else:
             messages.success(
-                request, f"Project “{project.name}” created. Now add {settings.PROJECT_PHOTOS_MAX} photos."
+                request,
+                ngettext(
+                    "Project “%(name)s” created. Now add %(count)d photo.",
+                    "Project “%(name)s” created. Now add %(count)d photos.",
+                    settings.PROJECT_PHOTOS_MAX,
+                )
+                % {"name": project.name, "count": settings.PROJECT_PHOTOS_MAX},
             )
             return redirect("projects:detail", project_id=project.id)
     return render(request, "projects/form.html", {"form": form, "creating": True})
@@ -58,7 +65,7 @@ def project_edit(request, project_id):
         except services.ProjectError as error:
             form.add_error("trigger_word", str(error))
         else:
-            messages.success(request, "Project saved.")
+            messages.success(request, gettext("Project saved."))
             return redirect("projects:detail", project_id=project.id)
     return render(request, "projects/form.html", {"form": form, "project": project, "creating": False})
 
@@ -118,7 +125,7 @@ def project_delete(request, project_id):
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
     if request.method == "POST":
         services.project_delete(project=project)
-        messages.success(request, f"Project “{project.name}” and its photos were deleted.")
+        messages.success(request, gettext("Project “%(name)s” and its photos were deleted.") % {"name": project.name})
         return redirect("dashboard")
     return render(request, "projects/delete.html", {"project": project, "photo_count": project.photos.count()})
 
@@ -137,12 +144,18 @@ def photo_upload(request, project_id):
             status=200 if result.accepted or not result.rejected else 400,
         )
     if not result.accepted and not result.rejected:
-        messages.error(request, "Choose one or more photos to upload.")
+        messages.error(request, gettext("Choose one or more photos to upload."))
     if result.accepted:
         count = len(result.accepted)
-        messages.success(request, f"{count} photo{'' if count == 1 else 's'} uploaded; processing them now.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d photo uploaded; processing it now.", "%(count)d photos uploaded; processing them now.", count
+            )
+            % {"count": count},
+        )
     for name, error in result.rejected:
-        messages.error(request, f"{name}: {error}")
+        messages.error(request, gettext("%(name)s: %(error)s") % {"name": name, "error": error})
     return redirect("projects:detail", project_id=project.id)
 
 
@@ -154,15 +167,22 @@ def photo_describe(request, project_id, photo_id):
     if form.is_valid():
         photo = services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
         # An empty box is allowed (the checklist asks for it again), but it must not read as "Saved".
-        status = "Description saved." if photo.description else "Description cleared."
+        status = gettext("Description saved.") if photo.description else gettext("Description cleared.")
         if _wants_json(request):
             return JsonResponse({"id": photo.id, "description": photo.description, "message": status})
-        messages.success(request, f"{status[:-1]} for “{photo.original_filename}”.")
+        named = (
+            gettext("Description saved for “%(name)s”.")
+            if photo.description
+            else gettext("Description cleared for “%(name)s”.")
+        )
+        messages.success(request, named % {"name": photo.original_filename})
     else:
-        error = "; ".join(str(message) for message in form.errors.get("description") or ["Invalid description."])
+        error = "; ".join(
+            str(message) for message in form.errors.get("description") or [gettext("Invalid description.")]
+        )
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)
-        messages.error(request, f"{photo.original_filename}: {error}")
+        messages.error(request, gettext("%(name)s: %(error)s") % {"name": photo.original_filename, "error": error})
     return redirect(reverse("projects:detail", kwargs={"project_id": project_id}) + f"#photo-{photo.id}")
 
 

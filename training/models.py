@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from core.lifecycle import Lifecycle
 
@@ -9,19 +10,19 @@ class TrainingRun(Lifecycle):
     state_changed_at, attempts, last_error, error_kind, completed_at) are core.lifecycle's."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SUBMITTING = "submitting", "Submitting"
-        STARTING = "starting", "Starting"
-        TRAINING = "training", "Training"
-        PUBLISHING = "publishing", "Publishing"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELED = "canceled", "Canceled"
+        QUEUED = "queued", pgettext_lazy("training status", "Queued")
+        SUBMITTING = "submitting", pgettext_lazy("training status", "Submitting")
+        STARTING = "starting", pgettext_lazy("training status", "Starting")
+        TRAINING = "training", pgettext_lazy("training status", "Training")
+        PUBLISHING = "publishing", pgettext_lazy("training status", "Publishing")
+        SUCCEEDED = "succeeded", pgettext_lazy("training status", "Succeeded")
+        FAILED = "failed", pgettext_lazy("training status", "Failed")
+        CANCELED = "canceled", pgettext_lazy("training status", "Canceled")
 
     class Preset(models.TextChoices):
-        FAST = "fast", "Fast"
-        BALANCED = "balanced", "Balanced"
-        HIGH_QUALITY = "high_quality", "High quality"
+        FAST = "fast", pgettext_lazy("training preset", "Fast")
+        BALANCED = "balanced", pgettext_lazy("training preset", "Balanced")
+        HIGH_QUALITY = "high_quality", pgettext_lazy("training preset", "High quality")
 
     # In the order a run goes through them: updates may only move a run forward (Lifecycle.rank).
     ACTIVE = (Status.QUEUED, Status.SUBMITTING, Status.STARTING, Status.TRAINING, Status.PUBLISHING)

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db.models import Case, Count, F, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.models import User
 from core.demo import DEMO_BACKEND
@@ -70,14 +71,18 @@ def training_refusal(*, project: Project, steps: int, photos: list[Photo] | None
         project.status in (Project.Status.DRAFT,)
         or not project_selectors.project_readiness(project=project, photos=photos).ready
     ):
-        return "The project is not ready: fix the readiness checklist first."
+        return gettext("The project is not ready: fix the readiness checklist first.")
     if TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE).exists():
-        return "This project is already training; wait for it to finish or cancel it."
+        return gettext("This project is already training; wait for it to finish or cancel it.")
     runs_per_day, monthly_spend = _limits_for(project.owner_id)
     now = timezone.now()
     owner_runs = TrainingRun.objects.filter(project__owner_id=project.owner_id)
     if owner_runs.filter(created_at__gte=now - timedelta(days=1)).count() >= runs_per_day:
-        return f"You have started {runs_per_day} trainings in the last 24 hours, your daily limit. Try again later."
+        return ngettext(
+            "You have started %(count)d training in the last 24 hours, your daily limit. Try again later.",
+            "You have started %(count)d trainings in the last 24 hours, your daily limit. Try again later.",
+            runs_per_day,
+        ) % {"count": runs_per_day}
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     # Runs that ended without using a GPU cost nothing; the others count at their actual cost,
     # or their estimate while still running.
@@ -93,22 +98,40 @@ def training_refusal(*, project: Project, steps: int, photos: list[Photo] | None
     )
     cost, _ = training_estimate(steps=steps, simulated=new_runs_simulated())
     if cost and committed + cost > monthly_spend:
-        return f"This training (about {money(cost)}) would take you over your monthly limit of {money(monthly_spend)}."
+        return gettext("This training (about %(cost)s) would take you over your monthly limit of %(limit)s.") % {
+            "cost": money(cost),
+            "limit": money(monthly_spend),
+        }
     return ""
 
 
 def training_charge_note(*, run: TrainingRun) -> str:
     """What the run costs the user, as far as we know: for pages and messages about its end."""
     if run.simulated:
-        return "It was simulated (demo mode), so nothing is charged."
+        return gettext("It was simulated (demo mode), so nothing is charged.")
     if run.gpu_seconds:
         cost = training_cost(run.gpu_seconds, simulated=False)
-        return f"It used {round(run.gpu_seconds / 60, 1):g} GPU minutes ({money(cost)}), which are billed."
+        minutes = round(run.gpu_seconds / 60, 1)
+        return ngettext(
+            "It used %(minutes)s GPU minute (%(cost)s), which is billed.",
+            "It used %(minutes)s GPU minutes (%(cost)s), which are billed.",
+            # 1.5 minutes read as a plural; only exactly one is "1 minute".
+            1 if minutes == 1 else 2,
+        ) % {"minutes": _number(minutes), "cost": money(cost)}
     if run.status == TrainingRun.Status.PUBLISHING or (run.is_terminal and run.provider_version):
-        return "The training had finished at the provider, so its GPU time is billed."
+        return gettext("The training had finished at the provider, so its GPU time is billed.")
     if not run.provider_training_id or run.progress == 0:
-        return "It had not started on a GPU, so nothing is charged."
-    return "The GPU time it used until now is billed; nothing more will be."
+        return gettext("It had not started on a GPU, so nothing is charged.")
+    return gettext("The GPU time it used until now is billed; nothing more will be.")
+
+
+def _number(value: float, significant: int | None = None) -> str:
+    """A number as the reader's language writes it ("1.5" in English, "1,5" in German), with no
+    trailing zeros; `significant`: rounded to that many significant digits first."""
+    text = f"{value:.{significant}g}" if significant else f"{value:g}"
+    if "e" in text:  # very small or large: keep Python's exponent form, it reads the same everywhere
+        return text
+    return formats.number_format(Decimal(text))
 
 
 # Runs
@@ -170,11 +193,19 @@ def loss_chart(*, run: TrainingRun) -> dict | None:
         "plot": {"left": left, "right": width - right, "top": top, "bottom": top + plot_h},
         "points": " ".join(f"{x(step):.1f},{y(loss):.1f}" for step, loss in points),
         "x_ticks": [{"at": f"{x(step):.1f}", "label": f"{step:.0f}"} for step in _ticks(first_step, last_step, 5)],
-        "y_ticks": [{"at": f"{y(loss):.1f}", "label": f"{loss:.3g}"} for loss in _ticks(low, high, 4)],
-        "summary": (
-            f"Loss went from {losses[0]:.3g} at step {steps[0]} to {losses[-1]:.3g} at step {steps[-1]}; "
-            f"the lowest was {lowest:.3g} at step {lowest_step}."
-        ),
+        "y_ticks": [{"at": f"{y(loss):.1f}", "label": _number(loss, 3)} for loss in _ticks(low, high, 4)],
+        "summary": gettext(
+            "Loss went from %(first)s at step %(first_step)s to %(last)s at step %(last_step)s; "
+            "the lowest was %(lowest)s at step %(lowest_step)s."
+        )
+        % {
+            "first": _number(losses[0], 3),
+            "first_step": steps[0],
+            "last": _number(losses[-1], 3),
+            "last_step": steps[-1],
+            "lowest": _number(lowest, 3),
+            "lowest_step": lowest_step,
+        },
         "table": table,
     }
 
@@ -207,17 +238,17 @@ def runs_stuck(*, since: datetime):
 
 
 WAIT_NOTICES = {
-    "queued": "Our workers have not picked this training up yet; it starts or ends within {left}.",
-    "submitting": "The provider has not accepted this training yet; we keep trying for up to {left}.",
-    "starting": (
-        "The provider is still queueing this training for a GPU; this can take up to {left} more. "
+    "queued": gettext_lazy("Our workers have not picked this training up yet; it starts or ends within %(left)s."),
+    "submitting": gettext_lazy("The provider has not accepted this training yet; we keep trying for up to %(left)s."),
+    "starting": gettext_lazy(
+        "The provider is still queueing this training for a GPU; this can take up to %(left)s more. "
         "Nothing is charged until it starts."
     ),
-    "training": (
-        "This training is taking longer than the estimated {usual}; we stop it if it is not done within {left}."
+    "training": gettext_lazy(
+        "This training is taking longer than the estimated %(usual)s; we stop it if it is not done within %(left)s."
     ),
-    "publishing": (
-        "The training is done; fetching and storing its LoRA is taking longer than usual (at most {left} more)."
+    "publishing": gettext_lazy(
+        "The training is done; fetching and storing its LoRA is taking longer than usual (at most %(left)s more)."
     ),
 }
 
@@ -225,8 +256,10 @@ WAIT_NOTICES = {
 def _duration(seconds: float) -> str:
     minutes = max(1, round(seconds / 60))
     if minutes < 90:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{round(minutes / 60, 1):g} hours"
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    # From 1.5 hours up: a plural in every shipped language.
+    hours = round(minutes / 60, 1)
+    return ngettext("%(hours)s hour", "%(hours)s hours", 2) % {"hours": _number(hours)}
 
 
 def run_wait_notice(*, run: TrainingRun) -> str:
@@ -243,7 +276,7 @@ def run_wait_notice(*, run: TrainingRun) -> str:
         return ""
     deadline = run.state_changed_at + timedelta(minutes=settings.TRAINING_STATE_DEADLINE_MINUTES[run.status])
     left = max(60.0, (deadline - timezone.now()).total_seconds())
-    return WAIT_NOTICES[run.status].format(left=_duration(left), usual=_duration(usual_minutes * 60))
+    return WAIT_NOTICES[run.status] % {"left": _duration(left), "usual": _duration(usual_minutes * 60)}
 
 
 def runs_ended_by_deadline(*, since: datetime):

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -19,10 +20,10 @@ def training_start(request, project_id):
     project = project_selectors.project_get_for_user(user=request.user, project_id=project_id)
     preset = request.POST.get("preset", TrainingRun.Preset.BALANCED)
     if preset not in TrainingRun.Preset.values:
-        messages.error(request, "Choose one of the training presets.")
+        messages.error(request, gettext("Choose one of the training presets."))
         return redirect("projects:detail", project_id=project.id)
     run = services.training_start(project=project, preset=preset)
-    messages.success(request, "Training queued. We will email you when your model is ready.")
+    messages.success(request, gettext("Training queued. We will email you when your model is ready."))
     return redirect("training:run", run_id=run.id)
 
 
@@ -62,10 +63,15 @@ def run_cancel(request, run_id):
     try:
         run = services.training_cancel(run=run)
     except ProviderError as error:
-        messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
+        messages.error(
+            request,
+            gettext("Could not reach the provider to cancel: %(error)s. Try again in a minute.") % {"error": error},
+        )
     else:
         if run.status == TrainingRun.Status.CANCELED:
-            messages.success(request, f"Training canceled. {selectors.training_charge_note(run=run)}")
+            messages.success(
+                request, gettext("Training canceled. %(charge)s") % {"charge": selectors.training_charge_note(run=run)}
+            )
     return redirect("training:run", run_id=run.id)
 
 

@@ -1,4 +1,5 @@
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -103,7 +104,7 @@ class PhotoViewSet(viewsets.ViewSet):
         project = self._project()
         files = request.FILES.getlist("files")
         if not files:
-            raise ValidationError({"files": ["Attach one or more photos in the multipart field `files`."]})
+            raise ValidationError({"files": [gettext("Attach one or more photos in the multipart field `files`.")]})
         result = services.photo_upload(project=project, files=files)
         body = {
             "accepted": PhotoSerializer(result.accepted, many=True, context={"request": request}).data,

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from core.storage import storage_delete_files
 from projects import faces, imaging, signals
@@ -55,14 +56,22 @@ def photo_upload(*, project: Project, files: list) -> UploadResult:
     if len(files) > settings.PHOTO_UPLOAD_MAX_FILES:
         for uploaded in files[settings.PHOTO_UPLOAD_MAX_FILES :]:
             result.rejected.append(
-                (_display_name(uploaded), f"Upload at most {settings.PHOTO_UPLOAD_MAX_FILES} files at a time.")
+                (
+                    _display_name(uploaded),
+                    ngettext(
+                        "Upload at most %(count)d file at a time.",
+                        "Upload at most %(count)d files at a time.",
+                        settings.PHOTO_UPLOAD_MAX_FILES,
+                    )
+                    % {"count": settings.PHOTO_UPLOAD_MAX_FILES},
+                )
             )
         files = files[: settings.PHOTO_UPLOAD_MAX_FILES]
     for uploaded in files:
         name = _display_name(uploaded)
         try:
             if _active_photos(project.id).count() >= limit:
-                raise imaging.PhotoRejected(f"This project already has {limit} photos; delete one to add another.")
+                raise imaging.PhotoRejected(_project_full(limit))
             info = imaging.inspect_upload(
                 uploaded,
                 max_bytes=settings.PHOTO_MAX_BYTES,
@@ -80,10 +89,21 @@ def _reject_exact_duplicate(*, project_id: int, sha256: str) -> None:
     twin = Photo.objects.filter(project_id=project_id, sha256=sha256).first()
     if twin is not None and twin.trashed_at is not None:
         raise imaging.PhotoRejected(
-            f"The same file is in your trash (“{twin.original_filename}”): restore it from Trash instead."
+            gettext("The same file is in your trash (“%(name)s”): restore it from Trash instead.")
+            % {"name": twin.original_filename}
         )
     if twin is not None:
-        raise imaging.PhotoRejected(f"The same file is already in this project (“{twin.original_filename}”).")
+        raise imaging.PhotoRejected(
+            gettext("The same file is already in this project (“%(name)s”).") % {"name": twin.original_filename}
+        )
+
+
+def _project_full(limit: int) -> str:
+    return ngettext(
+        "This project already has %(count)d photo; delete it to add another.",
+        "This project already has %(count)d photos; delete one to add another.",
+        limit,
+    ) % {"count": limit}
 
 
 def _photo_record(*, project: Project, uploaded, name: str, info: imaging.UploadInfo) -> Photo:
@@ -103,15 +123,13 @@ def _photo_record(*, project: Project, uploaded, name: str, info: imaging.Upload
         with transaction.atomic():
             Project.objects.select_for_update().filter(id=project.id).first()
             if _active_photos(project.id).count() >= settings.PROJECT_PHOTOS_MAX:
-                raise imaging.PhotoRejected(
-                    f"This project already has {settings.PROJECT_PHOTOS_MAX} photos; delete one to add another."
-                )
+                raise imaging.PhotoRejected(_project_full(settings.PROJECT_PHOTOS_MAX))
             _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
             photo.save()
             process_photo.delay_on_commit(photo.id)
     except IntegrityError as exc:
         default_storage.delete(photo.original.name)
-        raise imaging.PhotoRejected("The same file is already in this project.") from exc
+        raise imaging.PhotoRejected(gettext("The same file is already in this project.")) from exc
     except BaseException:
         default_storage.delete(photo.original.name)
         raise
@@ -138,7 +156,9 @@ def photo_process(*, photo_id: int) -> None:
             logger.warning("photo %s failed to process: %r", photo_id, exc)
             with _photos_changing(photo.project_id):
                 Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
-                    status=Photo.Status.FAILED, error="The photo could not be decoded. Delete it and upload it again."
+                    # Stored in English (a worker has no user's language); pages translate it when shown.
+                    status=Photo.Status.FAILED,
+                    error=gettext_noop("The photo could not be decoded. Delete it and upload it again."),
                 )
             return
     names = {
@@ -237,15 +257,23 @@ def photo_restore(*, photo: Photo) -> Photo:
     with _photos_changing(photo.project_id):
         row = Photo.objects.filter(id=photo.id).values("trashed_at").first()
         if row is None:  # purged (or deleted for good) since the page was shown
-            raise ProjectError(f"“{photo.original_filename}” was deleted for good; it can no longer be restored.")
+            raise ProjectError(
+                gettext("“%(name)s” was deleted for good; it can no longer be restored.")
+                % {"name": photo.original_filename}
+            )
         if row["trashed_at"] is None:
             return photo  # already restored (a second click)
         if photo.status != Photo.Status.FAILED and _active_photos(photo.project_id).count() >= (
             settings.PROJECT_PHOTOS_MAX
         ):
             raise ProjectError(
-                f"“{photo.original_filename}” cannot be restored: its project already has "
-                f"{settings.PROJECT_PHOTOS_MAX} photos. Delete one of them first."
+                ngettext(
+                    "“%(name)s” cannot be restored: its project already has %(count)d photo. Delete it first.",
+                    "“%(name)s” cannot be restored: its project already has %(count)d photos. "
+                    "Delete one of them first.",
+                    settings.PROJECT_PHOTOS_MAX,
+                )
+                % {"name": photo.original_filename, "count": settings.PROJECT_PHOTOS_MAX}
             )
         # Its library item kept its analysis and embedding: it shows again as it was.
         Photo.objects.filter(id=photo.id).update(trashed_at=None)

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from core.exceptions import Refusal
@@ -25,9 +26,11 @@ def _check_trigger_word_free(*, owner: User, trigger_word: str, exclude_id: int 
     if exclude_id is not None:
         clash = clash.exclude(id=exclude_id)
     if clash.exists():
-        raise ProjectError(
-            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
-        )
+        raise ProjectError(_trigger_word_taken(trigger_word), field="trigger_word")
+
+
+def _trigger_word_taken(trigger_word: str) -> str:
+    return gettext("You already use the trigger word “%(word)s” in another project.") % {"word": trigger_word}
 
 
 def project_create(
@@ -46,9 +49,7 @@ def project_create(
     try:
         project.save()
     except IntegrityError as exc:  # a concurrent create took the same word
-        raise ProjectError(
-            f"You already use the trigger word “{trigger_word}” in another project.", field="trigger_word"
-        ) from exc
+        raise ProjectError(_trigger_word_taken(trigger_word), field="trigger_word") from exc
     return project
 
 

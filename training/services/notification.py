@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 
 from accounts.emails import send_templated_email
 from core import failures
@@ -49,7 +50,8 @@ def training_notify(*, run_id: int, attempt: str | None = None) -> None:
                     "project": run.project,
                     "link": settings.SITE_URL + reverse("training:run", kwargs={"run_id": run.id}),
                     "simulated": run.simulated,
-                    "charge_note": training_charge_note(run=run),
+                    # Lazy: written when the email is rendered, in the owner's language, not the worker's.
+                    "charge_note": lazy(training_charge_note, str)(run=run),
                 },
             )
         except PermanentProviderError as error:
