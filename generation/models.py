@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.lifecycle import Lifecycle
@@ -12,11 +12,11 @@ class Generation(Lifecycle):
     fields (lease, state_changed_at, attempts, last_error, error_kind, completed_at) are core.lifecycle's."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        CANCELED = "canceled", _("Canceled")
+        QUEUED = "queued", pgettext_lazy("generation status", "Queued")
+        RUNNING = "running", pgettext_lazy("generation status", "Running")
+        SUCCEEDED = "succeeded", pgettext_lazy("generation status", "Succeeded")
+        FAILED = "failed", pgettext_lazy("generation status", "Failed")
+        CANCELED = "canceled", pgettext_lazy("generation status", "Canceled")
 
     class AspectRatio(models.TextChoices):
         SQUARE = "1:1", _("Square 1:1")
