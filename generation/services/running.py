@@ -80,6 +80,8 @@ def _run(generation: Generation) -> None:
         if not generation_translate_prompt(generation=generation):
             return  # refused: the job has ended, nothing was sent
         generation.refresh_from_db()
+        if not generation.is_active:
+            return  # canceled while it was being translated
     if backend.synchronous:
         generation_render(generation=generation, backend=backend)
         return
