@@ -265,7 +265,9 @@ class _Visible(HTMLParser):
         for name, value in attrs:
             if value and (name in TEXT_ATTRIBUTES or name.startswith("data-label")) and _sentence(value):
                 self.found.append(value)
-            if name == "value" and value and dict(attrs).get("type") in ("submit", "button") and _sentence(value):
+            # An <input type="submit">'s value is its label; a <button>'s is only sent.
+            shown_value = tag == "input" and dict(attrs).get("type") in ("submit", "button")
+            if name == "value" and value and shown_value and _sentence(value):
                 self.found.append(value)
 
     def handle_endtag(self, tag):

@@ -34,8 +34,8 @@ class GeneratedImageInline(admin.TabularInline):
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "model", "status", "num_outputs", "backend", "charged", "worker_ms", "created_at"]
-    list_filter = ["status", "error_kind", "backend", "aspect_ratio", "created_at"]
-    search_fields = ["user__email", "prompt", "provider_id", "project__name"]
+    list_filter = ["status", "error_kind", "backend", "prompt_translation", "aspect_ratio", "created_at"]
+    search_fields = ["user__email", "prompt", "prompt_typed", "provider_id", "project__name"]
     list_select_related = ["user", "training_run__project"]
     # Money is shown as money (core.money), in place of the raw amounts.
     readonly_fields = [

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.lifecycle import Lifecycle
 
@@ -10,25 +12,37 @@ class Generation(Lifecycle):
     fields (lease, state_changed_at, attempts, last_error, error_kind, completed_at) are core.lifecycle's."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELED = "canceled", "Canceled"
+        QUEUED = "queued", pgettext_lazy("generation status", "Queued")
+        RUNNING = "running", pgettext_lazy("generation status", "Running")
+        SUCCEEDED = "succeeded", pgettext_lazy("generation status", "Succeeded")
+        FAILED = "failed", pgettext_lazy("generation status", "Failed")
+        CANCELED = "canceled", pgettext_lazy("generation status", "Canceled")
 
     class AspectRatio(models.TextChoices):
-        SQUARE = "1:1", "Square 1:1"
-        PORTRAIT_4_5 = "4:5", "Portrait 4:5"
-        PORTRAIT_2_3 = "2:3", "Portrait 2:3"
-        PORTRAIT_9_16 = "9:16", "Story 9:16"
-        LANDSCAPE_5_4 = "5:4", "Landscape 5:4"
-        LANDSCAPE_3_2 = "3:2", "Landscape 3:2"
-        LANDSCAPE_16_9 = "16:9", "Wide 16:9"
+        SQUARE = "1:1", _("Square 1:1")
+        PORTRAIT_4_5 = "4:5", _("Portrait 4:5")
+        PORTRAIT_2_3 = "2:3", _("Portrait 2:3")
+        PORTRAIT_9_16 = "9:16", _("Story 9:16")
+        LANDSCAPE_5_4 = "5:4", _("Landscape 5:4")
+        LANDSCAPE_3_2 = "3:2", _("Landscape 3:2")
+        LANDSCAPE_16_9 = "16:9", _("Wide 16:9")
 
     class OutputFormat(models.TextChoices):
         WEBP = "webp", "WebP"
         JPG = "jpg", "JPEG"
         PNG = "png", "PNG"
+
+    class PromptTranslation(models.TextChoices):
+        """What became of the typed prompt on its way to the provider (which reads English best)."""
+
+        PENDING = "pending", _("Being translated to English")
+        NOT_NEEDED = "not_needed", _("Typed in English")
+        TRANSLATED = "translated", _("Translated to English")
+        # A prompt template or suggestion sent unchanged: its English original goes, no translation call.
+        ORIGINAL = "original", _("Sent in its English original")
+        OFF = "off", _("Translation off")
+        NOT_TRANSLATED_DEMO = "not_translated_demo", _("Not translated (demo mode)")
+        FAILED = "failed", _("Could not be translated")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
@@ -41,7 +55,18 @@ class Generation(Lifecycle):
     project = models.ForeignKey(
         "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="generations"
     )
+    # What is sent to the provider: in English once translated (see prompt_translation), the
+    # trigger word added when it was missing.
     prompt = models.TextField()
+    # What the user wrote (whitespace tidied); empty for jobs made before prompts were translated.
+    prompt_typed = models.TextField(blank=True)
+    # The typed prompt's language as detected offline (generation.languages); "" if not known.
+    prompt_language = models.CharField(max_length=8, blank=True)
+    # The user's choice for this prompt: translate it to English when it is not in English.
+    translate_prompt = models.BooleanField(default=True)
+    prompt_translation = models.CharField(
+        max_length=24, choices=PromptTranslation.choices, default=PromptTranslation.NOT_NEEDED
+    )
     num_outputs = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
     aspect_ratio = models.CharField(max_length=8, choices=AspectRatio.choices, default=AspectRatio.SQUARE)
     # Always set (drawn at random when the user leaves it empty), so "use these settings again"
@@ -82,6 +107,35 @@ class Generation(Lifecycle):
         return f"Generation #{self.id}"
 
     @property
+    def prompt_as_typed(self) -> str:
+        """What the user wrote ("use these settings again" starts from it)."""
+        return self.prompt_typed or self.prompt
+
+    @property
+    def prompt_note(self) -> str:
+        """One line on the prompt that was sent, in the reader's language; "" when it was typed in English."""
+        status = self.PromptTranslation
+        if self.prompt_translation in (status.TRANSLATED, status.ORIGINAL):
+            return gettext("Sent in English: %(prompt)s") % {"prompt": self.prompt}
+        if self.prompt_translation == status.NOT_TRANSLATED_DEMO:
+            return gettext("Not translated: demo mode sends prompts as typed.")
+        if self.prompt_translation == status.OFF:
+            return gettext("Translation off: sent as typed.")
+        if self.prompt_translation == status.PENDING and self.is_active:
+            return gettext("Being translated to English…")
+        if self.translation_failed:
+            return gettext("Not sent: it could not be translated to English.")
+        return ""
+
+    @property
+    def translation_failed(self) -> bool:
+        """The job ended before its prompt could be translated (so nothing was sent)."""
+        status = self.PromptTranslation
+        return self.prompt_translation == status.FAILED or (
+            self.prompt_translation == status.PENDING and self.status == self.Status.FAILED
+        )
+
+    @property
     def phase(self) -> str:
         """The status, with RUNNING told apart: submitting (no prediction yet), running, collecting
         (the provider finished; its images are being stored)."""
@@ -90,6 +144,9 @@ class Generation(Lifecycle):
         if not self.provider_id:
             return "submitting"
         return "collecting" if self.output_urls else "running"
+
+
+LIKENESS_FLAG_LABELS = {"No face": _("No face"), "Different face": _("Different face")}
 
 
 class GeneratedImage(models.Model):
@@ -137,6 +194,11 @@ class GeneratedImage(models.Model):
         if self.likeness_distance is not None and self.likeness_distance > self.SAME_PERSON_DISTANCE:
             return "Different face"
         return ""
+
+    @property
+    def likeness_flag_label(self) -> str:
+        """The flag in the reader's language (the API keeps the English flag)."""
+        return str(LIKENESS_FLAG_LABELS.get(self.likeness_flag, self.likeness_flag))
 
 
 class GenerationLimit(models.Model):

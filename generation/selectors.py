@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -9,7 +10,9 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.demo import DEMO_BACKEND
@@ -20,31 +23,93 @@ from generation.providers import new_jobs_simulated
 from projects.models import Project
 from training.models import TrainingRun
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 IMAGE_SORTS: dict[str, list[str | OrderBy]] = {
     "newest": ["-created_at", "-id"],
     "likeness": [F("likeness").desc(nulls_last=True), "-created_at", "-id"],
 }
-# Prompt starters per kind of subject; {trigger} is the model's trigger word.
-PROMPT_TEMPLATES: dict[str, list[tuple[str, str, str]]] = {
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A prompt starter: shown in the reader's language, sent in its English original when it is
+    used unchanged. `text` has the model's trigger word as %(trigger)s."""
+
+    key: str
+    label: "StrOrPromise"
+    text: str
+
+    def shown(self, *, trigger_word: str | None) -> str:
+        """The prompt in the active language, with the trigger word (or "the subject") in it."""
+        return gettext(self.text) % {"trigger": trigger_word or gettext("the subject")}
+
+    def english(self, *, trigger_word: str | None) -> str:
+        return self.text % {"trigger": trigger_word or "the subject"}
+
+
+# Prompt starters per kind of subject. The texts are marked, not translated, here: each is
+# translated where it is shown, and sent in English.
+PROMPT_TEMPLATES: dict[str, list[PromptTemplate]] = {
     Project.Category.PERSON: [
-        (
+        PromptTemplate(
             "headshot",
-            "Headshot",
-            "a professional headshot of {trigger}, studio lighting, neutral grey background, 85mm",
+            _("Headshot"),
+            gettext_noop("a professional headshot of %(trigger)s, studio lighting, neutral grey background, 85mm"),
         ),
-        ("outdoor", "Outdoor portrait", "a candid portrait of {trigger} outdoors at golden hour, soft bokeh"),
-        ("linkedin", "Business portrait", "{trigger} in a navy blazer, modern office, natural window light"),
-        ("travel", "Travel photo", "a travel photo of {trigger} on a cobblestone street in Lisbon, sunny afternoon"),
-        ("black-and-white", "Black and white", "a black and white film portrait of {trigger}, dramatic side light"),
+        PromptTemplate(
+            "outdoor",
+            _("Outdoor portrait"),
+            gettext_noop("a candid portrait of %(trigger)s outdoors at golden hour, soft bokeh"),
+        ),
+        PromptTemplate(
+            "linkedin",
+            _("Business portrait"),
+            gettext_noop("%(trigger)s in a navy blazer, modern office, natural window light"),
+        ),
+        PromptTemplate(
+            "travel",
+            _("Travel photo"),
+            gettext_noop("a travel photo of %(trigger)s on a cobblestone street in Lisbon, sunny afternoon"),
+        ),
+        PromptTemplate(
+            "black-and-white",
+            _("Black and white"),
+            gettext_noop("a black and white film portrait of %(trigger)s, dramatic side light"),
+        ),
     ],
     Project.Category.PRODUCT: [
-        ("studio-white", "Studio on white", "a product photo of {trigger} on a seamless white background, soft shadow"),
-        ("lifestyle", "Lifestyle", "{trigger} on a wooden kitchen table, morning light, lifestyle photography"),
-        ("flat-lay", "Flat lay", "a flat lay of {trigger} with props on a pastel background, top-down"),
-        ("outdoor", "Outdoors", "{trigger} on a rock by a mountain lake, natural light, advertising photo"),
-        ("hero", "Hero shot", "a hero shot of {trigger}, dark background, rim light, reflections"),
+        PromptTemplate(
+            "studio-white",
+            _("Studio on white"),
+            gettext_noop("a product photo of %(trigger)s on a seamless white background, soft shadow"),
+        ),
+        PromptTemplate(
+            "lifestyle",
+            _("Lifestyle"),
+            gettext_noop("%(trigger)s on a wooden kitchen table, morning light, lifestyle photography"),
+        ),
+        PromptTemplate(
+            "flat-lay",
+            _("Flat lay"),
+            gettext_noop("a flat lay of %(trigger)s with props on a pastel background, top-down"),
+        ),
+        PromptTemplate(
+            "outdoor",
+            _("Outdoors"),
+            gettext_noop("%(trigger)s on a rock by a mountain lake, natural light, advertising photo"),
+        ),
+        PromptTemplate(
+            "hero",
+            _("Hero shot"),
+            gettext_noop("a hero shot of %(trigger)s, dark background, rim light, reflections"),
+        ),
     ],
 }
+# A suggested prompt offered in the user's language with its English original ("make more like
+# this"): signed, so the form can tell it was sent unchanged.
+PROMPT_SUGGESTION_SALT = "generation.prompt-suggestion"
 # The signed URL a provider downloads a model's LoRA from (generation.services.lora.lora_source).
 LORA_URL_SALT = "generation.lora-url"
 LORA_URL_MAX_AGE = 60 * 60
@@ -54,11 +119,54 @@ LORA_URL_MAX_AGE = 60 * 60
 # ------------------------------------------------------------------------------
 
 
-def prompt_templates(*, category: str | None) -> list[tuple[str, str, str]]:
-    """(key, label, prompt with {trigger}) for a project category; both kinds for the base model."""
+def prompt_templates(*, category: str | None) -> list[PromptTemplate]:
+    """The prompt templates of a project category; both kinds for the base model."""
     if category in PROMPT_TEMPLATES:
         return PROMPT_TEMPLATES[category]
     return [template for templates in PROMPT_TEMPLATES.values() for template in templates]
+
+
+def prompt_template_choices(*, category: str | None, trigger_word: str | None) -> list[dict[str, str]]:
+    """The templates as the form offers them: label and prompt in the active language."""
+    return [
+        {"label": str(template.label), "prompt": template.shown(trigger_word=trigger_word)}
+        for template in prompt_templates(category=category)
+    ]
+
+
+def prompt_suggestion_token(*, shown: str, english: str) -> str:
+    """A token for the generation form's `suggestion` (GET or POST) with a prompt offered in the
+    user's language (`shown`): sent unchanged, its English original goes instead, untranslated."""
+    return signing.dumps({"shown": " ".join(shown.split()), "english": english}, salt=PROMPT_SUGGESTION_SALT)
+
+
+def _shipped_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def prompt_english_original(*, prompt: str, trigger_word: str | None, suggestion: str = "") -> tuple[str, str] | None:
+    """(language, English original) of a prompt we offered translated and the user sent unchanged:
+    a prompt template in one of the shipped languages, or the signed suggestion; None otherwise
+    (an English template is English already)."""
+    typed = " ".join(prompt.split())
+    if not typed:
+        return None
+    templates = prompt_templates(category=None)
+    for language in _shipped_languages():
+        with translation.override(language):
+            for template in templates:
+                if gettext(template.text) == template.text:
+                    continue  # not translated into this language: it is the English original
+                if " ".join(template.shown(trigger_word=trigger_word).split()) == typed:
+                    return language, template.english(trigger_word=trigger_word)
+    if suggestion:
+        try:
+            offered = signing.loads(suggestion, salt=PROMPT_SUGGESTION_SALT)
+        except signing.BadSignature:
+            return None
+        if isinstance(offered, dict) and offered.get("shown") == typed and offered.get("english"):
+            return "", str(offered["english"])
+    return None
 
 
 def generation_estimate(*, num_outputs: int, simulated: bool = False) -> Decimal:
@@ -119,30 +227,34 @@ def generation_usage(*, user: User) -> Usage:
 
 
 def generation_refusal(*, user: User, prompt: str, num_outputs: int, base_model: bool = False) -> str:
-    """Why this user cannot start this generation now, or "" if they can."""
+    """Why this user cannot start this generation now, or "" if they can (in the active language)."""
     if not prompt.strip():
-        return "Write a prompt: what should the picture show?"
+        return gettext("Write a prompt: what should the picture show?")
     if len(prompt) > settings.GENERATION_PROMPT_MAX_CHARS:
-        return f"The prompt is {len(prompt)} characters long; the limit is {settings.GENERATION_PROMPT_MAX_CHARS}."
+        return gettext("The prompt is %(length)s characters long; the limit is %(limit)s.") % {
+            "length": len(prompt),
+            "limit": settings.GENERATION_PROMPT_MAX_CHARS,
+        }
     usage = generation_usage(user=user)
     limits = usage.limits
     if usage.running >= limits.concurrent_jobs:
-        return (
-            f"You already have {usage.running} generation(s) running, your limit is {limits.concurrent_jobs}. "
-            "Wait for one to finish."
-        )
+        return ngettext(
+            "You already have %(running)s generation running, your limit is %(limit)s. Wait for it to finish.",
+            "You already have %(running)s generations running, your limit is %(limit)s. Wait for one to finish.",
+            usage.running,
+        ) % {"running": usage.running, "limit": limits.concurrent_jobs}
     if usage.images_today + num_outputs > limits.images_per_day:
         left = max(0, limits.images_per_day - usage.images_today)
-        return (
-            f"{num_outputs} more image(s) would pass your limit of {limits.images_per_day} a day "
-            f"({left} left in the last 24 hours)."
-        )
+        return ngettext(
+            "%(count)s more image would pass your limit of %(limit)s a day (%(left)s left in the last 24 hours).",
+            "%(count)s more images would pass your limit of %(limit)s a day (%(left)s left in the last 24 hours).",
+            num_outputs,
+        ) % {"count": num_outputs, "limit": limits.images_per_day, "left": left}
     estimate = generation_estimate(num_outputs=num_outputs, simulated=new_jobs_simulated(base_model=base_model))
     if estimate and usage.spent_this_month + estimate > limits.monthly_spend:
-        return (
-            f"These images (about {money(estimate)}) would take you over your monthly limit of "
-            f"{money(limits.monthly_spend)} ({money(usage.spent_this_month)} used)."
-        )
+        return gettext(
+            "These images (about %(estimate)s) would take you over your monthly limit of %(limit)s (%(spent)s used)."
+        ) % {"estimate": money(estimate), "limit": money(limits.monthly_spend), "spent": money(usage.spent_this_month)}
     return ""
 
 
@@ -296,12 +408,29 @@ def generations_stuck(*, since: datetime):
     )
 
 
-WAIT_NOTICES = {
-    "queued": "Our workers have not picked this job up yet; it starts or ends within {left}.",
-    "submitting": "The provider has not taken this job yet; we keep trying for up to {left}.",
-    "running": "The provider is taking longer than usual to make these images; we stop the job if they are not "
-    "ready within {left}.",
-    "collecting": "The images are made; fetching them is taking longer than usual (at most {left} more).",
+WAIT_NOTICES = {  # the number is the interpolation's "minutes"
+    "queued": ngettext_lazy(
+        "Our workers have not picked this job up yet; it starts or ends within %(minutes)s minute.",
+        "Our workers have not picked this job up yet; it starts or ends within %(minutes)s minutes.",
+        "minutes",
+    ),
+    "submitting": ngettext_lazy(
+        "The provider has not taken this job yet; we keep trying for up to %(minutes)s minute.",
+        "The provider has not taken this job yet; we keep trying for up to %(minutes)s minutes.",
+        "minutes",
+    ),
+    "running": ngettext_lazy(
+        "The provider is taking longer than usual to make these images; we stop the job if they are not ready "
+        "within %(minutes)s minute.",
+        "The provider is taking longer than usual to make these images; we stop the job if they are not ready "
+        "within %(minutes)s minutes.",
+        "minutes",
+    ),
+    "collecting": ngettext_lazy(
+        "The images are made; fetching them is taking longer than usual (at most %(minutes)s minute more).",
+        "The images are made; fetching them is taking longer than usual (at most %(minutes)s minutes more).",
+        "minutes",
+    ),
 }
 
 
@@ -314,7 +443,7 @@ def generation_wait_notice(*, generation: Generation) -> str:
         return ""
     deadline = generation.state_changed_at + timedelta(minutes=settings.GENERATION_STATE_DEADLINE_MINUTES[phase])
     minutes = max(1, round((deadline - timezone.now()).total_seconds() / 60))
-    return WAIT_NOTICES[phase].format(left=f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return WAIT_NOTICES[phase] % {"minutes": minutes}
 
 
 def generations_ended_by_deadline(*, since: datetime):

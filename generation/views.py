@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from zipstream import ZIP_STORED, ZipStream
@@ -18,9 +19,11 @@ from core.parsing import int_or_none
 from core.ratelimit import by_user, rate_limit
 from core.trash import moved_to_trash
 from generation import selectors, services
+from generation.backends.translation import get_translation_backend
 from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
 from generation.providers import new_jobs_simulated
+from generation.services.prompts import prompt_with_trigger
 from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
@@ -36,14 +39,16 @@ def _back_to(request, default: str) -> str:
 
 
 def _initial_from(request, models) -> dict:
-    """Form values from ?model=, ?prompt=, ?from=<job> ("use these settings again") and ?template=."""
+    """Form values from ?model=, ?prompt= (with ?suggestion=), ?from=<job> ("use these settings
+    again": the prompt as typed, and its translation choice) and ?translate=0 (send as typed)."""
     initial = {}
     source_id = int_or_none(request.GET.get("from"))
     if source_id:
         source = selectors.generation_get_for_user(user=request.user, generation_id=source_id)
         initial = {
             "model": str(source.training_run_id or BASE_MODEL),
-            "prompt": source.prompt,
+            "prompt": source.prompt_as_typed,
+            "translate_prompt": source.translate_prompt,
             "num_outputs": source.num_outputs,
             "aspect_ratio": source.aspect_ratio,
             "seed": source.seed,
@@ -60,7 +65,24 @@ def _initial_from(request, models) -> dict:
     prompt = request.GET.get("prompt", "").strip()
     if prompt and not source_id:
         initial["prompt"] = prompt[: settings.GENERATION_PROMPT_MAX_CHARS]
+        initial["suggestion"] = request.GET.get("suggestion", "")
+    if request.GET.get("translate") == "0":
+        initial["translate_prompt"] = False
     return initial
+
+
+def _trigger_word_note(generation: Generation, run) -> str:
+    """What the form says after a job was recorded with the trigger word added, else ""."""
+    if run is None or not prompt_with_trigger(prompt=generation.prompt_typed, trigger_word=run.trigger_word)[1]:
+        return ""
+    if generation.prompt_translation == Generation.PromptTranslation.PENDING:
+        return gettext("We added your trigger word “%(trigger)s” to the English prompt.") % {
+            "trigger": run.trigger_word
+        }
+    return gettext("We added your trigger word “%(trigger)s”: the prompt is “%(prompt)s”.") % {
+        "trigger": run.trigger_word,
+        "prompt": generation.prompt,
+    }
 
 
 @login_required
@@ -78,17 +100,15 @@ def generation_new(request):
         except services.GenerationNotAllowed as refusal:
             form.add_error(None, str(refusal))
         else:
-            if run is not None and generation.prompt != " ".join(data["prompt"].split()):
-                messages.info(
-                    request, f"We added your trigger word “{run.trigger_word}”: the prompt is “{generation.prompt}”."
-                )
+            if note := _trigger_word_note(generation, run):
+                messages.info(request, note)
             return redirect("generation:job", generation_id=generation.id)
-    # The prompt templates of every model choice: picking another model swaps them in place, no reload.
+    # The prompt templates of every model choice, in the reader's language (sent in English when
+    # used unchanged): picking another model swaps them in place, no reload.
     templates_by_model = {
-        value: [
-            {"label": label, "prompt": text.format(trigger=run.trigger_word if run else "the subject")}
-            for _, label, text in selectors.prompt_templates(category=run.project.category if run else None)
-        ]
+        value: selectors.prompt_template_choices(
+            category=run.project.category if run else None, trigger_word=run.trigger_word if run else None
+        )
         for value, run in [*form.models.items(), (BASE_MODEL, None)]
     }
     selected = str(form["model"].value() or "")
@@ -102,6 +122,7 @@ def generation_new(request):
         "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
         "usage": selectors.generation_usage(user=request.user),
         "price": selectors.generation_estimate(num_outputs=1, simulated=new_jobs_simulated()),
+        "translates": get_translation_backend().translates,
     }
     return render(request, "generation/new.html", context)
 
@@ -141,10 +162,13 @@ def generation_cancel(request, generation_id):
     try:
         generation = services.generation_cancel(generation=generation)
     except ProviderError as error:
-        messages.error(request, f"Could not reach the provider to cancel: {error}. Try again in a minute.")
+        messages.error(
+            request,
+            gettext("Could not reach the provider to cancel: %(error)s. Try again in a minute.") % {"error": error},
+        )
     else:
         if generation.status == Generation.Status.CANCELED:
-            messages.success(request, "Generation canceled.")
+            messages.success(request, gettext("Generation canceled."))
     return redirect("generation:job", generation_id=generation.id)
 
 
@@ -250,10 +274,12 @@ def _zip_stream(images) -> Iterator[bytes]:
         archive.add(_chunks(source), name)
         yield from archive.all_files()
     if missing:
-        archive.add(
-            "These images are no longer in storage, so they are not in this archive:\n" + "\n".join(missing) + "\n",
-            ZIP_MISSING_NOTE,
+        note = ngettext(
+            "This image is no longer in storage, so it is not in this archive:",
+            "These images are no longer in storage, so they are not in this archive:",
+            len(missing),
         )
+        archive.add(note + "\n" + "\n".join(missing) + "\n", ZIP_MISSING_NOTE)
     yield from archive.finalize()
 
 
@@ -264,7 +290,7 @@ def images_action(request):
     ids = [image_id for image_id in map(int_or_none, request.POST.getlist("images")) if image_id]
     images = selectors.images_for_download(user=request.user, image_ids=ids[:ZIP_MAX_IMAGES])
     if not images:
-        messages.error(request, "Select at least one image first.")
+        messages.error(request, gettext("Select at least one image first."))
         return redirect(_back_to(request, reverse("generation:gallery")))
     if request.POST.get("action") == "delete":
         moved = services.images_trash(user=request.user, image_ids=[image.id for image in images])

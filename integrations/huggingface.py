@@ -1,6 +1,6 @@
 """The Hugging Face Hub: the only module that imports huggingface_hub (publishing LoRAs,
-base-model images from Inference, image descriptions from a vision-language model, and text
-embeddings for the library's search)."""
+base-model images from Inference, image descriptions from a vision-language model, text
+embeddings for the library's search, and prompts translated to English by an instruction model)."""
 
 import base64
 import io
@@ -219,3 +219,52 @@ def embed_texts(*, texts: list[str], prompt_name: str | None = None) -> np.ndarr
         )
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.clip(norms, 1e-9, None)).astype(np.float32)
+
+
+# Translating prompts to English (generation, when PROMPT_TRANSLATION_BACKEND names Hugging Face)
+# ------------------------------------------------------------------------------
+
+
+def _translation_client() -> InferenceClient:
+    """Like `_vlm_client`: an OpenAI-compatible base URL when one is set, else the router."""
+    token = settings.HF_TOKEN or None
+    timeout = settings.HF_TRANSLATION_TIMEOUT
+    if settings.HF_TRANSLATION_BASE_URL:
+        return InferenceClient(base_url=settings.HF_TRANSLATION_BASE_URL, api_key=token, timeout=timeout)
+    return InferenceClient(model=settings.HF_TRANSLATION_MODEL, provider="auto", api_key=token, timeout=timeout)
+
+
+def translate_to_english(*, text: str, instructions: str, max_tokens: int) -> str:
+    """Ask the instruction model (settings.HF_TRANSLATION_MODEL) for the English of `text`, with
+    `instructions` as the system message, at temperature 0; returns its answer as it is.
+
+    Raises TransientProviderError (429, 5xx, timeouts, no connection, an answer that is not JSON)
+    or PermanentProviderError (credentials, a model the endpoint does not serve, wrong settings, an
+    answer with no text or cut off at max_tokens: at temperature 0, asking again gives the same).
+    """
+    messages = [{"role": "system", "content": instructions}, {"role": "user", "content": text}]
+    timeout = settings.HF_TRANSLATION_TIMEOUT
+    try:
+        reply = _translation_client().chat_completion(
+            messages=messages, model=settings.HF_TRANSLATION_MODEL, max_tokens=max_tokens, temperature=0
+        )
+    except InferenceTimeoutError as exc:
+        raise TransientProviderError(f"The translation model did not answer within {timeout:g} s") from exc
+    except HfHubHTTPError as exc:
+        raise _inference_error(exc, what="The translation model") from exc
+    except httpx2.TransportError as exc:
+        raise TransientProviderError(f"The translation model is unreachable: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 that is not JSON (a proxy's page)
+        raise TransientProviderError(f"The translation model's answer could not be read: {exc}") from exc
+    except ValueError as exc:  # no token, or a token the router cannot use: settings, not the prompt
+        raise PermanentProviderError(f"The translation model is not usable with these settings: {exc}") from exc
+    try:
+        choice = reply.choices[0]
+        content, finish_reason = choice.message.content, choice.finish_reason
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise PermanentProviderError("The translation model's answer has no message") from exc
+    if not isinstance(content, str) or not content.strip():
+        raise PermanentProviderError("The translation model answered with no text")
+    if finish_reason == "length":
+        raise PermanentProviderError(f"The translation model's answer was cut off at {max_tokens} tokens")
+    return content

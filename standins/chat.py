@@ -1,5 +1,7 @@
-"""A local stand-in for an OpenAI-compatible chat endpoint serving a vision-language model
-(POST /v1/chat/completions), as a dedicated Hugging Face endpoint or the router answers it."""
+"""A local stand-in for an OpenAI-compatible chat endpoint (POST /v1/chat/completions), as a
+dedicated Hugging Face endpoint or the router answers it: a vision-language model describing an
+image, and an instruction model translating a prompt to English (a request that starts with a
+system message)."""
 
 import base64
 import io
@@ -30,6 +32,29 @@ GOOD = {
 }
 
 
+# What the translation model answers, by the user's message (markers ⟦n⟧ kept where they belong);
+# a prompt it does not know comes back as it was sent, as a model does with text already in English.
+TRANSLATIONS = {
+    "un retrato de ⟦0⟧ en la playa al atardecer": "a portrait of ⟦0⟧ on the beach at sunset",
+    "una taza de café sobre una mesa de madera": "a cup of coffee on a wooden table",
+    "un cartel de neón que dice ⟦0⟧ sobre la puerta de un bar": "a neon sign that says ⟦0⟧ above the door of a bar",
+    "⟦0⟧ con una chaqueta de cuero en una calle de Madrid de noche": (
+        "⟦0⟧ in a leather jacket on a Madrid street at night"
+    ),
+    "un gato durmiendo junto a la ventana, luz de la mañana": "a cat sleeping by the window, morning light",
+    "ein Porträt von ⟦0⟧ am Strand bei Sonnenuntergang": "a portrait of ⟦0⟧ on the beach at sunset",
+    "eine Tasse Kaffee auf einem Holztisch": "a cup of coffee on a wooden table",
+    "ein Schild mit der Aufschrift ⟦0⟧ über der Tür": "a sign reading ⟦0⟧ above the door",
+    "un portrait de ⟦0⟧ sur la plage au coucher du soleil": "a portrait of ⟦0⟧ on the beach at sunset",
+    "une tasse de café sur une table en bois": "a cup of coffee on a wooden table",
+    "une affiche ⟦0⟧ dans une rue de Paris la nuit": "a ⟦0⟧ poster on a Paris street at night",
+}
+
+
+def translate(text: str) -> str:
+    return TRANSLATIONS.get(" ".join(text.split()), text)
+
+
 class ChatCall(NamedTuple):
     path: str
     headers: dict  # lower-case names
@@ -39,17 +64,20 @@ class ChatCall(NamedTuple):
 
 class Answer(NamedTuple):
     status: int
-    content: str | None  # the assistant's text, for a 200
+    content: str | None  # the assistant's text, for a 200 (None: the usual answer to the request)
     body: dict | None  # the JSON error body, otherwise
     headers: dict
     delay: float
+    drop_marker: bool = False  # the usual translation, without its first marker ⟦n⟧
 
 
 class ChatStandIn(ThreadingHTTPServer):
-    """Answers each chat completion with the next scripted answer, then with GOOD as JSON.
+    """Answers each chat completion with the next scripted answer, then with the usual one: GOOD as
+    JSON for an image, the TRANSLATIONS entry of a prompt to translate.
 
     `answer_next(text)` (any text: JSON, fenced, prose), `fail_next(status, headers=...)`,
-    `slow_next(seconds)` (a good answer, late). Every request is recorded, with its decoded image.
+    `slow_next(seconds)` (the usual answer, late), `drop_marker_next()` (a translation that loses
+    a marker). Every request is recorded, with its decoded image.
     """
 
     def __init__(self):
@@ -75,11 +103,17 @@ class ChatStandIn(ThreadingHTTPServer):
         self.answers.append(Answer(status, None, body, headers or {}, 0.0))
 
     def slow_next(self, seconds: float) -> None:
-        self.answers.append(Answer(200, json.dumps(GOOD), None, {}, seconds))
+        self.answers.append(Answer(200, None, None, {}, seconds))
+
+    def drop_marker_next(self) -> None:
+        self.answers.append(Answer(200, None, None, {}, 0.0, drop_marker=True))
 
     def next_answer(self) -> Answer:
         with self._lock:
-            return self.answers.pop(0) if self.answers else Answer(200, json.dumps(GOOD), None, {}, 0.0)
+            return self.answers.pop(0) if self.answers else Answer(200, None, None, {}, 0.0)
+
+    def translation_requests(self) -> list[ChatCall]:
+        return [call for call in self.requests if _translation_text(call.json) is not None]
 
     def handle_error(self, request, client_address):
         pass  # a client that timed out and hung up is what a slow answer is for
@@ -98,6 +132,25 @@ def _attached_image(payload) -> tuple[str, tuple[int, int]] | None:
     except (KeyError, TypeError, ValueError, OSError):
         return None
     return None
+
+
+def _translation_text(payload) -> str | None:
+    """The text of a translation request (a system message, then the user's text), else None."""
+    try:
+        system, user = payload["messages"][:2]
+        if system["role"] == "system" and user["role"] == "user" and isinstance(user["content"], str):
+            return user["content"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _usual_content(payload, *, drop_marker: bool) -> str:
+    text = _translation_text(payload)
+    if text is None:
+        return json.dumps(GOOD)
+    english = translate(text)
+    return re.sub(r"\s*⟦\d+⟧", "", english, count=1) if drop_marker else english
 
 
 class _ChatHandler(BaseHTTPRequestHandler):
@@ -136,6 +189,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
         time.sleep(answer.delay)
         if answer.status != 200:
             return self._send(answer.status, answer.body, answer.headers)
+        content = answer.content
+        if content is None:
+            content = _usual_content(payload, drop_marker=answer.drop_marker)
         return self._send(
             200,
             {
@@ -147,7 +203,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": answer.content},
+                        "message": {"role": "assistant", "content": content},
                         "logprobs": None,
                         "finish_reason": "stop",
                     }

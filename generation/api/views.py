@@ -1,4 +1,5 @@
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -60,6 +61,20 @@ class GenerationSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     images = GeneratedImageSerializer(many=True, read_only=True)
     simulated = serializers.BooleanField(read_only=True)
+    prompt = serializers.CharField(
+        read_only=True, help_text="The prompt sent to the provider: in English once translated, the trigger word added."
+    )
+    prompt_typed = serializers.CharField(source="prompt_as_typed", read_only=True, help_text="The prompt as written.")
+    prompt_language = serializers.CharField(
+        read_only=True, help_text='The typed prompt\'s language (ISO 639-1, detected offline); "" if not known.'
+    )
+    prompt_translation = serializers.ChoiceField(
+        choices=Generation.PromptTranslation.values,
+        read_only=True,
+        help_text="pending (translated before it is sent), not_needed (typed in English), translated, original "
+        "(a template sent in its English original), off (translate_prompt was false), not_translated_demo (no "
+        "translation in demo mode), failed (the translation was refused: nothing was sent).",
+    )
     wait_notice = serializers.SerializerMethodField(help_text="Set when a phase lasts longer than usual.")
 
     class Meta:
@@ -69,6 +84,10 @@ class GenerationSerializer(serializers.ModelSerializer):
             "model",
             "project",
             "prompt",
+            "prompt_typed",
+            "prompt_language",
+            "translate_prompt",
+            "prompt_translation",
             "num_outputs",
             "aspect_ratio",
             "seed",
@@ -98,7 +117,13 @@ class GenerationCreateSerializer(serializers.Serializer):
     model = IdField(
         required=False, allow_null=True, help_text="A trained model's id (GET /models/); null for the base model."
     )
-    prompt = serializers.CharField(help_text="The trigger word is added when missing.")
+    prompt = serializers.CharField(
+        help_text="In any language: translated to English before it is sent (unless translate_prompt is false). "
+        "The trigger word is added when missing; it and any quoted text are kept as typed."
+    )
+    translate_prompt = serializers.BooleanField(
+        default=True, help_text="Translate a prompt that is not in English to English before sending it."
+    )
     num_outputs = serializers.IntegerField(min_value=1, max_value=4, default=services.DEFAULTS["num_outputs"])
     aspect_ratio = serializers.ChoiceField(
         choices=Generation.AspectRatio.choices, default=services.DEFAULTS["aspect_ratio"]
@@ -117,7 +142,7 @@ class GenerationCreateSerializer(serializers.Serializer):
         user = self.context["request"].user
         run = training_selectors.trained_models_for_user(user=user).filter(id=value).select_related("project").first()
         if run is None:
-            raise ValidationError("No trained model of yours has this id.")
+            raise ValidationError(_("No trained model of yours has this id."))
         return run
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from core.exceptions import Refusal
@@ -42,7 +43,7 @@ def image_trash(*, image: GeneratedImage) -> None:
 def image_restore(*, image: GeneratedImage) -> GeneratedImage:
     """Take the image out of the trash: it is back in the gallery, its job and the library as it was."""
     if not GeneratedImage.objects.filter(id=image.id).update(trashed_at=None):
-        raise ImageGone("This image was deleted for good; it can no longer be restored.")
+        raise ImageGone(gettext("This image was deleted for good; it can no longer be restored."))
     image.trashed_at = None
     return image
 

@@ -27,7 +27,7 @@ from generation.models import GeneratedImage, Generation
 from generation.providers import backend_for
 from generation.selectors import generation_estimate, generation_stored_indexes
 from generation.services.limits import generation_ensure_allowed, generation_ensure_model
-from generation.services.prompts import prompt_with_trigger
+from generation.services.prompts import prompt_plan, prompt_tidy, prompt_with_trigger
 from projects.models import Project
 from training.models import TrainingRun
 
@@ -65,11 +65,21 @@ def generation_create(
     steps: int = DEFAULTS["steps"],
     lora_scale: float = DEFAULTS["lora_scale"],
     output_format: str = DEFAULTS["output_format"],
+    translate_prompt: bool = True,
+    suggestion: str = "",
 ) -> Generation:
-    """Record a queued job and hand it to a worker. Raises GenerationNotAllowed with the reason."""
+    """Record a queued job and hand it to a worker. Raises GenerationNotAllowed with the reason.
+
+    The prompt is kept as typed; what is sent is its English (translated by the submit step, or a
+    template's or suggestion's original, see prompt_plan) unless it is English already or
+    `translate_prompt` is off, with the trigger word added when it is missing.
+    """
     generation_ensure_model(user=user, training_run=training_run)
     trigger_word = training_run.trigger_word if training_run else None
-    prompt, _ = prompt_with_trigger(prompt=prompt, trigger_word=trigger_word)
+    typed = prompt_tidy(prompt)
+    plan = prompt_plan(prompt=typed, trigger_word=trigger_word, translate=translate_prompt, suggestion=suggestion)
+    # Until a pending translation is recorded, the prompt to send is the typed one.
+    prompt, _ = prompt_with_trigger(prompt=plan.english or typed, trigger_word=trigger_word)
     with transaction.atomic():
         base_model = training_run is None
         generation_ensure_allowed(user=user, prompt=prompt, num_outputs=num_outputs, base_model=base_model)
@@ -79,6 +89,10 @@ def generation_create(
             training_run=training_run,
             project_id=training_run.project_id if training_run else None,
             prompt=prompt,
+            prompt_typed=typed,
+            prompt_language=plan.language,
+            translate_prompt=translate_prompt,
+            prompt_translation=plan.translation,
             num_outputs=num_outputs,
             aspect_ratio=aspect_ratio,
             seed=secrets.randbelow(2**31) if seed is None else seed,

@@ -1,5 +1,7 @@
 """Whether a user may start a generation now: a refusal with the reason, else nothing."""
 
+from django.utils.translation import gettext
+
 from accounts.models import User
 from core.exceptions import Refusal
 from generation.selectors import generation_refusal
@@ -21,7 +23,7 @@ def generation_ensure_model(*, user: User, training_run: TrainingRun | None) -> 
         or training_run.status != TrainingRun.Status.SUCCEEDED
         or not training_run.has_lora
     ):
-        raise GenerationNotAllowed("Pick one of your trained models.")
+        raise GenerationNotAllowed(gettext("Pick one of your trained models."))
 
 
 def generation_ensure_allowed(*, user: User, prompt: str, num_outputs: int, base_model: bool) -> None:

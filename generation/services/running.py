@@ -28,6 +28,7 @@ from generation.services.jobs import (
 )
 from generation.services.lora import lora_source
 from generation.services.reconcile import generation_expire
+from generation.services.translation import generation_translate_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,13 @@ def _run(generation: Generation) -> None:
         if not generation_start(generation_id=generation.id):
             return  # canceled meanwhile
         generation.refresh_from_db()
+    # Within the submitting phase (and its deadline), before anything reaches the provider.
+    if generation.prompt_translation == Generation.PromptTranslation.PENDING:
+        if not generation_translate_prompt(generation=generation):
+            return  # refused: the job has ended, nothing was sent
+        generation.refresh_from_db()
+        if not generation.is_active:
+            return  # canceled while it was being translated
     if backend.synchronous:
         generation_render(generation=generation, backend=backend)
         return

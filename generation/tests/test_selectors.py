@@ -14,8 +14,8 @@ from projects.models import Project
 def test_prompt_templates_are_the_categorys_and_both_kinds_for_the_base_model():
     person = selectors.prompt_templates(category=Project.Category.PERSON)
     product = selectors.prompt_templates(category=Project.Category.PRODUCT)
-    assert [key for key, _, _ in person][:2] == ["headshot", "outdoor"]
-    assert all("{trigger}" in text for _, _, text in person + product)
+    assert [template.key for template in person][:2] == ["headshot", "outdoor"]
+    assert all("%(trigger)s" in template.text for template in person + product)
     assert selectors.prompt_templates(category=None) == person + product
 
 

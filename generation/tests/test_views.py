@@ -91,7 +91,8 @@ def test_use_these_settings_again_fills_the_form(client, owner_with_images):
     client.force_login(run.project.owner)
     page = client.get(f"/generation/new/?from={generation.id}").content.decode()
     assert 'name="seed" value="42"' in page
-    assert generation.prompt in page
+    # The prompt as typed: the trigger word is added again when the form is sent.
+    assert ">\non a beach</textarea>" in page
     assert client.get(f"/generation/new/?from={generation.id + 1000}").status_code == 404
 
 

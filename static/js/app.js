@@ -314,6 +314,7 @@ document.querySelectorAll("[data-lightbox-dialog]").forEach((dialog) => {
     image.src = link.dataset.full;
     image.alt = link.dataset.prompt;
     dialog.querySelector(".prompt").textContent = link.dataset.prompt;
+    dialog.querySelector(".sent")?.replaceChildren(link.dataset.sent || "");
     dialog.querySelector(".params").textContent = link.dataset.params;
     dialog.querySelector("[data-download]").href = link.dataset.download;
     dialog.querySelector("[data-again]").href = link.dataset.again;
