@@ -11,6 +11,7 @@ from django.utils import formats, timezone, translation
 from PIL import ExifTags, Image
 
 from accounts.tests.factories import UserFactory
+from generation import selectors as generation_selectors
 from library import selectors, wording
 from library.models import Album, LibraryItem
 from library.services.suggestions import album_suggestion_title
@@ -229,13 +230,18 @@ def test_make_more_like_this_is_offered_in_spanish_and_sent_in_english(client, r
     assert "composition" not in offered
     assert offered.startswith("cup, espresso, latte art")  # the item's own words are data, kept as they are
 
-    # Left as it was: the generation form opens with the English look.
+    # Left as it was: the generation form still shows the Spanish look, with a signed note of its
+    # English original, which is what goes to the provider if the user sends it unchanged.
     opened = client.get(f"/library/items/{item.id}/inspire/", {"prompt": offered, "model": "base"})
     assert opened.status_code == 302
     sent = parse_qs(urlsplit(opened["Location"]).query)
-    assert sent == {"prompt": [item.aesthetic], "model": ["base"]}
+    assert sent["prompt"] == [offered]
+    assert sent["model"] == ["base"]
     form = page_text(client.get(opened["Location"]))
-    assert textarea(form) == item.aesthetic
+    assert textarea(form) == offered
+    assert generation_selectors.prompt_english_original(
+        prompt=offered, trigger_word=None, suggestion=sent["suggestion"][0]
+    ) == ("", item.aesthetic)
 
     # Edited: what the user wrote goes on, for the generation form to translate like any prompt.
     edited = f"{offered}, al atardecer"

@@ -128,12 +128,16 @@ def inspiration_form(*, user, item: LibraryItem) -> dict:
 @login_required
 @require_safe
 def item_inspire(request, item_id):
-    """The "Make more like this" form: the generation form opens with the English look when the
-    offered text was left as it was, else with what the user wrote (translated there like any
-    prompt typed in the form), and with the model they picked."""
+    """The "Make more like this" form: the generation form opens with the look still in the user's
+    language and a signed note of its English original, so sent unchanged the English goes (with no
+    translation call); edited, it goes through translation like any prompt typed in the form."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    prompt = wording.prompt_to_send(
-        look=_look(item), typed=request.GET.get("prompt", ""), max_chars=settings.GENERATION_PROMPT_MAX_CHARS
-    )
+    max_chars = settings.GENERATION_PROMPT_MAX_CHARS
+    typed = request.GET.get("prompt", "")
+    prompt = wording.prompt_to_send(look=_look(item), typed=typed, max_chars=max_chars)
     query = {"prompt": prompt, "model": request.GET.get("model", "")}
+    english, offered = wording.offer(_look(item), max_chars=max_chars)
+    if prompt == english and offered != english:
+        query["prompt"] = offered
+        query["suggestion"] = generation_selectors.prompt_suggestion_token(shown=offered, english=english)
     return redirect(f"{reverse('generation:new')}?{urlencode(query)}")
