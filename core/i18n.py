@@ -87,7 +87,8 @@ def _javascript_files() -> Iterator[Path]:
 
 def _messages(path: Path, code: str, keywords: dict, method: str) -> Iterator[tuple]:
     relative = path.relative_to(base_dir()).as_posix()
-    options = {"encoding": "utf-8"}
+    # Scripts: also the gettext() calls inside a template literal's placeholders.
+    options = {"encoding": "utf-8", "parse_template_string": method == "javascript"}
     for lineno, message, comments, context in extract(
         method, io.BytesIO(code.encode("utf-8")), keywords=keywords, options=options, strip_comment_tags=True
     ):
