@@ -193,9 +193,9 @@ def api_token_revoke(request, token_id):
 def set_language(request):
     """The footer's switcher and the settings page's choice: the language of the pages (a cookie,
     for visitors too) and, when signed in, of the user's pages and emails (saved on the account).
-    Blank, from the settings page, goes back to the browser's language. Then back where it came
-    from, if that is on this site."""
-    back = request.POST.get("next") or request.headers.get("Referer", "")
+    Blank, from the settings page, goes back to the browser's language. Then back to the page it
+    came from (`next`, given by pages shown for a GET) if that is on this site, else home."""
+    back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = reverse("landing")
     form = LanguageForm(request.POST)

@@ -7,6 +7,7 @@ shown on the run or job page and in the email.
 """
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -157,6 +158,23 @@ GENERATION = {
 }
 
 
+class Messages(Mapping[str, str]):
+    """Messages marked for translation, by key: each lookup gives the text in the active language
+    (a plain str, safe to store, format or send to a task)."""
+
+    def __init__(self, messages: dict[str, Promise]):
+        self._messages = messages
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._messages[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+
 def explain(kind: Kind, *, subject: str, detail: str = "") -> str:
     """The user-facing text of a failure of a "training" or "generation": message, detail, advice,
     in the active language (the provider's own words in `detail` stay as they are)."""
@@ -169,57 +187,63 @@ def explain(kind: Kind, *, subject: str, detail: str = "") -> str:
 
 
 # The provider's own deadline ended the work before it started ("aborted").
-ABORTED = {
-    "training": _(
-        "The provider stopped the training before it started (it hit the provider's deadline). "
-        "Nothing was charged. Retry it."
-    ),
-    "generation": _(
-        "The provider stopped the job before it started (it hit its deadline). Nothing was charged. Try again."
-    ),
-}
+ABORTED = Messages(
+    {
+        "training": _(
+            "The provider stopped the training before it started (it hit the provider's deadline). "
+            "Nothing was charged. Retry it."
+        ),
+        "generation": _(
+            "The provider stopped the job before it started (it hit its deadline). Nothing was charged. Try again."
+        ),
+    }
+)
 # What a run or job that stayed too long in one state is told: {minutes} is that state's deadline.
-TRAINING_DEADLINES = {
-    "queued": _("Our workers did not pick this training up within {minutes} minutes. Nothing was charged. Retry it."),
-    "submitting": (
-        _("The provider did not accept this training within {minutes} minutes. Nothing was charged. Retry it later.")
-    ),
-    "starting": (
-        _(
-            "The provider did not start this training within {minutes} minutes (no GPU became free), so we canceled "
-            "it before it started. Nothing was charged. Retry it later."
-        )
-    ),
-    "training": (
-        _(
+TRAINING_DEADLINES = Messages(
+    {
+        "queued": _(
+            "Our workers did not pick this training up within {minutes} minutes. Nothing was charged. Retry it."
+        ),
+        "submitting": _(
+            "The provider did not accept this training within {minutes} minutes. Nothing was charged. Retry it later."
+        ),
+        "starting": _(
+            "The provider did not start this training within {minutes} minutes (no GPU became free), "
+            "so we canceled it before it started. Nothing was charged. Retry it later."
+        ),
+        "training": _(
             "The training ran longer than {minutes} minutes, so we stopped it. The GPU time it used is billed. "
             "Retry it, or choose a preset with fewer steps."
-        )
-    ),
-    "publishing": (
-        _(
+        ),
+        "publishing": _(
             "The training finished, but we could not fetch and store its LoRA within {minutes} minutes. "
             "The GPU time of the training is billed. Retry the training."
-        )
-    ),
-}
+        ),
+    }
+)
 # A step that failed every one of its attempts.
-TRAINING_EXHAUSTED = {
-    "submitting": _("We could not start this training at the provider ({attempts} attempts). Nothing was charged."),
-    "publishing": _("The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed."),
-}
-GENERATION_DEADLINES = {
-    "queued": _("Our workers did not pick this job up within {minutes} minutes. Nothing was charged. Try again."),
-    "submitting": _(
-        "The provider did not take this job within {minutes} minutes. Nothing was charged. Try again later."
-    ),
-    "running": _("No result after {minutes} minutes, so we stopped the job. Try again."),
-    "collecting": _("The images were made, but we could not fetch them within {minutes} minutes. Try again."),
-}
-GENERATION_EXHAUSTED = {
-    "submitting": _("We could not start this job at the provider ({attempts} attempts)."),
-    "collecting": _("The images were made, but fetching them failed {attempts} times."),
-}
+TRAINING_EXHAUSTED = Messages(
+    {
+        "submitting": _("We could not start this training at the provider ({attempts} attempts). Nothing was charged."),
+        "publishing": _("The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed."),
+    }
+)
+GENERATION_DEADLINES = Messages(
+    {
+        "queued": _("Our workers did not pick this job up within {minutes} minutes. Nothing was charged. Try again."),
+        "submitting": _(
+            "The provider did not take this job within {minutes} minutes. Nothing was charged. Try again later."
+        ),
+        "running": _("No result after {minutes} minutes, so we stopped the job. Try again."),
+        "collecting": _("The images were made, but we could not fetch them within {minutes} minutes. Try again."),
+    }
+)
+GENERATION_EXHAUSTED = Messages(
+    {
+        "submitting": _("We could not start this job at the provider ({attempts} attempts)."),
+        "collecting": _("The images were made, but fetching them failed {attempts} times."),
+    }
+)
 
 
 def kind_of_last_error(last_error: str) -> Kind:

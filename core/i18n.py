@@ -109,7 +109,8 @@ def extract_catalog(domain: str = "django") -> Catalog:
         for path in _javascript_files():
             entries.extend(_messages(path, path.read_text("utf-8"), JS_KEYWORDS, "javascript"))
     for relative, _lineno, message, comments, context in entries:
-        catalog.add(message, locations=[(relative, None)], auto_comments=comments, context=context)
+        # No line numbers (see _write); Babel's stubs want one, the writer does without.
+        catalog.add(message, locations=[(relative, None)], auto_comments=comments, context=context)  # type: ignore[list-item]
     return catalog
 
 
@@ -211,8 +212,8 @@ def catalog_problems() -> list[Problem]:
                 for error in errors:
                     problems.append(Problem(where, f"{message.id!r}: {error}"))
             for message in catalog:
-                for error in placeholder_problems(message):
-                    problems.append(Problem(where, f"{message.id!r}: {error}"))
+                for mismatch in placeholder_problems(message):
+                    problems.append(Problem(where, f"{message.id!r}: {mismatch}"))
     return problems
 
 
