@@ -123,6 +123,8 @@ class AccountEmail(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The language of the request that asked for it: the email's when the user has saved none.
+    language = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     # Not worth sending after this (the reconcile task gives up on it, logged).
     deadline = models.DateTimeField()

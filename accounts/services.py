@@ -10,9 +10,10 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, ngettext
 
 from accounts import tasks
 from accounts.emails import send_templated_email
@@ -68,17 +69,23 @@ def _site_link(path: str) -> str:
 # ------------------------------------------------------------------------------
 
 
-def user_signup(*, email: str, display_name: str, password: str) -> User | None:
+def user_signup(*, email: str, display_name: str, password: str, language: str = "") -> User | None:
     """Create an unverified account and email a verification link.
 
+    `language` is the visitor's explicit choice of language (the switcher's), saved on the new
+    account; blank leaves the account on the browser's language, and its emails are written in the
+    language active now (the sign-up request's).
     For an email that is already registered nothing is created: the owner of that address gets a
-    notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account.
+    notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account
+    (and a stranger's sign-up never changes that account's language).
     Returns the new user, or None when the address was taken.
     """
     email = normalize_email(email)
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, display_name=display_name.strip())
+            user = User.objects.create_user(
+                email=email, password=password, display_name=display_name.strip(), language=_shipped(language)
+            )
     except IntegrityError:
         existing = User.objects.get(email=email)
         kind = AccountEmail.Kind.SIGNUP_NOTICE if existing.is_email_verified else AccountEmail.Kind.VERIFICATION
@@ -86,6 +93,11 @@ def user_signup(*, email: str, display_name: str, password: str) -> User | None:
         return None
     account_email_queue(user=user, kind=AccountEmail.Kind.VERIFICATION)
     return user
+
+
+def _shipped(language: str | None) -> str:
+    """The code if it is one of the shipped languages, else blank (the browser's language)."""
+    return language if language in dict(settings.LANGUAGES) else ""
 
 
 def user_make_verification_token(*, user: User) -> str:
@@ -97,12 +109,12 @@ def user_verify_email(*, token: str) -> User:
     try:
         payload = signing.loads(token, salt=VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired as exc:
-        raise VerificationError("This verification link has expired.", expired=True) from exc
+        raise VerificationError(gettext("This verification link has expired."), expired=True) from exc
     except signing.BadSignature as exc:
-        raise VerificationError("This verification link is not valid.") from exc
+        raise VerificationError(gettext("This verification link is not valid.")) from exc
     user = User.objects.filter(id=payload.get("user_id"), email=payload.get("email"), is_active=True).first()
     if user is None:
-        raise VerificationError("This verification link is not valid.")
+        raise VerificationError(gettext("This verification link is not valid."))
     return user_mark_email_verified(user=user)
 
 
@@ -139,6 +151,20 @@ def user_update_profile(*, user: User, display_name: str) -> User:
     return user
 
 
+class UnknownLanguage(Refusal):
+    field = "language"
+
+
+def user_update_language(*, user: User, language: str) -> User:
+    """Save the language of the user's pages and emails: a shipped language's code, or blank for
+    the browser's language (Accept-Language, else English)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise UnknownLanguage(gettext("That language is not available: choose one from the list."))
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
 def user_request_password_reset(*, email: str) -> None:
     """Email a reset link if an active account has this address (silent otherwise)."""
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
@@ -160,7 +186,14 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
         raise ValueError("The expiry must be in the future.")
     active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
     if active >= settings.API_TOKEN_MAX_PER_USER:
-        raise ApiTokenLimitReached(f"You already have {active} tokens; revoke one you no longer use to create another.")
+        raise ApiTokenLimitReached(
+            ngettext(
+                "You already have %(count)d token; revoke one you no longer use to create another.",
+                "You already have %(count)d tokens; revoke one you no longer use to create another.",
+                active,
+            )
+            % {"count": active}
+        )
     prefix = secrets.token_hex(6)
     raw_token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
     token = ApiToken.objects.create(
@@ -186,17 +219,17 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken:
     """Find the active token for a raw bearer token, or raise TokenRejected with the reason."""
     parts = raw_token.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise TokenRejected("Invalid token.")
+        raise TokenRejected(gettext("Invalid token."))
     token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _hash_token(raw_token)):
-        raise TokenRejected("Invalid token.")
+        raise TokenRejected(gettext("Invalid token."))
     if token.revoked_at is not None:
-        raise TokenRejected("This token has been revoked.")
+        raise TokenRejected(gettext("This token has been revoked."))
     now = timezone.now()
     if token.is_expired(now):
-        raise TokenRejected("This token has expired.")
+        raise TokenRejected(gettext("This token has expired."))
     if not token.user.is_active:
-        raise TokenRejected("This account is disabled.")
+        raise TokenRejected(gettext("This account is disabled."))
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         # At most one write a minute per token, not one per request.
         ApiToken.objects.filter(id=token.id).update(last_used_at=now)
@@ -208,10 +241,18 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken:
 # ------------------------------------------------------------------------------
 
 
-def account_email_queue(*, user: User, kind: str) -> AccountEmail:
+def account_email_queue(*, user: User, kind: str, language: str | None = None) -> AccountEmail:
     """Record an email to send and send it once the caller's transaction commits; if the broker is
-    down then, the reconcile task sends it. One row per request: one email per request."""
-    email = AccountEmail.objects.create(user=user, kind=kind, deadline=timezone.now() + ACCOUNT_EMAIL_DEADLINE)
+    down then, the reconcile task sends it. One row per request: one email per request.
+
+    The email is written in the user's saved language, else in `language` (by default the language
+    active now: the one of the request that asked for it), recorded with it for the worker."""
+    email = AccountEmail.objects.create(
+        user=user,
+        kind=kind,
+        language=_shipped(translation.get_language() if language is None else language),
+        deadline=timezone.now() + ACCOUNT_EMAIL_DEADLINE,
+    )
     tasks.send_account_email.delay_on_commit(email.id)
     return email
 
@@ -257,7 +298,9 @@ def account_email_send(*, email_id: int, kind: str | None = None) -> bool:
         return False
     template, context = message
     try:
-        send_templated_email(to=email.user.email, template=template, context=context)
+        send_templated_email(
+            to=email.user.email, template=template, context=context, language=email.user.language or email.language
+        )
     except Exception as exc:
         AccountEmail.objects.filter(id=email.id).update(claimed_until=None, error=str(exc)[:300])
         raise

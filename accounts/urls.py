@@ -28,4 +28,5 @@ urlpatterns = [
     path("settings/", views.account_settings, name="settings"),
     path("settings/tokens/", views.api_token_create, name="api_token_create"),
     path("settings/tokens/<id:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("language/", views.set_language, name="set_language"),
 ]

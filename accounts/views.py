@@ -1,15 +1,21 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors, services
-from accounts.forms import ApiTokenCreateForm, EmailForm, LoginForm, ProfileForm, SignupForm
+from accounts.forms import ApiTokenCreateForm, EmailForm, LanguageForm, LoginForm, ProfileForm, SignupForm
 from accounts.models import normalize_email
+from core.middleware import language_from_accept_header
 from core.ratelimit import by_user, rate_limit
 
 NEW_TOKEN_SESSION_KEY = "accounts.new_api_token"
@@ -26,6 +32,9 @@ def signup(request):
             email=form.cleaned_data["email"],
             display_name=form.cleaned_data["display_name"],
             password=form.cleaned_data["password1"],
+            # Only a language the visitor chose (the switcher's cookie) is saved on the account; the
+            # browser's is already what a blank choice means (the verification email is in it).
+            language=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
         )
         request.session["accounts.signup_email"] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
@@ -43,7 +52,7 @@ def verify_email(request, token):
         services.user_verify_email(token=token)
     except services.VerificationError as error:
         return render(request, "accounts/verify_failed.html", {"error": error}, status=400)
-    messages.success(request, "Your email is verified. You can log in now.")
+    messages.success(request, gettext("Your email is verified. You can log in now."))
     return redirect("dashboard" if request.user.is_authenticated else "accounts:login")
 
 
@@ -115,7 +124,7 @@ class PasswordChangeView(FormMethodsOnly, auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:settings")
 
     def form_valid(self, form):
-        messages.success(self.request, "Your password has been changed.")
+        messages.success(self.request, gettext("Your password has been changed."))
         return super().form_valid(form)
 
 
@@ -127,7 +136,7 @@ def account_settings(request):
     profile_form = ProfileForm(request.POST or None, initial={"display_name": request.user.display_name})
     if request.method == "POST" and profile_form.is_valid():
         services.user_update_profile(user=request.user, display_name=profile_form.cleaned_data["display_name"])
-        messages.success(request, "Profile saved.")
+        messages.success(request, gettext("Profile saved."))
         return redirect("accounts:settings")
     return _render_settings(request, profile_form=profile_form, token_form=ApiTokenCreateForm())
 
@@ -138,6 +147,7 @@ def _render_settings(request, *, profile_form, token_form, status=200):
         "accounts/settings.html",
         {
             "profile_form": profile_form,
+            "language_form": LanguageForm(initial={"language": request.user.language}),
             "token_form": token_form,
             "tokens": selectors.api_token_list_for_user(user=request.user),
             "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
@@ -172,5 +182,56 @@ def api_token_create(request):
 def api_token_revoke(request, token_id):
     token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
     services.api_token_revoke(token=token)
-    messages.success(request, f"Token “{token.name}” revoked. Programs using it can no longer call the API.")
+    messages.success(
+        request,
+        gettext("Token “%(name)s” revoked. Programs using it can no longer call the API.") % {"name": token.name},
+    )
     return redirect("accounts:settings")
+
+
+@require_POST
+def set_language(request):
+    """The footer's switcher and the settings page's choice: the language of the pages (a cookie,
+    for visitors too) and, when signed in, of the user's pages and emails (saved on the account).
+    Blank, from the settings page, goes back to the browser's language. Then back to the page it
+    came from (`next`, given by pages shown for a GET) if that is on this site, else home."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("landing")
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["language"][0])
+        return HttpResponseRedirect(back)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_update_language(user=request.user, language=language)
+    response = HttpResponseRedirect(back)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    if request.user.is_authenticated:
+        # Said in the language chosen: the next page is in it.
+        with translation.override(language or language_from_accept_header(request.headers.get("Accept-Language"))):
+            if language:
+                said = gettext("Your pages and emails are now in %(language)s.") % {
+                    "language": dict(settings.LANGUAGES)[language]
+                }
+            else:
+                said = gettext("Your pages now follow your browser's language, and so do your emails.")
+        messages.success(request, said)
+    return response

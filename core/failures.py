@@ -7,8 +7,13 @@ shown on the run or job page and in the email.
 """
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Kind(StrEnum):
@@ -29,8 +34,8 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Explanation:
-    message: str
-    advice: str
+    message: str | Promise
+    advice: str | Promise
 
     def __str__(self) -> str:
         return f"{self.message} {self.advice}".strip()
@@ -73,135 +78,172 @@ def reason_of(text: str) -> str:
 
 TRAINING = {
     Kind.OUT_OF_MEMORY: Explanation(
-        "The provider's GPU ran out of memory during the training.",
-        "This is not caused by your photos: retry, or choose the Fast or Balanced preset.",
+        _("The provider's GPU ran out of memory during the training."),
+        _("This is not caused by your photos: retry, or choose the Fast or Balanced preset."),
     ),
     Kind.NSFW: Explanation(
-        "The provider refused the training because its safety checker flagged the photos.",
-        "Replace the flagged photos, then retry.",
+        _("The provider refused the training because its safety checker flagged the photos."),
+        _("Replace the flagged photos, then retry."),
     ),
     Kind.INVALID_INPUT: Explanation(
-        "The provider could not use the training data.",
-        "Check that every photo opens and is described, then retry.",
+        _("The provider could not use the training data."),
+        _("Check that every photo opens and is described, then retry."),
     ),
     Kind.DEADLINE: Explanation(
-        "The training ran past its time limit.",
-        "Retry it; if it happens again, choose a preset with fewer steps.",
+        _("The training ran past its time limit."),
+        _("Retry it; if it happens again, choose a preset with fewer steps."),
     ),
     Kind.BILLING: Explanation(
-        "The provider refused the training for billing reasons (credit or spend limit).",
-        "This is on our side, not yours: we have been alerted; retry later.",
+        _("The provider refused the training for billing reasons (credit or spend limit)."),
+        _("This is on our side, not yours: we have been alerted; retry later."),
     ),
     Kind.AUTHENTICATION: Explanation(
-        "The provider refused our credentials.",
-        "This is on our side, not yours: we have been alerted; retry later.",
+        _("The provider refused our credentials."),
+        _("This is on our side, not yours: we have been alerted; retry later."),
     ),
     Kind.EXPIRED_OUTPUTS: Explanation(
-        "The training finished, but the provider had already deleted its LoRA before we could fetch it.",
-        "Retry the training.",
+        _("The training finished, but the provider had already deleted its LoRA before we could fetch it."),
+        _("Retry the training."),
     ),
     Kind.BAD_OUTPUT: Explanation(
-        "The training finished, but the file it produced is not a usable LoRA.",
-        "Retry the training.",
+        _("The training finished, but the file it produced is not a usable LoRA."),
+        _("Retry the training."),
     ),
     Kind.PROVIDER_CANCELED: Explanation(
-        "The provider canceled this training (you did not ask for it).",
-        "Retry it when you are ready.",
+        _("The provider canceled this training (you did not ask for it)."),
+        _("Retry it when you are ready."),
     ),
     Kind.PROVIDER_DOWN: Explanation(
-        "The provider kept failing while we worked on this training.",
-        "Retry it later.",
+        _("The provider kept failing while we worked on this training."),
+        _("Retry it later."),
     ),
-    Kind.USER_CANCELED: Explanation("You canceled this training.", ""),
+    Kind.USER_CANCELED: Explanation(_("You canceled this training."), ""),
     Kind.INTERNAL: Explanation(
-        "Something went wrong on our side while working on this training.", "We have been alerted; retry it."
+        _("Something went wrong on our side while working on this training."), _("We have been alerted; retry it.")
     ),
-    Kind.UNKNOWN: Explanation("The training failed at the provider.", "Retry it; if it fails again, contact us."),
+    Kind.UNKNOWN: Explanation(_("The training failed at the provider."), _("Retry it; if it fails again, contact us.")),
 }
 GENERATION = {
     Kind.OUT_OF_MEMORY: Explanation(
-        "The provider's GPU ran out of memory while making these images.",
-        "Try again, with fewer images or a smaller aspect ratio.",
+        _("The provider's GPU ran out of memory while making these images."),
+        _("Try again, with fewer images or a smaller aspect ratio."),
     ),
     Kind.NSFW: Explanation(
-        "The provider's safety checker flagged these images, so none were returned.",
-        "Change the prompt and try again.",
+        _("The provider's safety checker flagged these images, so none were returned."),
+        _("Change the prompt and try again."),
     ),
-    Kind.INVALID_INPUT: Explanation("The provider refused the settings of this job.", "Change them and try again."),
-    Kind.DEADLINE: Explanation("The images were not ready in time, so we stopped the job.", "Try again."),
+    Kind.INVALID_INPUT: Explanation(
+        _("The provider refused the settings of this job."), _("Change them and try again.")
+    ),
+    Kind.DEADLINE: Explanation(_("The images were not ready in time, so we stopped the job."), _("Try again.")),
     Kind.BILLING: Explanation(
-        "The provider refused the job for billing reasons (credit or spend limit).",
-        "This is on our side, not yours: we have been alerted; try again later.",
+        _("The provider refused the job for billing reasons (credit or spend limit)."),
+        _("This is on our side, not yours: we have been alerted; try again later."),
     ),
     Kind.AUTHENTICATION: Explanation(
-        "The provider refused our credentials.",
-        "This is on our side, not yours: we have been alerted; try again later.",
+        _("The provider refused our credentials."),
+        _("This is on our side, not yours: we have been alerted; try again later."),
     ),
     Kind.EXPIRED_OUTPUTS: Explanation(
-        "The provider deleted the images before we could fetch them.", "Try again (same settings)."
+        _("The provider deleted the images before we could fetch them."), _("Try again (same settings).")
     ),
-    Kind.BAD_OUTPUT: Explanation("The provider returned something that is not an image.", "Try again."),
-    Kind.PROVIDER_CANCELED: Explanation("The provider canceled this job.", "Try again."),
-    Kind.PROVIDER_DOWN: Explanation("The provider kept failing while we worked on this job.", "Try again later."),
-    Kind.USER_CANCELED: Explanation("You canceled this job.", ""),
+    Kind.BAD_OUTPUT: Explanation(_("The provider returned something that is not an image."), _("Try again.")),
+    Kind.PROVIDER_CANCELED: Explanation(_("The provider canceled this job."), _("Try again.")),
+    Kind.PROVIDER_DOWN: Explanation(_("The provider kept failing while we worked on this job."), _("Try again later.")),
+    Kind.USER_CANCELED: Explanation(_("You canceled this job."), ""),
     Kind.INTERNAL: Explanation(
-        "Something went wrong on our side while working on this job.", "We have been alerted; try again."
+        _("Something went wrong on our side while working on this job."), _("We have been alerted; try again.")
     ),
-    Kind.UNKNOWN: Explanation("The provider could not make these images.", "Try again."),
+    Kind.UNKNOWN: Explanation(_("The provider could not make these images."), _("Try again.")),
 }
 
 
+class Messages(Mapping[str, str]):
+    """Messages marked for translation, by key: each lookup gives the text in the active language
+    (a plain str, safe to store, format or send to a task)."""
+
+    def __init__(self, messages: dict[str, Promise]):
+        self._messages = messages
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._messages[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+
 def explain(kind: Kind, *, subject: str, detail: str = "") -> str:
-    """The user-facing text of a failure of a "training" or "generation": message, detail, advice."""
+    """The user-facing text of a failure of a "training" or "generation": message, detail, advice,
+    in the active language (the provider's own words in `detail` stay as they are)."""
     explanation = (TRAINING if subject == "training" else GENERATION)[kind]
-    message = explanation.message
+    message = str(explanation.message)
     detail = " ".join(detail.split())
     if detail:
-        message = f"{message.rstrip('.')}: {detail.rstrip('.')}."
+        message = gettext("%(message)s: %(detail)s.") % {"message": message.rstrip("."), "detail": detail.rstrip(".")}
     return f"{message} {explanation.advice}".strip()
 
 
 # The provider's own deadline ended the work before it started ("aborted").
-ABORTED = {
-    "training": "The provider stopped the training before it started (it hit the provider's deadline). "
-    "Nothing was charged. Retry it.",
-    "generation": "The provider stopped the job before it started (it hit its deadline). Nothing was charged. "
-    "Try again.",
-}
+ABORTED = Messages(
+    {
+        "training": _(
+            "The provider stopped the training before it started (it hit the provider's deadline). "
+            "Nothing was charged. Retry it."
+        ),
+        "generation": _(
+            "The provider stopped the job before it started (it hit its deadline). Nothing was charged. Try again."
+        ),
+    }
+)
 # What a run or job that stayed too long in one state is told: {minutes} is that state's deadline.
-TRAINING_DEADLINES = {
-    "queued": "Our workers did not pick this training up within {minutes} minutes. Nothing was charged. Retry it.",
-    "submitting": (
-        "The provider did not accept this training within {minutes} minutes. Nothing was charged. Retry it later."
-    ),
-    "starting": (
-        "The provider did not start this training within {minutes} minutes (no GPU became free), so we canceled "
-        "it before it started. Nothing was charged. Retry it later."
-    ),
-    "training": (
-        "The training ran longer than {minutes} minutes, so we stopped it. The GPU time it used is billed. "
-        "Retry it, or choose a preset with fewer steps."
-    ),
-    "publishing": (
-        "The training finished, but we could not fetch and store its LoRA within {minutes} minutes. "
-        "The GPU time of the training is billed. Retry the training."
-    ),
-}
+TRAINING_DEADLINES = Messages(
+    {
+        "queued": _(
+            "Our workers did not pick this training up within {minutes} minutes. Nothing was charged. Retry it."
+        ),
+        "submitting": _(
+            "The provider did not accept this training within {minutes} minutes. Nothing was charged. Retry it later."
+        ),
+        "starting": _(
+            "The provider did not start this training within {minutes} minutes (no GPU became free), "
+            "so we canceled it before it started. Nothing was charged. Retry it later."
+        ),
+        "training": _(
+            "The training ran longer than {minutes} minutes, so we stopped it. The GPU time it used is billed. "
+            "Retry it, or choose a preset with fewer steps."
+        ),
+        "publishing": _(
+            "The training finished, but we could not fetch and store its LoRA within {minutes} minutes. "
+            "The GPU time of the training is billed. Retry the training."
+        ),
+    }
+)
 # A step that failed every one of its attempts.
-TRAINING_EXHAUSTED = {
-    "submitting": "We could not start this training at the provider ({attempts} attempts). Nothing was charged.",
-    "publishing": "The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed.",
-}
-GENERATION_DEADLINES = {
-    "queued": "Our workers did not pick this job up within {minutes} minutes. Nothing was charged. Try again.",
-    "submitting": "The provider did not take this job within {minutes} minutes. Nothing was charged. Try again later.",
-    "running": "No result after {minutes} minutes, so we stopped the job. Try again.",
-    "collecting": "The images were made, but we could not fetch them within {minutes} minutes. Try again.",
-}
-GENERATION_EXHAUSTED = {
-    "submitting": "We could not start this job at the provider ({attempts} attempts).",
-    "collecting": "The images were made, but fetching them failed {attempts} times.",
-}
+TRAINING_EXHAUSTED = Messages(
+    {
+        "submitting": _("We could not start this training at the provider ({attempts} attempts). Nothing was charged."),
+        "publishing": _("The training finished, but storing its LoRA failed {attempts} times. Its GPU time is billed."),
+    }
+)
+GENERATION_DEADLINES = Messages(
+    {
+        "queued": _("Our workers did not pick this job up within {minutes} minutes. Nothing was charged. Try again."),
+        "submitting": _(
+            "The provider did not take this job within {minutes} minutes. Nothing was charged. Try again later."
+        ),
+        "running": _("No result after {minutes} minutes, so we stopped the job. Try again."),
+        "collecting": _("The images were made, but we could not fetch them within {minutes} minutes. Try again."),
+    }
+)
+GENERATION_EXHAUSTED = Messages(
+    {
+        "submitting": _("We could not start this job at the provider ({attempts} attempts)."),
+        "collecting": _("The images were made, but fetching them failed {attempts} times."),
+    }
+)
 
 
 def kind_of_last_error(last_error: str) -> Kind:
@@ -211,4 +253,9 @@ def kind_of_last_error(last_error: str) -> Kind:
 
 def with_last_error(message: str, last_error: str) -> str:
     first_line = (last_error or "").strip().splitlines()[:1]
-    return f"{message} (Last error: {first_line[0].rstrip('.')[:200]}.)" if first_line else message
+    if not first_line:
+        return message
+    return gettext("%(message)s (Last error: %(error)s.)") % {
+        "message": message,
+        "error": first_line[0].rstrip(".")[:200],
+    }

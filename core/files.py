@@ -6,6 +6,7 @@ error in the log, never a 500: DRF views render it as their error body, the webs
 import logging
 
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -14,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 class StoredFileMissing(APIException):
     status_code = status.HTTP_410_GONE
-    default_detail = "This file is no longer in storage. We have been alerted; please try again later or contact us."
+    default_detail = _("This file is no longer in storage. We have been alerted; please try again later or contact us.")
     default_code = "file_missing"
 
 

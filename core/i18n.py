@@ -87,7 +87,8 @@ def _javascript_files() -> Iterator[Path]:
 
 def _messages(path: Path, code: str, keywords: dict, method: str) -> Iterator[tuple]:
     relative = path.relative_to(base_dir()).as_posix()
-    options = {"encoding": "utf-8"}
+    # Scripts: also the gettext() calls inside a template literal's placeholders.
+    options = {"encoding": "utf-8", "parse_template_string": method == "javascript"}
     for lineno, message, comments, context in extract(
         method, io.BytesIO(code.encode("utf-8")), keywords=keywords, options=options, strip_comment_tags=True
     ):
@@ -108,7 +109,8 @@ def extract_catalog(domain: str = "django") -> Catalog:
         for path in _javascript_files():
             entries.extend(_messages(path, path.read_text("utf-8"), JS_KEYWORDS, "javascript"))
     for relative, _lineno, message, comments, context in entries:
-        catalog.add(message, locations=[(relative, None)], auto_comments=comments, context=context)
+        # No line numbers (see _write); Babel's stubs want one, the writer does without.
+        catalog.add(message, locations=[(relative, None)], auto_comments=comments, context=context)  # type: ignore[list-item]
     return catalog
 
 
@@ -143,7 +145,8 @@ def update_catalogs(languages: Iterable[str] | None = None) -> dict[str, int]:
                 continue
             catalog = _read(path, language)
             # No fuzzy matching: a guessed translation of a similar sentence is worse than none.
-            catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+            # Nor a new creation date: re-running on unchanged code must leave the files unchanged.
+            catalog.update(template, no_fuzzy_matching=True, update_header_comment=False, update_creation_date=False)
             catalog.fuzzy = False
             _write(path, catalog)
             to_translate[language] += sum(1 for message in catalog if message.id and not _translated(message))
@@ -208,6 +211,50 @@ def catalog_problems() -> list[Problem]:
             for message, errors in catalog.check():
                 for error in errors:
                     problems.append(Problem(where, f"{message.id!r}: {error}"))
+            for message in catalog:
+                for mismatch in placeholder_problems(message):
+                    problems.append(Problem(where, f"{message.id!r}: {mismatch}"))
+    return problems
+
+
+# "%(name)s", "%d" (python-format: Python code, templates, JavaScript's interpolate) and "{name}"
+# (python-brace-format: str.format, format_html).
+PERCENT_PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+BRACE_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}:!]*)[^{}]*\}")
+
+
+def _placeholders(text: str, flags: set[str]) -> list[str]:
+    found: list[str] = []
+    if "python-format" in flags:
+        for match in PERCENT_PLACEHOLDER.finditer(text):
+            if match.group(0) != "%%":
+                found.append(match.group(0) if match.group(1) is None else f"%({match.group(1)})")
+    if "python-brace-format" in flags:
+        found.extend(
+            "{" + match.group(1) + "}" for match in BRACE_PLACEHOLDER.finditer(text) if match.group(1) is not None
+        )
+    return sorted(found)
+
+
+def placeholder_problems(message) -> list[str]:
+    """A translation must keep every placeholder of its English text, no more and no fewer (Babel
+    only catches unknown ones, and formatting with a dict silently drops a missing one). Each plural
+    form is compared with the English plural, the first with the English singular."""
+    if not message.id or not _translated(message):
+        return []
+    flags = set(message.flags)
+    if not flags & {"python-format", "python-brace-format"}:
+        return []
+    if isinstance(message.id, tuple | list):
+        singular, plural = message.id[0], message.id[1]
+        pairs = [(singular if index == 0 else plural, text) for index, text in enumerate(message.string)]
+    else:
+        pairs = [(message.id, message.string)]
+    problems = []
+    for source, text in pairs:
+        expected, given = _placeholders(source, flags), _placeholders(text, flags)
+        if expected != given:
+            problems.append(f"placeholders {given} in {text!r}, expected {expected}")
     return problems
 
 

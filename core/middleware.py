@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import trans_real
 
 from core import logging as log_context
 from core.exceptions import Refusal
@@ -177,7 +178,7 @@ class UserLanguageMiddleware:
 
 def language_from_accept_header(header: str) -> str:
     """The first shipped language the header accepts ("es-MX" is served Spanish), else English."""
-    for accepted, _quality in translation.trans_real.parse_accept_lang_header(header or ""):
+    for accepted, _quality in trans_real.parse_accept_lang_header(header or ""):
         if accepted == "*":
             break
         try:

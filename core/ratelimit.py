@@ -24,6 +24,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.utils.translation import ngettext
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
@@ -186,7 +187,11 @@ def rate_limit(scope: str, *, key: Callable[[object], str] = by_ip, methods: tup
 
 def refuse(request, wait: int):
     minutes = math.ceil(wait / 60)
-    message = f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+    message = ngettext(
+        "Too many attempts. Please wait %(minutes)d minute and try again.",
+        "Too many attempts. Please wait %(minutes)d minutes and try again.",
+        minutes,
+    ) % {"minutes": minutes}
     if isinstance(request, Request):
         raise Throttled(wait=wait, detail=message)
     response = render(request, "429.html", {"message": message}, status=429)

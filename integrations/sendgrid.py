@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from python_http_client import exceptions as http_exceptions
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Bcc, Cc, Content, From, Mail, ReplyTo, To
+from sendgrid.helpers.mail import Bcc, Cc, Content, From, Header, Mail, ReplyTo, To
 
 from core.exceptions import PermanentProviderError, TransientProviderError
 
@@ -33,6 +33,8 @@ def build_mail(message) -> Mail:
         mail.add_bcc(_address(recipient, Bcc))
     if message.reply_to:
         mail.reply_to = _address(message.reply_to[0], ReplyTo)
+    for name, value in message.extra_headers.items():  # Content-Language: the email's language
+        mail.add_header(Header(name, value))
     # text/plain must come first in the content array (SendGrid rejects other orders).
     mail.add_content(Content("text/plain", message.body))
     for content, mimetype in getattr(message, "alternatives", []):

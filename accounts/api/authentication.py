@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -14,12 +15,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(gettext("Malformed Authorization header: use 'Bearer <token>'."))
         try:
             raw_token = header[1].decode()
             token = services.api_token_authenticate(raw_token=raw_token)
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+            raise exceptions.AuthenticationFailed(gettext("Invalid token.")) from exc
         except services.TokenRejected as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from exc
         return token.user, token

@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from accounts import services
@@ -44,14 +45,16 @@ class ApiTokenCreateInputSerializer(serializers.Serializer):
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("The expiry must be in the future.")
+            raise serializers.ValidationError(gettext("The expiry must be in the future."))
         return value
 
     def validate(self, data):
         expires_at = data.get("expires_at")
         if data.pop("never_expires"):
             if expires_at is not None:
-                raise serializers.ValidationError({"never_expires": ["Give either never_expires or expires_at."]})
+                raise serializers.ValidationError(
+                    {"never_expires": [gettext("Give either never_expires or expires_at.")]}
+                )
             return {**data, "expires_at": None}
         return {**data, "expires_at": expires_at or timezone.now() + services.API_TOKEN_DEFAULT_LIFETIME}
 

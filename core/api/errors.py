@@ -12,6 +12,8 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404, JsonResponse
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -39,7 +41,7 @@ def exception_handler(exc, context):
         # A provider call made while answering failed: the request may work later. The provider's
         # words (a status and its detail, never a credential) say what failed.
         logger.warning("provider error while answering %s: %s", context["request"].path, exc)
-        message = str(exc) or "The provider did not answer; try again shortly."
+        message = str(exc) or gettext("The provider did not answer; try again shortly.")
         return as_json(Response(error_body(code="provider_unavailable", message=message), status=503), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -48,8 +50,10 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ParseError) and "header size exceeded" in str(exc.detail):
         # Django's words for a multipart part whose headers pass 1 KB, which in practice is its file name.
         exc = exceptions.ParseError(
-            "A part of the multipart body has headers over 1 KB: most likely a file name that long. "
-            "Shorten the file name.",
+            gettext(
+                "A part of the multipart body has headers over 1 KB: most likely a file name that long. "
+                "Shorten the file name."
+            ),
             code=getattr(exc.detail, "code", None),
         )
     response = drf_exception_handler(exc, context)
@@ -57,7 +61,7 @@ def exception_handler(exc, context):
         return None
     details: dict[str, Any]
     if isinstance(exc, exceptions.ValidationError):
-        message = "The request is not valid; see details."
+        message = gettext("The request is not valid; see details.")
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         code = "invalid"
     else:
@@ -85,11 +89,13 @@ def as_json(response: Response, context) -> Response:
 
 def json_not_found(request, exception=None):
     """404 for /api/ paths outside any DRF view, in the same error body."""
-    return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    return JsonResponse(error_body(code="not_found", message=gettext("Not found.")), status=404)
 
 
 def json_server_error(request):
-    return JsonResponse(error_body(code="server_error", message="Something went wrong on our side."), status=500)
+    return JsonResponse(
+        error_body(code="server_error", message=gettext("Something went wrong on our side.")), status=500
+    )
 
 
 @csrf_exempt
@@ -101,7 +107,7 @@ def not_found_view(request, *args, **kwargs):
 
 def json_bad_request(request, exception=None):
     refusal = refused_request(exception, request) if exception is not None else None
-    status, body = refusal or (400, error_body(code="bad_request", message="The request could not be read."))
+    status, body = refusal or (400, error_body(code="bad_request", message=gettext("The request could not be read.")))
     return JsonResponse(body, status=status)
 
 
@@ -124,14 +130,22 @@ def refused_request(exc, request) -> tuple[int, dict] | None:
 def _refusal(exc: SuspiciousOperation) -> tuple[int, dict]:
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        message = f"The request's fields add up to more than {limit // 1024:,} KB (files not counted)."
+        message = gettext("The request's fields add up to more than %(size)s KB (files not counted).") % {
+            "size": number_format(limit // 1024, force_grouping=True)
+        }
         return 413, error_body(code="too_large", message=message, details={"max_bytes": limit})
     if isinstance(exc, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        message = f"More than {limit} files in one request; send them in smaller batches."
+        message = ngettext(
+            "More than %(limit)d file in one request; send them in smaller batches.",
+            "More than %(limit)d files in one request; send them in smaller batches.",
+            limit,
+        ) % {"limit": limit}
         return 413, error_body(code="too_many_files", message=message, details={"max_files": limit})
     if isinstance(exc, TooManyFieldsSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        message = f"More than {limit} fields in one request."
+        message = ngettext(
+            "More than %(limit)d field in one request.", "More than %(limit)d fields in one request.", limit
+        ) % {"limit": limit}
         return 413, error_body(code="too_many_fields", message=message, details={"max_fields": limit})
-    return 400, error_body(code="bad_request", message="The request could not be read.")
+    return 400, error_body(code="bad_request", message=gettext("The request could not be read."))

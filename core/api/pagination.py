@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -25,8 +26,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def _number(raw: str, name: str, *, maximum: int | None = None) -> int:
         number = int(raw) if raw.isascii() and raw.isdecimal() and len(raw) <= 18 else 0
         if number < 1 or (maximum is not None and number > maximum):
-            upper = f" from 1 to {maximum}" if maximum is not None else " of 1 or more"
-            raise ValidationError({name: [f"Give a whole number{upper}."]})
+            if maximum is not None:
+                message = gettext("Give a whole number from 1 to %(maximum)d.") % {"maximum": maximum}
+            else:
+                message = gettext("Give a whole number of 1 or more.")
+            raise ValidationError({name: [message]})
         return number
 
     def get_schema_operation_parameters(self, view):

@@ -1,4 +1,5 @@
-"""Every money amount shown (pages, emails, messages, admin) reads as dollars with two decimals."""
+"""Every money amount shown (pages, emails, messages, admin) reads as dollars with two decimals,
+written the way the active language writes amounts."""
 
 import re
 from decimal import Decimal
@@ -26,6 +27,30 @@ APPS = ["core", "accounts", "projects", "training", "generation", "library"]
 )
 def test_money_has_two_decimals(amount, shown):
     assert money(amount) == shown
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "negative"),
+    [
+        ("en", "$1,250.50", "-$0.13"),
+        ("de", "1.250,50\xa0$", "-0,13\xa0$"),
+        ("es", "1.250,50\xa0US$", "-0,13\xa0US$"),
+        ("fr", "1\u202f250,50\xa0$US", "-0,13\xa0$US"),
+    ],
+)
+def test_money_is_written_the_way_the_language_writes_it(language, shown, negative):
+    from django.utils import translation
+
+    with translation.override(language):
+        assert money(Decimal("1250.5")) == shown
+        assert money(Decimal("-0.128")) == negative
+
+
+def test_money_outside_any_language_is_english():
+    from django.utils import translation
+
+    with translation.override(None):
+        assert money(20) == "$20.00"
 
 
 def test_no_template_writes_a_dollar_sign_before_a_raw_amount():

@@ -36,6 +36,7 @@ def test_mail_is_posted_to_the_v3_api_in_the_documented_shape(sendgrid):
     assert body["subject"] == "Confirm your email for PhotoAgent"
     assert [part["type"] for part in body["content"]] == ["text/plain", "text/html"]
     assert "http://testserver/accounts/verify/abc/" in body["content"][0]["value"]
+    assert body["headers"] == {"Content-Language": "en"}
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

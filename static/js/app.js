@@ -1,15 +1,21 @@
-// Small progressive enhancements; every page works without JavaScript.
+// Small progressive enhancements; every page works without JavaScript. Words go through the
+// /jsi18n/ catalog (gettext, ngettext, interpolate; locale/*/LC_MESSAGES/djangojs.po), loaded first.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const field = document.querySelector(button.dataset.copy);
   if (!field) return;
   field.select();
-  navigator.clipboard?.writeText(field.value).then(() => { button.textContent = "Copied"; });
+  navigator.clipboard?.writeText(field.value).then(() => { button.textContent = gettext("Copied"); });
 });
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
+});
+// The footer's language switcher goes as soon as a language is picked (its button is for no-JS).
+document.querySelectorAll("[data-autosubmit]").forEach((select) => {
+  select.form.querySelector("button[type=submit]")?.setAttribute("hidden", "");
+  select.addEventListener("change", () => select.form.requestSubmit());
 });
 
 // Live regions: a [data-live-url] element polls its URL while data-live-active is "true" and swaps
@@ -142,9 +148,9 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
       if (at >= 0) { arrived.push(name); arrivedNames.splice(at, 1); } else missing.push(name);
     });
     results.replaceChildren(
-      line("The last upload was interrupted.", "error"),
-      line(arrived.length ? `Arrived (${arrived.length}): ${arrived.join(", ")}` : "No file arrived."),
-      ...(missing.length ? [line(`Did not arrive (${missing.length}): ${missing.join(", ")}. Choose them again.`, "error")] : []),
+      line(gettext("The last upload was interrupted."), "error"),
+      line(arrived.length ? interpolate(gettext("Arrived (%(count)s): %(names)s"), { count: arrived.length, names: arrived.join(", ") }, true) : gettext("No file arrived.")),
+      ...(missing.length ? [line(interpolate(gettext("Did not arrive (%(count)s): %(names)s. Choose them again."), { count: missing.length, names: missing.join(", ") }, true), "error")] : []),
     );
   }
 
@@ -162,13 +168,15 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
     request.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(file.size * (e.loaded / e.total)); });
     request.addEventListener("load", () => {
       try { resolve(JSON.parse(request.responseText)); } catch (error) {
-        resolve({ rejected: [{ name: file.name, error: "The server could not take this file. Please try again." }] });
+        resolve({ rejected: [{ name: file.name, error: gettext("The server could not take this file. Please try again.") }] });
       }
     });
-    request.addEventListener("error", () => resolve({ rejected: [{ name: file.name, error: "Not sent: check your connection and try again." }] }));
+    request.addEventListener("error", () => resolve({ rejected: [{ name: file.name, error: gettext("Not sent: check your connection and try again.") }] }));
     request.send(data);
   });
-  const minutes = (seconds) => (seconds < 60 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`);
+  const minutes = (seconds) => (seconds < 60
+    ? interpolate(gettext("%(seconds)s s"), { seconds: Math.max(1, Math.round(seconds)) }, true)
+    : interpolate(gettext("%(minutes)s min"), { minutes: Math.round(seconds / 60) }, true));
 
   form.addEventListener("submit", async (event) => {
     if (!files.length || !window.XMLHttpRequest || !window.fetch) return;
@@ -185,7 +193,9 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
       // Estimated once a file has arrived or a second has passed; earlier guesses swing wildly.
       const left = loaded > 0 && elapsed > 0 && (done > 0 || elapsed > 1) ? ((totalBytes - loaded) * elapsed) / loaded : null;
       progress.value = percent;
-      progressText.textContent = `${done} of ${batch.length} files uploaded · ${percent} %${left === null ? "" : ` · about ${minutes(left)} left`}`;
+      const uploaded = interpolate(ngettext("%(done)s of %(total)s file uploaded", "%(done)s of %(total)s files uploaded", batch.length), { done, total: batch.length }, true);
+      const eta = left === null ? "" : ` · ${interpolate(gettext("about %(time)s left"), { time: minutes(left) }, true)}`;
+      progressText.textContent = `${uploaded} · ${percent} %${eta}`;
     };
     window.sessionStorage.setItem(memoryKey, JSON.stringify({ names: batch.map((file) => file.name), before: photoCards().map((card) => card.dataset.photoId) }));
     window.addEventListener("beforeunload", warnBeforeLeaving);
@@ -209,8 +219,11 @@ document.querySelectorAll("[data-upload]").forEach((form) => {
     input.value = "";
     files = [];
     previews.replaceChildren();
+    const counts = { accepted: accepted.length, total: batch.length };
     results.replaceChildren(
-      line(`${accepted.length} of ${batch.length} photo${batch.length === 1 ? "" : "s"} uploaded${accepted.length ? "; processing them now." : "."}`),
+      line(accepted.length
+        ? interpolate(ngettext("%(accepted)s of %(total)s photo uploaded; processing it now.", "%(accepted)s of %(total)s photos uploaded; processing them now.", batch.length), counts, true)
+        : interpolate(ngettext("%(accepted)s of %(total)s photo uploaded.", "%(accepted)s of %(total)s photos uploaded.", batch.length), counts, true)),
       ...rejected.map((item) => line(`${item.name}: ${item.error}`, "error")),
     );
     live.update(form);
@@ -233,17 +246,17 @@ document.addEventListener("submit", async (event) => {
   const box = card.querySelector("[data-describe] textarea");
   const saved = card.querySelector("[data-saved]");
   const sent = new FormData(form);
-  saved.textContent = "Saving…";
+  saved.textContent = gettext("Saving…");
   let response, body = {};
   try {
     response = await fetch(form.action, { method: "POST", body: sent, headers: { Accept: "application/json" } });
     body = await response.json().catch(() => ({}));
   } catch (error) {
-    saved.textContent = "Not saved: check your connection and try again.";
+    saved.textContent = gettext("Not saved: check your connection and try again.");
     return;
   }
-  if (!response.ok) { saved.textContent = body.error || "Not saved. Please try again."; return; }
-  saved.textContent = body.message || "Saved.";
+  if (!response.ok) { saved.textContent = body.error || gettext("Not saved. Please try again."); return; }
+  saved.textContent = body.message || gettext("Saved.");
   if (box) {
     const typedSince = box.value !== sent.get(box.name);
     box.defaultValue = body.description;
@@ -271,9 +284,15 @@ document.querySelectorAll("[data-generate]").forEach((form) => {
     const word = words[model.value];
     const typed = prompt.value.split(/\s+/).filter(Boolean).join(" ");
     const missing = word && !new RegExp(`\\b${escaped(word)}\\b`).test(typed);
-    note.textContent = missing ? `Your trigger word “${word}” will be added: “a photo of ${word}, …”.` : "";
+    // "a photo of <word>, " is what the prompt sent (in English) starts with: it stays English.
+    note.textContent = missing ? interpolate(gettext("Your trigger word “%(word)s” will be added: “%(start)s…”."), { word, start: `a photo of ${word}, ` }, true) : "";
     const length = (missing ? `a photo of ${word}, `.length : 0) + typed.length;
-    counter.textContent = `${length} / ${maxChars} characters${missing ? ", the trigger word included" : ""}${length > maxChars ? `: ${length - maxChars} too many` : ""}`;
+    const counts = { length, max: maxChars, over: length - maxChars };
+    let count = missing
+      ? interpolate(gettext("%(length)s / %(max)s characters, the trigger word included"), counts, true)
+      : interpolate(gettext("%(length)s / %(max)s characters"), counts, true);
+    if (length > maxChars) count = interpolate(gettext("%(count)s: %(over)s too many"), { count, over: counts.over }, true);
+    counter.textContent = count;
     counter.classList.toggle("error", length > maxChars);
   };
   const showTemplates = () => {
@@ -301,7 +320,7 @@ document.querySelectorAll("[data-generate]").forEach((form) => {
   // Each submission is a paid job: a double click must not queue two.
   form.addEventListener("submit", () => {
     const button = form.querySelector("button[type=submit]");
-    window.setTimeout(() => { button.disabled = true; button.textContent = "Generating…"; });
+    window.setTimeout(() => { button.disabled = true; button.textContent = gettext("Generating…"); });
   });
   update();
 });
