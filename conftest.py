@@ -58,6 +58,18 @@ def _compiled_translations():
     i18n.compile_catalogs()
 
 
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """Each test starts and ends in English. A request in another language leaves that language
+    active in the thread (LocaleMiddleware activates it per request, nothing deactivates it), and
+    code a later test calls without a request would speak it."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def chromium_path(request):
     if shutil.which(CHROMIUM) is None:

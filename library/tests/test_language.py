@@ -23,14 +23,6 @@ from tests.support import api_for, messages_of
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
 
-@pytest.fixture(autouse=True)
-def _english_afterwards():
-    """A request activates its user's language for the thread and nothing switches it back: code
-    the next tests call directly would speak it."""
-    yield
-    translation.deactivate()
-
-
 def speaking(client, language: str):
     """A signed-in user whose saved language is `language`."""
     user = UserFactory(language=language)

@@ -1,6 +1,5 @@
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import translation
 
 from projects.tests.factories import ProjectFactory
 
@@ -35,13 +34,3 @@ def person_project(owner):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
-
-
-@pytest.fixture(autouse=True)
-def _language_reset():
-    """Each test starts and ends in English. A request in another language leaves that language
-    active in the thread (LocaleMiddleware activates it, nothing deactivates it), and code a later
-    test calls without a request would speak it."""
-    translation.deactivate()
-    yield
-    translation.deactivate()

@@ -1,5 +1,4 @@
 import pytest
-from django.utils import translation
 
 from standins.replicate import start_replicate_standin
 
@@ -17,13 +16,3 @@ def replicate(settings):
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def _language_reset():
-    """Each test starts and ends in English. A request in another language leaves that language
-    active in the thread (LocaleMiddleware activates it, nothing deactivates it), and code a later
-    test calls without a request would speak it."""
-    translation.deactivate()
-    yield
-    translation.deactivate()
