@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import cache_control, never_cache
@@ -77,6 +78,12 @@ def _trigger_word_note(generation: Generation, run) -> str:
         return ""
     if generation.prompt_translation == Generation.PromptTranslation.PENDING:
         return gettext("We added your trigger word “%(trigger)s” to the English prompt.") % {
+            "trigger": run.trigger_word
+        }
+    if translation.get_language() != settings.LANGUAGE_CODE:
+        # The prompt sent starts with the English "a photo of …": quoted, it would be the one English
+        # sentence on a page in another language; the job page shows it as sent.
+        return gettext("We added your trigger word “%(trigger)s” at the start of the prompt.") % {
             "trigger": run.trigger_word
         }
     return gettext("We added your trigger word “%(trigger)s”: the prompt is “%(prompt)s”.") % {
