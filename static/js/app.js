@@ -284,8 +284,9 @@ document.querySelectorAll("[data-generate]").forEach((form) => {
     const word = words[model.value];
     const typed = prompt.value.split(/\s+/).filter(Boolean).join(" ");
     const missing = word && !new RegExp(`\\b${escaped(word)}\\b`).test(typed);
-    // "a photo of <word>, " is what the prompt sent (in English) starts with: it stays English.
-    note.textContent = missing ? interpolate(gettext("Your trigger word “%(word)s” will be added: “%(start)s…”."), { word, start: `a photo of ${word}, ` }, true) : "";
+    // The prompt sent then starts with the English "a photo of <word>, ": not quoted here, where it
+    // would be the one English sentence of a page in another language.
+    note.textContent = missing ? interpolate(gettext("Your trigger word “%(word)s” will be added at the start of the prompt."), { word }, true) : "";
     const length = (missing ? `a photo of ${word}, `.length : 0) + typed.length;
     const counts = { length, max: maxChars, over: length - maxChars };
     let count = missing
