@@ -136,7 +136,7 @@ def generate_four_images_open_one_and_download_it(page, settings):
     settings.DEMO_GENERATION_SECONDS = 0
     page.locator("table").get_by_role("link", name="Generate").click()
     page.get_by_role("button", name="Studio on white").click()
-    assert "a product photo of" in page.get_by_label("Prompt").input_value()
+    assert "a product photo of" in page.get_by_label("Prompt", exact=True).input_value()
     page.get_by_label("Images").select_option("4")
     page.get_by_role("button", name="Generate", exact=True).click()
     page.locator(".badge-run-succeeded").wait_for()
@@ -167,7 +167,7 @@ def search_the_library_find_similar_and_make_more_like_this(page):
     page.locator("#similar .image-tile").first.wait_for()
     page.locator("#similar .image-tile a").first.click()
     page.get_by_role("heading", name="Make more like this").wait_for()
-    page.get_by_label("Prompt").fill("the mug on a picnic blanket in a sunny park")
+    page.get_by_label("Prompt", exact=True).fill("the mug on a picnic blanket in a sunny park")
     page.get_by_role("button", name="Open in the generation form").click()
     assert "picnic blanket" in page.get_by_label("Prompt", exact=True).input_value()
     page.get_by_label("Images").select_option("1")

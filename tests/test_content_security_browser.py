@@ -48,7 +48,7 @@ def test_pages_and_their_scripts_work_under_the_policy(owner_page, live_server, 
         visit(page, live_server.url + path)
     visit(page, live_server.url + f"/generation/new/?model={ids['run_id']}")
     # app.js reads the trigger words from the json_script block and explains when it adds one.
-    page.get_by_label("Prompt").fill("on a marble counter")
+    page.get_by_label("Prompt", exact=True).fill("on a marble counter")
     page.locator("[data-trigger-note]").filter(has_text="will be added").wait_for()
     assert page.evaluate("window.__violations") == []
     assert refused == []

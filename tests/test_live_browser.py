@@ -181,7 +181,7 @@ def test_choosing_a_model_with_the_keyboard_keeps_the_page_and_the_focus(browser
     person = trained_model(owner=product.project.owner, category=Project.Category.PERSON)
     page = browser_for(product.project.owner)
     open_page(page, f"{live_server.url}/generation/new/?model={person.id}")
-    page.get_by_label("Prompt").fill("on a sunny beach")
+    page.get_by_label("Prompt", exact=True).fill("on a sunny beach")
     counter = page.locator("[data-prompt-count]")
     assert counter.inner_text().startswith(f"{len(f'a photo of {person.trigger_word}, on a sunny beach')} / ")
     model = page.get_by_label("Model")
@@ -192,7 +192,7 @@ def test_choosing_a_model_with_the_keyboard_keeps_the_page_and_the_focus(browser
     assert page.evaluate("document.activeElement.name") == "model"
     assert model.input_value() != str(person.id)
     chosen = model.input_value()
-    assert page.get_by_label("Prompt").input_value() == "on a sunny beach"
+    assert page.get_by_label("Prompt", exact=True).input_value() == "on a sunny beach"
     templates = page.locator("[data-template]")
     if chosen == str(product.id):
         assert product.trigger_word in templates.first.get_attribute("data-template")
