@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -159,14 +161,15 @@ GENERATION = {
 
 
 class Messages(Mapping[str, str]):
-    """Messages marked for translation, by key: each lookup gives the text in the active language
-    (a plain str, safe to store, format or send to a task)."""
+    """Messages marked for translation, by key: each lookup gives the text as it is stored, in
+    English (a plain str, safe to store, format or send to a task); `shown` translates it."""
 
     def __init__(self, messages: dict[str, Promise]):
         self._messages = messages
 
     def __getitem__(self, key: str) -> str:
-        return str(self._messages[key])
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(self._messages[key])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._messages)
@@ -176,14 +179,19 @@ class Messages(Mapping[str, str]):
 
 
 def explain(kind: Kind, *, subject: str, detail: str = "") -> str:
-    """The user-facing text of a failure of a "training" or "generation": message, detail, advice,
-    in the active language (the provider's own words in `detail` stay as they are)."""
+    """The text of a failure of a "training" or "generation" as it is stored: message, detail,
+    advice, in English whichever request or worker ends the work (`shown` puts it in the reader's
+    language; the provider's own words in `detail` stay as they are)."""
     explanation = (TRAINING if subject == "training" else GENERATION)[kind]
-    message = str(explanation.message)
-    detail = " ".join(detail.split())
-    if detail:
-        message = gettext("%(message)s: %(detail)s.") % {"message": message.rstrip("."), "detail": detail.rstrip(".")}
-    return f"{message} {explanation.advice}".strip()
+    with translation.override(settings.LANGUAGE_CODE):
+        message = str(explanation.message)
+        detail = " ".join(detail.split())
+        if detail:
+            message = gettext("%(message)s: %(detail)s.") % {
+                "message": message.rstrip("."),
+                "detail": detail.rstrip("."),
+            }
+        return f"{message} {explanation.advice}".strip()
 
 
 # The provider's own deadline ended the work before it started ("aborted").
@@ -238,6 +246,13 @@ GENERATION_DEADLINES = Messages(
         "collecting": _("The images were made, but we could not fetch them within {minutes} minutes. Try again."),
     }
 )
+# Images the provider made but we could not store ({problems}: what went wrong with each).
+IMAGES_NOT_STORED = Messages(
+    {
+        "none": _("No image could be stored: {problems}"),
+        "some": _("{stored} of {total} images stored: {problems}"),
+    }
+)
 GENERATION_EXHAUSTED = Messages(
     {
         "submitting": _("We could not start this job at the provider ({attempts} attempts)."),
@@ -255,7 +270,82 @@ def with_last_error(message: str, last_error: str) -> str:
     first_line = (last_error or "").strip().splitlines()[:1]
     if not first_line:
         return message
-    return gettext("%(message)s (Last error: %(error)s.)") % {
-        "message": message,
-        "error": first_line[0].rstrip(".")[:200],
-    }
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext("%(message)s (Last error: %(error)s.)") % {
+            "message": message,
+            "error": first_line[0].rstrip(".")[:200],
+        }
+
+
+# Shown in the reader's language
+# ------------------------------------------------------------------------------
+# A failure's text is written once, by a worker (in English), and read later by people in other
+# languages: pages and emails re-read it sentence by sentence and put each of the sentences above
+# in the active language; the provider's own words in it stay as they are.
+
+
+def _sentences() -> list[str]:
+    """Every sentence a failure's text is made of, in the active language (called in English)."""
+    pieces: list[str] = []
+    for explanations in (TRAINING, GENERATION):
+        for explanation in explanations.values():
+            pieces += [str(explanation.message), str(explanation.advice)]
+    for messages in (
+        ABORTED,
+        TRAINING_DEADLINES,
+        TRAINING_EXHAUSTED,
+        GENERATION_DEADLINES,
+        GENERATION_EXHAUSTED,
+        IMAGES_NOT_STORED,
+    ):
+        pieces += list(messages.values())
+    return sorted({piece for piece in pieces if piece}, key=len, reverse=True)
+
+
+def _pattern(english: str) -> re.Pattern:
+    """The sentence with its {placeholders} as groups; a sentence that takes a provider's detail
+    ("…: <detail>.") may end at the colon."""
+    pattern = re.escape(english)
+    for name in re.findall(r"\{(\w+)\}", english):
+        group = r".+" if name == "problems" else r"\d+"
+        pattern = pattern.replace(re.escape("{" + name + "}"), rf"(?P<{name}>{group})", 1)
+    if english.endswith("."):
+        pattern = pattern[: -len(re.escape("."))] + r"(?:\.|: (?P<detail>.+?)\.(?= |$))"
+    return re.compile(pattern)
+
+
+LAST_ERROR = re.compile(r"^(?P<text>.*) \(Last error: (?P<error>.*)\.\)$", re.S)
+
+
+def shown(text: str) -> str:
+    """A stored failure text in the active language (unchanged in English)."""
+    if not text or translation.get_language() in (None, settings.LANGUAGE_CODE):
+        return text
+    last_error = LAST_ERROR.match(text)
+    if last_error:
+        return gettext("%(message)s (Last error: %(error)s.)") % {
+            "message": shown(last_error["text"]),
+            "error": last_error["error"],
+        }
+    with translation.override(settings.LANGUAGE_CODE):
+        patterns = [(english, _pattern(english)) for english in _sentences()]
+    out: list[str] = []
+    position = 0
+    while position < len(text):
+        for english, pattern in patterns:
+            match = pattern.match(text, position)
+            if match:
+                values = {name: value for name, value in match.groupdict().items() if name != "detail"}
+                sentence = gettext(english).format(**values)
+                if match.groupdict().get("detail") is not None:
+                    sentence = gettext("%(message)s: %(detail)s.") % {
+                        "message": sentence.rstrip("."),
+                        "detail": match["detail"],
+                    }
+                out.append(sentence)
+                position = match.end()
+                break
+        else:
+            out.append(text[position])
+            position += 1
+    return "".join(out)

@@ -39,8 +39,8 @@ SKIPPED_PREFIXES = ("api/v1/", "^api", "admin/")
 API_DOCS = {"api:docs", "api:redoc"}
 # Swagger UI draws its widgets from its vendored assets: only the frame around them is ours.
 VENDORED_PARTS = {"api:docs": ["#swagger-ui"]}
-# GET answers these with a redirect on purpose.
-REDIRECTS = {"dashboard"}
+# GET answers these with a redirect on purpose ("make more like this" hands its form to generation's).
+REDIRECTS = {"dashboard", "library:item_inspire"}
 # Parts of a page that the page itself fetches and swaps in (live updates): scanned within their page.
 FRAGMENTS = {"projects:live", "training:live", "generation:live"}
 # Files reached only with a signed token made elsewhere (a training provider fetches the LoRA).

@@ -148,7 +148,7 @@ def generate_four_images_open_one_and_download_it(page, settings):
     page.locator("[data-lightbox]").first.click()
     lightbox = page.locator("dialog[open]")
     lightbox.locator("img").wait_for()
-    assert "a product photo of" in lightbox.locator(".prompt").inner_text()
+    assert "a product photo of" in " ".join(lightbox.locator(".prompt").all_inner_texts())
     with page.expect_download() as download_info:
         lightbox.get_by_role("link", name="Download").click()
     download = download_info.value
@@ -173,7 +173,7 @@ def search_the_library_find_similar_and_make_more_like_this(page):
     page.get_by_label("Images").select_option("1")
     page.get_by_role("button", name="Generate", exact=True).click()
     page.locator(".badge-run-succeeded").wait_for()
-    assert "picnic blanket" in page.locator(".prompt").inner_text()
+    assert "picnic blanket" in " ".join(page.locator(".prompt").all_inner_texts())
 
 
 def accept_a_suggested_album(page):

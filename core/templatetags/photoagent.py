@@ -4,6 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from core import failures
 from core.money import money
 
 register = template.Library()
@@ -22,3 +23,9 @@ def duration(value: timedelta | None) -> str:
 def money_filter(amount) -> str:
     """{{ amount|money }}: "$20.00" (core.money)."""
     return money(amount)
+
+
+@register.filter
+def failure(text: str) -> str:
+    """A run's or job's stored failure text in the reader's language (core/failures.py)."""
+    return failures.shown(text)

@@ -233,10 +233,16 @@ def generation_finish(*, generation: Generation, billed_images: int, problems: l
             generation_id=generation.id,
             status=Generation.Status.FAILED,
             kind=failures.Kind.EXPIRED_OUTPUTS if expired else failures.Kind.BAD_OUTPUT,
-            message="No image could be stored: " + "; ".join(problems),
+            message=failures.IMAGES_NOT_STORED["none"].format(problems="; ".join(problems)),
         )
         return
-    note = f"{stored} of {generation.num_outputs} images stored: " + "; ".join(problems) if problems else ""
+    note = (
+        failures.IMAGES_NOT_STORED["some"].format(
+            stored=stored, total=generation.num_outputs, problems="; ".join(problems)
+        )
+        if problems
+        else ""
+    )
     generation_end(
         generation_id=generation.id,
         status=Generation.Status.SUCCEEDED,

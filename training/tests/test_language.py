@@ -104,3 +104,28 @@ def test_the_result_email_writes_its_charge_note_in_the_language_it_is_rendered_
         assert str(charge_note) == "Es wurde simuliert (Demo-Modus), deshalb wird nichts berechnet."
     with translation.override("es"):
         assert str(charge_note) == "Fue simulado (modo demo), así que no se cobra nada."
+
+
+def test_a_failed_run_reads_in_the_owners_language_on_its_page_and_in_its_email(client, mailoutbox, run_on_commit):
+    from core import failures
+    from generation.tests.factories import trained_model
+
+    user = UserFactory(language="de")
+    run = trained_model(owner=user)
+    TrainingRun.objects.filter(id=run.id).update(
+        status=TrainingRun.Status.FAILED,
+        error=failures.with_last_error(failures.TRAINING_DEADLINES["submitting"].format(minutes=12), "HTTP 503"),
+        error_kind=failures.Kind.DEADLINE,
+        lora_file="",
+        completed_at=timezone.now(),
+    )
+    client.force_login(user)
+    page = client.get(f"/training/runs/{run.id}/").content.decode()
+    assert "innerhalb von 12 Minuten" in page
+    assert "within 12 minutes" not in page
+    assert "HTTP 503" in page
+
+    services.training_notify(run_id=run.id)
+    body = mailoutbox[-1].body
+    assert "innerhalb von 12 Minuten" in body
+    assert "within 12 minutes" not in body
