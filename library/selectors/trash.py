@@ -72,7 +72,7 @@ def trash_entry(*, source: Photo | GeneratedImage) -> TrashEntry:
             "number": source.index + 1,
             "generation": source.generation_id,
         }
-        where = gettext("Generated from “%(prompt)s”") % {"prompt": source.generation.prompt[:80]}
+        where = gettext("Generated from “%(prompt)s”") % {"prompt": source.generation.prompt_as_typed[:80]}
     assert source.trashed_at is not None, "only what is in the trash has an entry"
     return TrashEntry(
         kind=kind,
