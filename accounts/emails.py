@@ -8,19 +8,21 @@ from django.utils import translation
 
 def email_language(user=None, fallback: str = "") -> str:
     """The language of an email to `user`: their saved one, else `fallback` (the language of the
-    request that asked for it), else English. Wrap anything an email's context says in words
-    (a note, a reason) in `translation.override(email_language(user))`."""
+    request that asked for it), else the one they last used the website in (`browser_language`:
+    what a worker's email, with no request, goes by), else English. Wrap anything an email's
+    context says in words (a note, a reason) in `translation.override(email_language(user))`."""
     shipped = dict(settings.LANGUAGES)
-    for language in (getattr(user, "language", ""), fallback):
+    for language in (getattr(user, "language", ""), fallback, getattr(user, "browser_language", "")):
         if language in shipped:
             return language
     return settings.LANGUAGE_CODE
 
 
 def send_templated_email(*, to: str, template: str, context: dict, language: str = "") -> None:
-    """Render templates/emails/<template>_{subject,body}.txt and .html in `language` (by default
-    the saved language of the context's `user`, else English), then send."""
-    language = email_language(fallback=language) if language else email_language(context.get("user"))
+    """Render templates/emails/<template>_{subject,body}.txt and .html in the language of an email
+    to the context's `user` (`email_language`, with `language`, the asking request's, as the
+    fallback), then send."""
+    language = email_language(context.get("user"), language)
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     with translation.override(language):
         subject = render_to_string(f"emails/{template}_subject.txt", context).strip()

@@ -39,6 +39,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     # Empty: the browser's language (Accept-Language), else English. Pages and emails use it.
     language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
+    # The language the user last used the website in (blank: English), noted while `language` is
+    # blank: the language of the emails a worker sends later, with no request to ask.
+    browser_language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     objects = UserManager()
 

@@ -69,12 +69,15 @@ def _site_link(path: str) -> str:
 # ------------------------------------------------------------------------------
 
 
-def user_signup(*, email: str, display_name: str, password: str, language: str = "") -> User | None:
+def user_signup(
+    *, email: str, display_name: str, password: str, language: str = "", browser_language: str = ""
+) -> User | None:
     """Create an unverified account and email a verification link.
 
     `language` is the visitor's explicit choice of language (the switcher's), saved on the new
     account; blank leaves the account on the browser's language, and its emails are written in the
-    language active now (the sign-up request's).
+    language active now (the sign-up request's). `browser_language` is the language the sign-up
+    page was shown in, noted for the emails a worker sends before the user's next visit.
     For an email that is already registered nothing is created: the owner of that address gets a
     notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account
     (and a stranger's sign-up never changes that account's language).
@@ -84,7 +87,11 @@ def user_signup(*, email: str, display_name: str, password: str, language: str =
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                email=email, password=password, display_name=display_name.strip(), language=_shipped(language)
+                email=email,
+                password=password,
+                display_name=display_name.strip(),
+                language=_shipped(language),
+                browser_language=_shipped(browser_language),
             )
     except IntegrityError:
         existing = User.objects.get(email=email)
@@ -163,6 +170,19 @@ def user_update_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+def user_note_browser_language(*, user: User, language: str) -> None:
+    """Note the language the user is using the website in, for the emails sent later without a
+    request (a training's result): one update, only when it changed, and never for a user with a
+    saved language (theirs wins anyway). Blank counts as English, so an English visit writes
+    nothing."""
+    if user.language or language not in dict(settings.LANGUAGES):
+        return
+    if language == (user.browser_language or settings.LANGUAGE_CODE):
+        return
+    User.objects.filter(pk=user.pk).update(browser_language=language)
+    user.browser_language = language
 
 
 def user_request_password_reset(*, email: str) -> None:
@@ -270,7 +290,8 @@ def account_email_queue_legacy(*, user_id: int, kind: str) -> AccountEmail | Non
         recent = timezone.now() - ACCOUNT_EMAIL_DEADLINE
         if AccountEmail.objects.filter(user=user, kind=kind, created_at__gte=recent).exists():
             return None
-        return account_email_queue(user=user, kind=kind)
+        # No request asked for it: the user's saved language, else the website's last one.
+        return account_email_queue(user=user, kind=kind, language="")
 
 
 def account_email_send(*, email_id: int, kind: str | None = None) -> bool:
@@ -298,9 +319,7 @@ def account_email_send(*, email_id: int, kind: str | None = None) -> bool:
         return False
     template, context = message
     try:
-        send_templated_email(
-            to=email.user.email, template=template, context=context, language=email.user.language or email.language
-        )
+        send_templated_email(to=email.user.email, template=template, context=context, language=email.language)
     except Exception as exc:
         AccountEmail.objects.filter(id=email.id).update(claimed_until=None, error=str(exc)[:300])
         raise

@@ -35,6 +35,8 @@ def signup(request):
             # Only a language the visitor chose (the switcher's cookie) is saved on the account; the
             # browser's is already what a blank choice means (the verification email is in it).
             language=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+            # The page's language: the emails a worker sends before the next visit are in it.
+            browser_language=translation.get_language(),
         )
         request.session["accounts.signup_email"] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")

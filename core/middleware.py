@@ -152,30 +152,6 @@ class RefusalMessageMiddleware:
         return redirect(back)
 
 
-class UserLanguageMiddleware:
-    """After LocaleMiddleware (cookie, then Accept-Language): a signed-in user's saved language wins
-    on the website; the API answers in the language of Accept-Language alone, as programs expect."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        language = self._language(request)
-        if language and language != translation.get_language():
-            translation.activate(language)
-            request.LANGUAGE_CODE = translation.get_language()
-        return self.get_response(request)
-
-    @staticmethod
-    def _language(request) -> str:
-        if request.path.startswith("/api/"):
-            return language_from_accept_header(request.headers.get("Accept-Language", ""))
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
-            return user.language
-        return ""
-
-
 def language_from_accept_header(header: str) -> str:
     """The first shipped language the header accepts ("es-MX" is served Spanish), else English."""
     for accepted, _quality in trans_real.parse_accept_lang_header(header or ""):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core import mail
 
 from accounts import services
-from accounts.emails import send_templated_email
+from accounts.emails import email_language, send_templated_email
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -195,7 +195,8 @@ def test_a_spanish_sign_up_gets_a_spanish_link_and_keeps_the_browsers_language(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/accounts/signup/", SIGNUP, HTTP_ACCEPT_LANGUAGE="es")
     assert response.status_code == 302
-    assert User.objects.get(email="nia@example.com").language == ""
+    nia = User.objects.get(email="nia@example.com")
+    assert (nia.language, nia.browser_language) == ("", "es")
     [message] = mail.outbox
     assert message.subject == "Confirma tu correo para PhotoAgent"
     assert "Hola, Nia:" in message.body
@@ -250,6 +251,106 @@ def test_an_email_to_someone_of_unknown_language_is_english():
     assert message.subject == "Confirm your email for PhotoAgent"
     assert "The link is valid for 1 hour." in message.body
     assert message.extra_headers["Content-Language"] == "en"
+
+
+# Emails sent later by a worker: the language the user last used the website in
+# ------------------------------------------------------------------------------
+
+
+def browse(client, user, accept_language: str) -> None:
+    client.force_login(user)
+    page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE=accept_language))
+
+
+def test_a_user_who_browses_in_spanish_gets_the_training_result_in_spanish(client, run_on_commit, instant_demo):
+    from training import services as training_services
+    from training.tests.factories import poll_now, ready_project
+
+    project = ready_project(owner=UserFactory(language=""), name="Zapatos")
+    browse(client, project.owner, "es-ES,es;q=0.9")
+    project.owner.refresh_from_db()
+    assert (project.owner.language, project.owner.browser_language) == ("", "es")
+    # The worker: no request, so no Accept-Language to ask.
+    with run_on_commit():
+        run = training_services.training_start(project=project)
+    with run_on_commit():
+        poll_now(run.id)
+    [message] = mail.outbox
+    assert message.subject == "Tu modelo Zapatos está listo (demo)"
+    assert "Tu modelo “Zapatos” ha terminado de entrenarse (en modo demo: este modelo es simulado)." in message.body
+    assert message.extra_headers["Content-Language"] == "es"
+
+
+def test_an_account_email_a_worker_queues_is_in_the_language_last_browsed_in(client, run_on_commit):
+    user = UserFactory(language="", unverified=True, display_name="Nia")
+    browse(client, user, "fr")
+    with run_on_commit():
+        services.account_email_queue_legacy(user_id=user.id, kind="verification")
+    [message] = mail.outbox
+    assert message.extra_headers["Content-Language"] == "fr"
+    assert "Nia" in message.body
+
+
+def test_the_last_language_browsed_in_is_the_one_noted(client):
+    user = UserFactory(language="")
+    browse(client, user, "es")
+    page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE="de"))
+    user.refresh_from_db()
+    assert user.browser_language == "de"
+    page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE="en"))
+    user.refresh_from_db()
+    assert user.browser_language == "en"
+
+
+def test_an_english_visit_writes_nothing_and_a_new_language_is_written_once(client, django_assert_num_queries):
+    user = UserFactory(language="")
+    client.force_login(user)
+    with django_assert_num_queries(3):  # session, user, tokens: as pinned in test_views
+        page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9"))
+    with django_assert_num_queries(3):
+        page(client.get("/accounts/settings/"))
+    with django_assert_num_queries(4):  # + the one update
+        page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE="es"))
+    with django_assert_num_queries(3):  # already noted
+        page(client.get("/accounts/settings/", HTTP_ACCEPT_LANGUAGE="es"))
+
+
+def test_the_api_notes_no_language(client):
+    user = UserFactory(language="")
+    client.force_login(user)
+    client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="es")
+    user.refresh_from_db()
+    assert user.browser_language == ""
+
+
+def test_the_saved_language_still_wins_over_the_language_browsed_in(client, run_on_commit, instant_demo):
+    from training import services as training_services
+    from training.tests.factories import poll_now, ready_project
+
+    project = ready_project(owner=UserFactory(language="de"), name="Schuhe")
+    browse(client, project.owner, "es")
+    project.owner.refresh_from_db()
+    assert project.owner.browser_language == ""  # nothing to note: the saved language wins anyway
+    with run_on_commit():
+        run = training_services.training_start(project=project)
+    with run_on_commit():
+        poll_now(run.id)
+    assert mail.outbox[0].extra_headers["Content-Language"] == "de"
+
+
+def test_the_asking_requests_language_beats_the_one_last_browsed_in(client, django_capture_on_commit_callbacks):
+    UserFactory(email="pierre@example.com", language="", browser_language="es")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": "pierre@example.com"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert mail.outbox[0].extra_headers["Content-Language"] == "fr"
+
+
+def test_email_language_order():
+    assert email_language(SimpleNamespace(language="de", browser_language="es"), "fr") == "de"
+    assert email_language(SimpleNamespace(language="", browser_language="es"), "fr") == "fr"
+    assert email_language(SimpleNamespace(language="", browser_language="es")) == "es"
+    assert email_language(SimpleNamespace(language="", browser_language="")) == "en"
+    assert email_language(None) == "en"
 
 
 # The API: English codes and field names, messages in the language of Accept-Language

@@ -143,8 +143,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: a signed-in user's saved language wins; the API follows Accept-Language only.
-    "core.middleware.UserLanguageMiddleware",
+    # After authentication: a signed-in user's saved language wins (else the browser's, noted on the
+    # account for later emails); the API follows Accept-Language only.
+    "accounts.middleware.UserLanguageMiddleware",
     # After authentication: logged-in pages and API answers are marked private (core/middleware.py).
     "core.middleware.CacheControlMiddleware",
     # A stored file missing from storage answers a 410 page, not a 500 (core/files.py).
