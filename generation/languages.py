@@ -33,10 +33,36 @@ OTHER_WORDS = {
     "pt": "o os as um uma de do da dos das em no na com e numa num ao à".split(),
 }
 FOREIGN_WORDS = frozenset(word for words in OTHER_WORDS.values() for word in words)
-# Fewer words than this (and no article or preposition of another language) is too short to tell.
-MIN_WORDS = 5
-# A text without English words counts as another language only when the model gives English less than this.
-MAX_ENGLISH_PROBABILITY = 0.05
+# The words of keyword-style English prompts ("dog running beach sunset golden light") that no
+# Spanish, German or French prompt uses: py3langid reads such word lists badly (often as German or
+# Italian), so a text mostly made of them is English whatever the model says.
+PROMPT_ENGLISH_WORDS = frozenset(
+    """
+    light lighting sunlight sunset sunrise golden hour soft hard cold dark bright moody shadow
+    shadows glow glowing night day morning evening rain rainy snow snowy fog foggy misty cloudy sky
+    clouds beach sea ocean lake river mountain mountains forest woods tree trees pine field meadow
+    desert city street road bridge house room kitchen window garden flowers flower sunflowers leaves
+    grass dog dogs cat cats horse bird birds fox running walking sitting standing eating drinking
+    smiling laughing sleeping dancing flying woman women men girl boy child children people old
+    young happy sad eyes hair red blue green yellow black white gray grey pink purple brown silver
+    wooden glass stone oil painting painted drawing watercolor watercolour impressionist realistic
+    photorealistic cinematic shot close closeup wide lens blurred blur background foreground depth
+    focus sharp detailed highly high quality drops dew spider web cup coffee bottle photograph
+    photography product render dramatic epic futuristic ancient castle down view overhead aerial
+    beautiful pretty cute little big small tiny huge sun
+    """.split()
+)
+# Without an article or preposition of another language, py3langid is trusted from this many words
+# on, and only when it gives English at most ENGLISH_DOUBT ("perro corriendo playa atardecer").
+MIN_WORDS = 4
+ENGLISH_DOUBT = 0.01
+# ... and its best guess at least this ("Art Nouveau" is French to it).
+CONFIDENT = 0.9
+# A text at least this share of PROMPT_ENGLISH_WORDS (or English articles) is English.
+ENGLISH_SHARE = 0.5
+# The interface language (the prior) is chosen when py3langid gives it at least this share of its
+# best guess's probability, and more than English.
+PRIOR_RATIO = 0.5
 # A text mostly in a non-Latin script (Chinese, Japanese, Cyrillic...) is never English.
 NON_LATIN_SHARE = 0.3
 
@@ -61,10 +87,12 @@ def _ranked(text: str) -> list[tuple[str, float]]:
     return [(language, float(probability)) for language, probability in _model().rank(text)]
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, *, prior: str | None = None) -> str:
     """The ISO 639-1 code of the language `text` is written in; "en" when it is English or too
     short or mixed to tell. Pass the text without the parts that are kept as typed (the trigger
-    word, quotations)."""
+    word, quotations), and as `prior` the language the user reads the site in: a terse prompt
+    ("Hund rennt Strand Sonnenuntergang") is taken to be in it when py3langid ranks it close to the
+    top, since people mostly write in the language of their interface."""
     letters = [char for char in text if char.isalpha()]
     if not letters:
         return ENGLISH
@@ -74,16 +102,36 @@ def detect_language(text: str) -> str:
     words = [word.lower() for word in WORD.findall(text)]
     english = sum(1 for word in words if word in ENGLISH_WORDS)
     foreign = sum(1 for word in words if word in FOREIGN_WORDS)
+    prompt_english = sum(1 for word in words if word in ENGLISH_WORDS or word in PROMPT_ENGLISH_WORDS)
+    if prompt_english / len(words) >= ENGLISH_SHARE and english >= foreign:
+        return ENGLISH
     ranked = _ranked(text)
     probabilities = dict(ranked)
+    top, top_probability = ranked[0]
+    prior = prior if prior in probabilities and prior != ENGLISH else None
     if not foreign:
-        if english or len(words) < MIN_WORDS or probabilities.get(ENGLISH, 0) >= MAX_ENGLISH_PROBABILITY:
+        if english or len(words) < MIN_WORDS:
             return ENGLISH
-        return ranked[0][0]
-    if english > foreign or ranked[0][0] == ENGLISH:
+        if (
+            prior
+            and probabilities[prior] >= PRIOR_RATIO * top_probability
+            and probabilities[prior] > probabilities[ENGLISH]
+        ):
+            return prior
+        if probabilities[ENGLISH] > ENGLISH_DOUBT or top_probability < CONFIDENT:
+            return ENGLISH
+        return top
+    if english > foreign or top == ENGLISH:
         return ENGLISH
-    # The model's best guess among the languages whose words the text has, when it is unsure.
+    # The model's best guess among the languages whose words the text has, when it is unsure;
+    # the interface language first.
     marked = {language for language, vocabulary in OTHER_WORDS.items() if set(words) & set(vocabulary)}
+    if (
+        prior
+        and (prior in marked or prior not in OTHER_WORDS)
+        and probabilities[prior] >= PRIOR_RATIO * top_probability
+    ):
+        return prior
     top, probability = next((language, p) for language, p in ranked if language != ENGLISH)
     if probability < 0.5 and marked and top not in marked:
         return next((language for language, _ in ranked if language in marked), top)

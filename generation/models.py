@@ -45,6 +45,12 @@ class Generation(Lifecycle):
         FAILED = "failed", _("Could not be translated")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # The error of a job whose prompt, translated, is too long to send (operators, the API; the
+    # job page says it in the reader's language: translation_too_long).
+    TRANSLATION_TOO_LONG = (
+        "The English translation of the prompt has {length} characters, more than the {limit} a prompt may "
+        "have, so nothing was sent and nothing was charged. Send it as typed, or shorten it and try again."
+    )
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
@@ -123,6 +129,8 @@ class Generation(Lifecycle):
             return gettext("Translation off: sent as typed.")
         if self.prompt_translation == status.PENDING and self.is_active:
             return gettext("Being translated to English…")
+        if self.translation_too_long:
+            return gettext("Not sent: its English translation is too long.")
         if self.translation_failed:
             return gettext("Not sent: it could not be translated to English.")
         return ""
@@ -134,6 +142,12 @@ class Generation(Lifecycle):
         return self.prompt_translation == status.FAILED or (
             self.prompt_translation == status.PENDING and self.status == self.Status.FAILED
         )
+
+    @property
+    def translation_too_long(self) -> bool:
+        """The job ended because its prompt, translated, was longer than a prompt may be."""
+        prefix = self.TRANSLATION_TOO_LONG.split("{", 1)[0]
+        return self.translation_failed and self.error.startswith(prefix)
 
     @property
     def phase(self) -> str:

@@ -143,6 +143,7 @@ def _job_context(*, generation: Generation) -> dict:
         "generation": generation,
         "images": images,
         "wait_notice": selectors.generation_wait_notice(generation=generation),
+        "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
     }
 
 

@@ -32,8 +32,9 @@ GOOD = {
 }
 
 
-# What the translation model answers, by the user's message (markers ⟦n⟧ kept where they belong);
-# a prompt it does not know comes back as it was sent, as a model does with text already in English.
+# What the translation model answers, by the user's text between <text> and </text> (markers ⟦n⟧
+# kept where they belong); a prompt it does not know comes back as "[translated] <the prompt>", so a
+# test can never pass by sending the typed prompt unchanged.
 TRANSLATIONS = {
     "un retrato de ⟦0⟧ en la playa al atardecer": "a portrait of ⟦0⟧ on the beach at sunset",
     "una taza de café sobre una mesa de madera": "a cup of coffee on a wooden table",
@@ -51,8 +52,17 @@ TRANSLATIONS = {
 }
 
 
+UNKNOWN = "[translated] {}"
+# Answers of a model that talked instead of translating (chatty_next's default).
+CHATTY = "Sure! Here is the English translation:\n\n{}"
+# What long_next adds to the usual translation: an answer longer than the prompt allowed.
+LONGER = ", rendered in rich and exquisite detail with soft volumetric light and a shallow depth of field"
+DELIMITED = re.compile(r"^<text>(.*)</text>$", re.DOTALL)
+
+
 def translate(text: str) -> str:
-    return TRANSLATIONS.get(" ".join(text.split()), text)
+    tidy = " ".join(text.split())
+    return TRANSLATIONS.get(tidy, UNKNOWN.format(tidy))
 
 
 class ChatCall(NamedTuple):
@@ -69,6 +79,7 @@ class Answer(NamedTuple):
     headers: dict
     delay: float
     drop_marker: bool = False  # the usual translation, without its first marker ⟦n⟧
+    template: str = "{}"  # the usual translation put in this (a chatty answer, a longer one)
 
 
 class ChatStandIn(ThreadingHTTPServer):
@@ -77,7 +88,9 @@ class ChatStandIn(ThreadingHTTPServer):
 
     `answer_next(text)` (any text: JSON, fenced, prose), `fail_next(status, headers=...)`,
     `slow_next(seconds)` (the usual answer, late), `drop_marker_next()` (a translation that loses
-    a marker). Every request is recorded, with its decoded image.
+    a marker), `chatty_next(template)` (the usual translation wrapped in chat: "Sure! Here is…"),
+    `long_next(extra)` (the usual translation with `extra` added, longer than the prompt).
+    Every request is recorded, with its decoded image.
     """
 
     def __init__(self):
@@ -108,6 +121,14 @@ class ChatStandIn(ThreadingHTTPServer):
     def drop_marker_next(self) -> None:
         self.answers.append(Answer(200, None, None, {}, 0.0, drop_marker=True))
 
+    def chatty_next(self, template: str = CHATTY) -> None:
+        self.answers.append(Answer(200, None, None, {}, 0.0, template=template))
+
+    def long_next(self, extra: str = LONGER) -> None:
+        self.answers.append(
+            Answer(200, None, None, {}, 0.0, template="{}" + extra.replace("{", "{{").replace("}", "}}"))
+        )
+
     def next_answer(self) -> Answer:
         with self._lock:
             return self.answers.pop(0) if self.answers else Answer(200, None, None, {}, 0.0)
@@ -135,22 +156,25 @@ def _attached_image(payload) -> tuple[str, tuple[int, int]] | None:
 
 
 def _translation_text(payload) -> str | None:
-    """The text of a translation request (a system message, then the user's text), else None."""
+    """The text of a translation request (a system message, then the user's text between <text>
+    and </text>, returned without them), else None."""
     try:
         system, user = payload["messages"][:2]
         if system["role"] == "system" and user["role"] == "user" and isinstance(user["content"], str):
-            return user["content"]
+            delimited = DELIMITED.match(user["content"].strip())
+            return delimited.group(1) if delimited else user["content"]
     except (KeyError, TypeError, ValueError):
         return None
     return None
 
 
-def _usual_content(payload, *, drop_marker: bool) -> str:
+def _usual_content(payload, *, drop_marker: bool, template: str = "{}") -> str:
     text = _translation_text(payload)
     if text is None:
         return json.dumps(GOOD)
     english = translate(text)
-    return re.sub(r"\s*⟦\d+⟧", "", english, count=1) if drop_marker else english
+    english = re.sub(r"\s*⟦\d+⟧", "", english, count=1) if drop_marker else english
+    return template.format(english)
 
 
 class _ChatHandler(BaseHTTPRequestHandler):
@@ -191,7 +215,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
             return self._send(answer.status, answer.body, answer.headers)
         content = answer.content
         if content is None:
-            content = _usual_content(payload, drop_marker=answer.drop_marker)
+            content = _usual_content(payload, drop_marker=answer.drop_marker, template=answer.template)
         return self._send(
             200,
             {

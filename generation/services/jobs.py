@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from core import failures
@@ -77,7 +77,15 @@ def generation_create(
     generation_ensure_model(user=user, training_run=training_run)
     trigger_word = training_run.trigger_word if training_run else None
     typed = prompt_tidy(prompt)
-    plan = prompt_plan(prompt=typed, trigger_word=trigger_word, translate=translate_prompt, suggestion=suggestion)
+    # The active language (the user's on the website, Accept-Language on the API) is the likeliest
+    # language of a terse prompt.
+    plan = prompt_plan(
+        prompt=typed,
+        trigger_word=trigger_word,
+        translate=translate_prompt,
+        suggestion=suggestion,
+        interface_language=(translation.get_language() or "").split("-")[0] or None,
+    )
     # Until a pending translation is recorded, the prompt to send is the typed one.
     prompt, _ = prompt_with_trigger(prompt=plan.english or typed, trigger_word=trigger_word)
     with transaction.atomic():

@@ -111,14 +111,22 @@ class PromptPlan:
     english: str | None = None
 
 
-def prompt_plan(*, prompt: str, trigger_word: str | None, translate: bool, suggestion: str = "") -> PromptPlan:
-    """Decide, offline, what becomes of a typed prompt (no translation happens here)."""
+def prompt_plan(
+    *,
+    prompt: str,
+    trigger_word: str | None,
+    translate: bool,
+    suggestion: str = "",
+    interface_language: str | None = None,
+) -> PromptPlan:
+    """Decide, offline, what becomes of a typed prompt (no translation happens here). The language
+    the user reads the site in (`interface_language`) tells the language of a terse prompt."""
     typed = prompt_tidy(prompt)
     original = prompt_english_original(prompt=typed, trigger_word=trigger_word, suggestion=suggestion)
     if translate and original is not None:
         language, english = original
         return PromptPlan(language=language, translation=Translation.ORIGINAL, english=english)
-    language = detect_language(prompt_masked(typed, trigger_word=trigger_word).without_kept())
+    language = detect_language(prompt_masked(typed, trigger_word=trigger_word).without_kept(), prior=interface_language)
     if language == ENGLISH:
         return PromptPlan(language=language, translation=Translation.NOT_NEEDED)
     if not translate:

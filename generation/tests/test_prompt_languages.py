@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from core.exceptions import PermanentProviderError
 from generation import selectors, services
 from generation.models import Generation
 from generation.tests.factories import trained_model
@@ -71,7 +72,7 @@ def test_a_spanish_prompt_is_sent_in_english_and_the_job_page_shows_both(client,
     assert generation.prompt == ENGLISH.format(trigger=trigger)
     assert (generation.prompt_language, generation.prompt_translation) == ("es", Translation.TRANSLATED)
     [call] = translator.translation_requests()
-    assert call.json["messages"][1]["content"] == "un retrato de ⟦0⟧ en la playa al atardecer"
+    assert call.json["messages"][1]["content"] == "<text>un retrato de ⟦0⟧ en la playa al atardecer</text>"
 
     page = client.get(f"/generation/jobs/{generation.id}/").content.decode()
     assert text_of(page, "prompt-typed") == SPANISH.format(trigger=trigger)
@@ -323,3 +324,67 @@ def test_jobs_from_before_translation_show_their_prompt_as_typed(client, run_on_
     assert generation.prompt_as_typed == f"a photo of {run.trigger_word}, on a beach"
     page = client.get(f"/generation/new/?from={generation.id}").content.decode()
     assert f">\na photo of {run.trigger_word}, on a beach</textarea>" in page
+
+
+def test_an_english_translation_too_long_to_send_fails_the_job_and_offers_to_send_it_as_typed(
+    client, run_on_commit, translator, settings
+):
+    run = spanish_user_with_model(client)
+    typed = SPANISH.format(trigger=run.trigger_word)
+    settings.GENERATION_PROMPT_MAX_CHARS = len(typed) + 10  # the typed prompt fits, its English does not
+    translator.long_next()
+    generation = generate(client, run_on_commit, run, typed)
+
+    assert generation.status == Generation.Status.FAILED
+    assert generation.prompt_translation == Translation.FAILED
+    assert generation.prompt == typed  # the over-long English is never recorded as the prompt to send
+    assert generation.provider_id is None
+    assert generation.cost is None
+    assert generation.error.startswith("The English translation of the prompt has ")
+    page = client.get(f"/generation/jobs/{generation.id}/").content.decode()
+    assert f"Traducido al inglés, tu prompt supera los {len(typed) + 10} caracteres" in page
+    assert "o acórtalo y vuelve a intentarlo." in page
+    assert generation.prompt_note == "No se ha enviado: su traducción al inglés es demasiado larga."
+    assert f"/generation/new/?from={generation.id}&amp;translate=0" in page
+
+
+def test_a_chatty_answer_fails_the_job_as_a_refused_translation(client, run_on_commit, translator):
+    translator.chatty_next()
+    run = spanish_user_with_model(client)
+    generation = generate(client, run_on_commit, run, SPANISH.format(trigger=run.trigger_word))
+
+    assert (generation.status, generation.prompt_translation) == (Generation.Status.FAILED, Translation.FAILED)
+    assert generation.provider_id is None
+    assert "answered like a chat" in generation.last_error
+    page = client.get(f"/generation/jobs/{generation.id}/").content.decode()
+    assert "No hemos podido traducir tu prompt al inglés" in page
+
+
+def test_a_job_canceled_while_its_prompt_is_translated_is_canceled_not_untranslatable(
+    client, run_on_commit, translator, monkeypatch
+):
+    from generation.backends.translation import HuggingFaceTranslationBackend
+    from generation.services.jobs import generation_cancel
+
+    def canceled_then_refused(self, text, *, source_language):
+        generation_cancel(generation=Generation.objects.latest("id"))
+        raise PermanentProviderError("refused after the user's cancel")
+
+    monkeypatch.setattr(HuggingFaceTranslationBackend, "translate", canceled_then_refused)
+    run = spanish_user_with_model(client)
+    generation = generate(client, run_on_commit, run, SPANISH.format(trigger=run.trigger_word))
+
+    assert generation.status == Generation.Status.CANCELED
+    assert generation.prompt_translation == Translation.PENDING
+    assert not generation.translation_failed
+    page = client.get(f"/generation/jobs/{generation.id}/").content.decode()
+    assert 'data-testid="translation-failed"' not in page
+
+
+def test_a_terse_prompt_is_read_in_the_users_language(client, run_on_commit, translator):
+    run = spanish_user_with_model(client)
+    generation = generate(client, run_on_commit, run, f"{run.trigger_word} perro corriendo playa atardecer")
+
+    assert (generation.prompt_language, generation.prompt_translation) == ("es", Translation.TRANSLATED)
+    # The stand-in does not know this prompt: its answer is recognisable, never the typed prompt.
+    assert generation.prompt == f"[translated] {run.trigger_word} perro corriendo playa atardecer"
