@@ -7,7 +7,7 @@ class GenerationConfig(AppConfig):
 
     def ready(self):
         # Once the registry is ready: the section reads generation's models and selectors.
-        from generation import project_page
+        from generation import checks, project_page  # noqa: F401 (checks registers itself)
         from projects import pages
 
         pages.page_section_register(section=project_page.SECTION)

@@ -124,6 +124,8 @@ class Generation(Lifecycle):
         if self.prompt_translation in (status.TRANSLATED, status.ORIGINAL):
             return gettext("Sent in English: %(prompt)s") % {"prompt": self.prompt}
         if self.prompt_translation == status.NOT_TRANSLATED_DEMO:
+            if not self.simulated:
+                return gettext("Not translated: no translation service is set up, so the prompt was sent as typed.")
             return gettext("Not translated: demo mode sends prompts as typed.")
         if self.prompt_translation == status.OFF:
             return gettext("Translation off: sent as typed.")

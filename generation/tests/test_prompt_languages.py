@@ -388,3 +388,13 @@ def test_a_terse_prompt_is_read_in_the_users_language(client, run_on_commit, tra
     assert (generation.prompt_language, generation.prompt_translation) == ("es", Translation.TRANSLATED)
     # The stand-in does not know this prompt: its answer is recognisable, never the typed prompt.
     assert generation.prompt == f"[translated] {run.trigger_word} perro corriendo playa atardecer"
+
+
+def test_paid_images_without_a_translator_warn_at_start_up_and_say_so_on_the_form(client, settings):
+    from django.core import checks
+
+    settings.DEMO_MODE = False
+    settings.PROMPT_TRANSLATION_BACKEND = "generation.backends.translation.NoTranslationBackend"
+    assert [message.id for message in checks.run_checks() if message.id == "generation.W001"] == ["generation.W001"]
+    settings.PROMPT_TRANSLATION_BACKEND = "generation.backends.translation.HuggingFaceTranslationBackend"
+    assert not [message for message in checks.run_checks() if message.id == "generation.W001"]
