@@ -1,6 +1,25 @@
+"""The ASGI application: HTTP through Django, WebSockets (live pages) through Channels.
+
+Served by uvicorn: `make run` (one process), gunicorn's uvicorn workers in production.
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
-application = get_asgi_application()
+# Django first: the routing below imports models.
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from photoagent.live_urls import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

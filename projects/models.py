@@ -112,3 +112,111 @@ class Photo(models.Model):
     def file_names(self) -> list[str]:
         """Every stored object of this photo."""
         return [f.name for f in (self.original, self.training_image, self.thumbnail, self.preview) if f]
+
+
+# Teams
+# ------------------------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    """What a member may do in a project; projects/access.py maps each role to its capabilities."""
+
+    OWNER = "owner", pgettext_lazy("project role", "Owner")
+    EDITOR = "editor", pgettext_lazy("project role", "Editor")
+    VIEWER = "viewer", pgettext_lazy("project role", "Viewer")
+
+
+class Membership(models.Model):
+    """A person's place in a project. Every project has exactly one owner membership, for
+    Project.owner (kept in step when ownership is transferred): trainings are charged to them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_once_per_project"),
+        ]
+        indexes = [models.Index(fields=["user", "project"], name="membership_user_project_idx")]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class ProjectEvent(models.Model):
+    """Something that changed in a project, written in the same transaction as the change.
+
+    It is both the activity feed (kinds in FEED_KINDS) and the live pages' event log: after commit
+    its id is published to the project's channel group; a connection that missed it (another
+    process on the embedded default's in-memory layer, or a reconnect) reads it from here. It
+    carries ids only: what a receiver may see is decided when it is sent, by membership."""
+
+    class Kind(models.TextChoices):
+        PHOTO_UPLOADED = "photo_uploaded", _("uploaded a photo")
+        PHOTO_PROCESSED = "photo_processed", _("photo processed")
+        PHOTO_DESCRIBED = "photo_described", _("described a photo")
+        PHOTO_DELETED = "photo_deleted", _("deleted a photo")
+        PHOTO_RESTORED = "photo_restored", _("restored a photo")
+        PROJECT_CHANGED = "project_changed", _("changed the project")
+        READINESS_CHANGED = "readiness_changed", _("readiness changed")
+        TRAINING_STARTED = "training_started", _("started a training")
+        TRAINING_PROGRESS = "training_progress", _("training progress")
+        TRAINING_ENDED = "training_ended", _("training ended")
+        GENERATION_STARTED = "generation_started", _("started a generation")
+        GENERATION_PROGRESS = "generation_progress", _("generation progress")
+        GENERATION_ENDED = "generation_ended", _("generation ended")
+        IMAGE_CREATED = "image_created", _("new image")
+        IMAGE_DELETED = "image_deleted", _("deleted an image")
+        MEMBER_INVITED = "member_invited", _("invited someone")
+        INVITATION_REVOKED = "invitation_revoked", _("revoked an invitation")
+        MEMBER_JOINED = "member_joined", _("joined")
+        MEMBER_ROLE_CHANGED = "member_role_changed", _("changed a role")
+        MEMBER_REMOVED = "member_removed", _("removed a member")
+        MEMBER_LEFT = "member_left", _("left the project")
+        OWNERSHIP_TRANSFERRED = "ownership_transferred", _("transferred ownership")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    # Who did it; empty for the system (a worker finishing a photo, the provider ending a run).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Ids of what changed, e.g. {"photo": 12} or {"run": 3, "status": "succeeded"}: never text a
+    # user wrote, so nothing private travels in an event.
+    subject = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "-id"], name="projectevent_project_idx")]
+
+    def __str__(self):
+        return f"{self.kind} in project {self.project_id}"
+
+
+# What the activity feed shows; the other kinds only make live pages refresh.
+FEED_KINDS = frozenset(
+    {
+        ProjectEvent.Kind.PHOTO_UPLOADED,
+        ProjectEvent.Kind.PHOTO_DESCRIBED,
+        ProjectEvent.Kind.PHOTO_DELETED,
+        ProjectEvent.Kind.PHOTO_RESTORED,
+        ProjectEvent.Kind.PROJECT_CHANGED,
+        ProjectEvent.Kind.TRAINING_STARTED,
+        ProjectEvent.Kind.TRAINING_ENDED,
+        ProjectEvent.Kind.GENERATION_STARTED,
+        ProjectEvent.Kind.GENERATION_ENDED,
+        ProjectEvent.Kind.IMAGE_DELETED,
+        ProjectEvent.Kind.MEMBER_INVITED,
+        ProjectEvent.Kind.INVITATION_REVOKED,
+        ProjectEvent.Kind.MEMBER_JOINED,
+        ProjectEvent.Kind.MEMBER_ROLE_CHANGED,
+        ProjectEvent.Kind.MEMBER_REMOVED,
+        ProjectEvent.Kind.MEMBER_LEFT,
+        ProjectEvent.Kind.OWNERSHIP_TRANSFERRED,
+    }
+)

@@ -3,21 +3,25 @@ import secrets
 import unicodedata
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import User
 from core.storage import storage_url
 from projects import readiness
-from projects.models import Photo, Project
+from projects.access import Can, project_ids_for, role_allows
+from projects.models import Membership, Photo, Project
 
 VARIANTS = {"original": "original", "training": "training_image", "thumbnail": "thumbnail", "preview": "preview"}
 
 
 def _projects_of(user: User):
-    return Project.objects.filter(owner=user).annotate(
-        photo_count=Count("photos", filter=~Q(photos__status=Photo.Status.FAILED) & Q(photos__trashed_at__isnull=True))
+    """The projects the user is a member of, each with `role` (the user's) and `photo_count`."""
+    return Project.objects.filter(id__in=project_ids_for(user=user)).annotate(
+        photo_count=Count("photos", filter=~Q(photos__status=Photo.Status.FAILED) & Q(photos__trashed_at__isnull=True)),
+        role=Subquery(Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]),
     )
 
 
@@ -41,9 +45,13 @@ def project_choices_for_user(*, user: User):
     return Project.objects.filter(owner=user).order_by("-created_at", "-id").only("id", "name")
 
 
-def project_get_for_user(*, user: User, project_id: int) -> Project:
-    """The user's project, or 404: another user's id is indistinguishable from a missing one."""
-    return get_object_or_404(_projects_of(user), id=project_id)
+def project_get_for_user(*, user: User, project_id: int, capability: Can = Can.VIEW) -> Project:
+    """A project the user is a member of (with `role`), or 404: a non-member's id is
+    indistinguishable from a missing one. 403 when their role does not allow `capability`."""
+    project = get_object_or_404(_projects_of(user), id=project_id)
+    if not role_allows(project.role, capability):
+        raise PermissionDenied
+    return project
 
 
 def photo_list_for_project(*, project: Project):

@@ -160,6 +160,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "photoagent.urls"
 WSGI_APPLICATION = "photoagent.wsgi.application"
+ASGI_APPLICATION = "photoagent.asgi.application"
 
 TEMPLATES = [
     {
@@ -229,6 +230,32 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
     }
+
+# LIVE PAGES  https://channels.readthedocs.io/en/stable/topics/channel_layers.html
+# ------------------------------------------------------------------------------
+# Events go through Redis between processes in production. The embedded default has no server:
+# an in-memory layer carries the web process's own events, and each connection also reads the
+# event log (projects.ProjectEvent) every LIVE_CATCHUP_SECONDS for those of the workers.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+LIVE_LAYER_SHARED = bool(REDIS_URL)
+LIVE_CATCHUP_SECONDS = env.float("LIVE_CATCHUP_SECONDS", default=30.0 if REDIS_URL else 0.5)
+# A page whose live connection drops polls its parts this often until it reconnects.
+LIVE_FALLBACK_POLL_SECONDS = env.float("LIVE_FALLBACK_POLL_SECONDS", default=3.0)
+# Events of the live log that are not in the activity feed are deleted after this many days.
+LIVE_EVENT_RETENTION_DAYS = env.int("LIVE_EVENT_RETENTION_DAYS", default=2)
+
+# TEAMS
+# ------------------------------------------------------------------------------
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+PROJECT_MEMBERS_MAX = env.int("PROJECT_MEMBERS_MAX", default=20)
 
 # CELERY  https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------

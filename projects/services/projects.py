@@ -47,7 +47,7 @@ def project_create(
     )
     project.full_clean()
     try:
-        project.save()
+        project.save()  # its owner's membership comes with it (projects/receivers.py)
     except IntegrityError as exc:  # a concurrent create took the same word
         raise ProjectError(_trigger_word_taken(trigger_word), field="trigger_word") from exc
     return project

@@ -1,0 +1,3 @@
+"""WebSocket routes (photoagent/asgi.py)."""
+
+websocket_urlpatterns: list = []
