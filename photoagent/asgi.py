@@ -12,14 +12,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
 django_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from photoagent.live_urls import websocket_urlpatterns  # noqa: E402
 
+if settings.DEBUG:
+    # `make run` serves static files as runserver did (finders, no collectstatic).
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+    http_application = ASGIStaticFilesHandler(django_application)
+else:
+    http_application = django_application
+
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

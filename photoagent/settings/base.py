@@ -809,6 +809,10 @@ if _s3_endpoint_url:
     _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
 else:
     _media_origins = ["https://*.amazonaws.com"] if AWS_STORAGE_BUCKET_NAME else []
+# The live pages' WebSocket (ws/live/) is same-origin, but older browsers (Safari before 15.4) do
+# not let 'self' match ws:/wss:, so the site's own socket origin is named.
+_site = urlsplit(SITE_URL)
+_live_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -816,7 +820,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         # data: for small inline SVG icons, blob: for the previews of photos before they upload.
         "img-src": ["'self'", "data:", "blob:", *_media_origins],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", _live_origin],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],
