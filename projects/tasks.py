@@ -27,3 +27,10 @@ def purge_trashed_photos(**kwargs) -> None:
     from projects import services
 
     services.photos_purge_trashed()
+
+
+@shared_task(name="projects.purge_live_events", soft_time_limit=300, time_limit=360)
+def purge_live_events(**kwargs) -> None:
+    from projects import events
+
+    events.events_purge_old()

@@ -384,6 +384,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generation.purge_trashed_images",
         "schedule": crontab(minute=52),
     },
+    # Events only the live pages used (LIVE_EVENT_RETENTION_DAYS).
+    "projects-purge-live-events": {
+        "task": "projects.purge_live_events",
+        "schedule": crontab(minute=27, hour=4),
+    },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
         "schedule": crontab(minute=17, hour=3),
