@@ -4,10 +4,14 @@ Served by uvicorn: `make run` (one process), gunicorn's uvicorn workers in produ
 """
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photoagent.settings.base")
+# whitenoise streams static files from a sync iterator, which Django's ASGI handler reads in a
+# thread: correct, and said on every request.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 # Django first: the routing below imports models.
 django_application = get_asgi_application()
 
