@@ -21,12 +21,12 @@ import logging
 from collections import deque
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from core.live import project_group, user_group
-from projects.access import project_ids_for, role_of
+from projects.access import project_ids_for
 from projects.models import Membership, ProjectEvent
 
 logger = logging.getLogger(__name__)
@@ -172,12 +172,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def _latest_id(self) -> int:
         return ProjectEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
-    @database_sync_to_async
-    def _kind_for_member(self, *, project_id: int, event_id: int) -> str | None:
-        """The event's kind if the receiver is a member of its project now, else None."""
-        if role_of(user=self.user, project=project_id) is None:
-            return None
-        return ProjectEvent.objects.filter(id=event_id, project_id=project_id).values_list("kind", flat=True).first()
+    def _kind_for_member_now(self, *, project_id: int, event_id: int) -> str | None:
+        """The event's kind if the receiver is a member of its project now, else None: one query,
+        the membership (projects.access) checked in it."""
+        return (
+            ProjectEvent.objects.filter(id=event_id, project_id=project_id)
+            .filter(project_id__in=project_ids_for(user=self.user))
+            .values_list("kind", flat=True)
+            .first()
+        )
+
+    # Every member's connection checks each event at once: in the thread pool, side by side (a
+    # read; thread-sensitive calls would queue behind each other on one thread).
+    _kind_for_member = DatabaseSyncToAsync(_kind_for_member_now, thread_sensitive=False)
 
     @database_sync_to_async
     def _events_after(self, after: int, *, limit: int) -> tuple[list[tuple[int, int, str]], bool]:
