@@ -36,3 +36,12 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# As photoagent/wsgi.py: gunicorn's (uvicorn) workers import this before they take requests, so load
+# what the first requests would otherwise wait for (every view module, and the search model).
+from django.urls import get_resolver  # noqa: E402
+
+from library.embeddings import preload  # noqa: E402
+
+get_resolver().url_patterns  # noqa: B018 - imports the URL conf and with it every view
+preload()

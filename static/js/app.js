@@ -144,8 +144,9 @@ const live = (() => {
   // One WebSocket per page, for signed-in pages with a live region; reconnects with backoff and
   // asks for what it missed (?after=<last event id>).
   const connect = () => {
-    const wanted = roots().some((root) => root.dataset.liveProject);
-    if (!wanted || !("WebSocket" in window) || !document.body.dataset.liveSocket) { if (roots().length) setMode("fallback"); return; }
+    // No region follows a project's events (signed out, a job on the base model): timed polling only.
+    if (!document.body.dataset.liveSocket || !roots().some((root) => root.dataset.liveProject)) return;
+    if (!("WebSocket" in window)) { setMode("fallback"); return; }
     let lastEvent = null, attempt = 0, heartbeat = null, lastHeard = 0;
     const open = () => {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
