@@ -158,7 +158,7 @@ def main() -> None:
         before = ProjectEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         stamp: list[float] = []
         with transaction.atomic():
-            transaction.on_commit(lambda: stamp.append(time.perf_counter()))
+            transaction.on_commit(lambda stamp=stamp: stamp.append(time.perf_counter()))
             photo = services.photo_update_description(photo=photo, description=f"a mug, take {n}")
             event = ProjectEvent.objects.filter(project=project, id__gt=before).order_by("id").first()
             if event is None:  # a service that records no event yet: the change's event, as it would

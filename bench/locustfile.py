@@ -176,7 +176,9 @@ class Person(HttpUser):
             samples.append(("socket", "live connect", 0.0, False, time.monotonic() - _started))
             samples.append(("error", f"live connect: {type(error).__name__}", 0.0, False, time.monotonic() - _started))
             return
-        samples.append(("socket", "live connect", (time.monotonic() - started) * 1000, True, time.monotonic() - _started))
+        samples.append(
+            ("socket", "live connect", (time.monotonic() - started) * 1000, True, time.monotonic() - _started)
+        )
         while True:
             try:
                 message = json.loads(self.live.recv() or "{}")
@@ -185,7 +187,15 @@ class Person(HttpUser):
                 continue
             except Exception as error:  # noqa: BLE001
                 if not _quitting:
-                    samples.append(("error", f"live socket dropped: {type(error).__name__}", 0.0, False, time.monotonic() - _started))
+                    samples.append(
+                        (
+                            "error",
+                            f"live socket dropped: {type(error).__name__}",
+                            0.0,
+                            False,
+                            time.monotonic() - _started,
+                        )
+                    )
                 return
             if "event" in message or "user_event" in message:
                 samples.append(("live", "event received", 0.0, True, time.monotonic() - _started))

@@ -6,7 +6,6 @@ import time
 from urllib.parse import unquote, urlsplit
 
 from asgiref.testing import ApplicationCommunicator
-
 from rest_framework.test import APIClient
 
 
@@ -78,7 +77,7 @@ class WebsocketCommunicator(ApplicationCommunicator):
         receive_output would cancel it)."""
         try:
             response = await asyncio.wait_for(self.output_queue.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         assert response["type"] == "websocket.send", response
         return json.loads(response["text"])
