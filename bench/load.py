@@ -6,7 +6,7 @@ mysql://root@127.0.0.1:3306/photoagent_load, created before and dropped after th
 default does not answer, a private mariadbd on a free port with its data under var/bench/load.
 Broker and cache: REDIS_URL, else redis://127.0.0.1:6379/13 (flushed first); when neither
 answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, LOAD_WORKERS
-uvicorn workers (photoagent.asgi, as the Dockerfile; 2 x cores + 1) (LOAD_WORKER_CLASS=gthread
+uvicorn workers (photoagent.asgi, as the Dockerfile; 4 x cores + 1) (LOAD_WORKER_CLASS=gthread
 serves photoagent.wsgi with LOAD_THREADS threads, without WebSockets, to compare), whitenoise
 serving the bench's own collectstatic. Background: the two Celery workers of `make run`
 (default,training and generation,library) and beat, in demo mode (no provider token), at nice 10.
@@ -59,7 +59,10 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
 # wait for each other within a worker: more processes than the threaded workers had.
 WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "uvicorn_worker.UvicornWorker")
 ASGI = "uvicorn" in WORKER_CLASS.lower()
-WORKERS = int(os.environ.get("LOAD_WORKERS", str((os.cpu_count() or 2) * 2 + 1 if ASGI else (os.cpu_count() or 2) + 1)))
+# 40 s trials on the shared two-core machine (load average 6-7 from other work): 5 uvicorn workers
+# page p95 1108 ms, 9 workers 688 ms, gthread 3 x 4 threads 838 ms.
+CORES = os.cpu_count() or 2
+WORKERS = int(os.environ.get("LOAD_WORKERS", str(CORES * 4 + 1 if ASGI else CORES + 1)))
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
 # The Celery workers share the two cores with gunicorn here (in production they have their own):
 # at nice 10 a page view is not kept waiting behind a photo analysis or a demo drawing, and the

@@ -248,7 +248,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LIVE_LAYER_SHARED = bool(REDIS_URL)
-LIVE_CATCHUP_SECONDS = env.float("LIVE_CATCHUP_SECONDS", default=30.0 if REDIS_URL else 0.5)
+LIVE_CATCHUP_SECONDS = float(env.str("LIVE_CATCHUP_SECONDS", default="") or (30.0 if REDIS_URL else 0.5))
 # A page whose live connection drops polls its parts this often until it reconnects.
 LIVE_FALLBACK_POLL_SECONDS = env.float("LIVE_FALLBACK_POLL_SECONDS", default=3.0)
 # Events of the live log that are not in the activity feed are deleted after this many days.
