@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import IdField
 from projects import member_selectors, selectors, services
+from projects.access import Can
 from projects.api.serializers import ProjectDetailSerializer
 from projects.models import INVITABLE_ROLE_CHOICES, Invitation, Membership
 
@@ -97,7 +98,7 @@ class MemberDetailView(APIView):
         summary="Change a member's role (owner only; not the owner's own)",
     )
     def patch(self, request, project_pk: int, user_id: int):
-        project = _project(request, project_pk)
+        project = selectors.project_get_for_user(user=request.user, project_id=project_pk, capability=Can.MANAGE)
         data = RoleChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.membership_change_role(
@@ -135,7 +136,7 @@ class ProjectInvitationListView(generics.ListAPIView):
         summary="Invite an address as editor or viewer (owner only); the link is emailed",
     )
     def post(self, request, project_pk: int):
-        project = _project(request, project_pk)
+        project = selectors.project_get_for_user(user=request.user, project_id=project_pk, capability=Can.MANAGE)
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.invitation_create(actor=request.user, project=project, **data.validated_data)
@@ -171,7 +172,7 @@ class ProjectTransferView(APIView):
         summary="Make a member the owner (owner only); you stay as an editor",
     )
     def post(self, request, project_pk: int):
-        project = _project(request, project_pk)
+        project = selectors.project_get_for_user(user=request.user, project_id=project_pk, capability=Can.MANAGE)
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.project_transfer_ownership(actor=request.user, project=project, user_id=data.validated_data["user"])
