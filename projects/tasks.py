@@ -32,9 +32,7 @@ def purge_trashed_photos(**kwargs) -> None:
 
 
 # The invitation email (projects.services.members): send number N of an invitation, once.
-@retrying_task(
-    "projects.send_invitation_email", retry=Retry(max_retries=6, backoff=30, backoff_max=600), time_limit=60
-)
+@retrying_task("projects.send_invitation_email", retry=Retry(max_retries=6, backoff=30, backoff_max=600), time_limit=60)
 def send_invitation_email(invitation_id: int, send_number: int, **kwargs) -> None:
     from projects.services import members
 

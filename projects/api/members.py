@@ -87,7 +87,9 @@ class MemberListView(generics.ListAPIView):
     serializer_class = MembershipSerializer
 
     def get_queryset(self) -> QuerySet:
-        return member_selectors.member_list(user=self.request.user, project=_project(self.request, self.kwargs["project_pk"]))
+        return member_selectors.member_list(
+            user=self.request.user, project=_project(self.request, self.kwargs["project_pk"])
+        )
 
 
 class MemberDetailView(APIView):

@@ -122,12 +122,15 @@ def invitation_create(*, actor: User, project: Project, email: str, role: str) -
     with transaction.atomic():
         project = _locked_project(project)
         if Membership.objects.filter(project=project, user__email=email).exists():
-            raise MemberError(gettext("%(email)s is already a member of this project.") % {"email": email}, field="email")
+            raise MemberError(
+                gettext("%(email)s is already a member of this project.") % {"email": email}, field="email"
+            )
         now = timezone.now()
         invitation = Invitation.objects.filter(pending_key=Invitation.key_for(project.id, email)).first()
         if invitation is not None and invitation.expires_at > now:
             raise MemberError(
-                gettext("%(email)s is already invited: resend the invitation from the list instead.") % {"email": email},
+                gettext("%(email)s is already invited: resend the invitation from the list instead.")
+                % {"email": email},
                 field="email",
             )
         if invitation is None and _team_size(project) >= settings.PROJECT_MEMBERS_MAX:
@@ -150,7 +153,11 @@ def invitation_create(*, actor: User, project: Project, email: str, role: str) -
             invitation.save(update_fields=["role", "invited_by"])
         _queue_send(invitation, now=now)
         event_record(
-            project_id=project.id, kind=ProjectEvent.Kind.MEMBER_INVITED, actor=actor, invitation=invitation.id, role=role
+            project_id=project.id,
+            kind=ProjectEvent.Kind.MEMBER_INVITED,
+            actor=actor,
+            invitation=invitation.id,
+            role=role,
         )
         _after_commit_to_user(User.objects.filter(email=email).values_list("id", flat=True).first(), LIVE_INVITATIONS)
     invitation.refresh_from_db()
@@ -304,9 +311,7 @@ def _check_usable(invitation: Invitation, *, nonce: str | None) -> None:
         raise InvitationLinkError(gettext("This invitation has been revoked."), reason="revoked")
     if invitation.declined_at is not None:
         raise InvitationLinkError(gettext("This invitation has been declined."), reason="declined")
-    if nonce is not None and not (
-        invitation.nonce_hash and hmac.compare_digest(invitation.nonce_hash, _hash(nonce))
-    ):
+    if nonce is not None and not (invitation.nonce_hash and hmac.compare_digest(invitation.nonce_hash, _hash(nonce))):
         raise InvitationLinkError(
             gettext("This invitation link was replaced by a newer one: use the link in the latest email."),
             reason="replaced",
@@ -322,7 +327,9 @@ def _invitation_for(*, user: User, token: str = "", invitation_id: int | None = 
         invitation, nonce_hash = link.invitation, link.invitation.nonce_hash
     else:
         invitation = (
-            Invitation.objects.select_related("project").filter(id=invitation_id, email=normalize_email(user.email)).first()
+            Invitation.objects.select_related("project")
+            .filter(id=invitation_id, email=normalize_email(user.email))
+            .first()
         )
         if invitation is None:  # not to this user: as if it did not exist
             raise Http404
@@ -365,7 +372,9 @@ def invitation_accept(*, user: User, token: str = "", invitation_id: int | None 
         if existing is not None:
             return existing  # joined meanwhile by another invitation: keep that role
         membership = Membership.objects.create(project=project, user=user, role=invitation.role)
-        event_record(project_id=project.id, kind=ProjectEvent.Kind.MEMBER_JOINED, actor=user, user=user.id, role=invitation.role)
+        event_record(
+            project_id=project.id, kind=ProjectEvent.Kind.MEMBER_JOINED, actor=user, user=user.id, role=invitation.role
+        )
         _after_commit_to_user(user.id, LIVE_MEMBERSHIPS)
     return membership
 
@@ -453,7 +462,9 @@ def project_transfer_ownership(*, actor: User, project: Project, user_id: int) -
         if user_id == project.owner_id:
             raise MemberError(gettext("You already own this project."), field="user")
         membership = _membership(project, user_id)
-        clash = Project.objects.filter(owner_id=user_id, trigger_word__iexact=project.trigger_word).exclude(id=project.id)
+        clash = Project.objects.filter(owner_id=user_id, trigger_word__iexact=project.trigger_word).exclude(
+            id=project.id
+        )
         if clash.exists():
             raise MemberError(
                 gettext(

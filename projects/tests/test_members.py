@@ -50,8 +50,10 @@ def test_an_invitation_emails_a_link_naming_the_inviter_project_role_and_expiry(
     assert invitation.email == "ana@example.com"
     (message,) = mail.outbox
     assert message.to == ["ana@example.com"]
-    assert project.name in message.subject and project.owner.get_short_name() in message.subject
-    assert "Editor" in message.body and str(invitation.expires_at.year) in message.body
+    assert project.name in message.subject
+    assert project.owner.get_short_name() in message.subject
+    assert "Editor" in message.body
+    assert str(invitation.expires_at.year) in message.body
     assert token_in(message)
     assert kinds(project) == [ProjectEvent.Kind.MEMBER_INVITED]
     assert invitation.expires_at - timezone.now() > timedelta(days=6)
@@ -99,7 +101,9 @@ def test_an_expired_invitation_to_the_same_address_is_renewed(project, run_on_co
     first = invite(run_on_commit, project, "ana@example.com")
     Invitation.objects.filter(id=first.id).update(expires_at=timezone.now() - timedelta(minutes=1))
     again = invite(run_on_commit, project, "ana@example.com", role="viewer")
-    assert again.id == first.id and again.role == "viewer" and again.expires_at > timezone.now()
+    assert again.id == first.id
+    assert again.role == "viewer"
+    assert again.expires_at > timezone.now()
     assert len(mail.outbox) == 2
 
 

@@ -19,11 +19,16 @@ def test_the_owner_sees_invite_form_and_pending_invitations_a_member_sees_leave(
     url = reverse("projects:members", args=[project.id])
     client.force_login(project.owner)
     page = client.get(url).content.decode()
-    assert "Send invitation" in page and "ana@example.com" in page and "Transfer ownership" in page
+    assert "Send invitation" in page
+    assert "ana@example.com" in page
+    assert "Transfer ownership" in page
     client.force_login(editor)
     page = client.get(url).content.decode()
-    assert editor.email in page and project.owner.email in page
-    assert "Leave project" in page and "Send invitation" not in page and "ana@example.com" not in page
+    assert editor.email in page
+    assert project.owner.email in page
+    assert "Leave project" in page
+    assert "Send invitation" not in page
+    assert "ana@example.com" not in page
     assert client.post(url, {"email": "x@example.com", "role": "viewer"}).status_code == 403
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
@@ -34,9 +39,11 @@ def test_inviting_from_the_page_sends_the_email_and_shows_refusals_beside_the_fo
     url = reverse("projects:members", args=[project.id])
     with run_on_commit():
         response = client.post(url, {"email": "ana@example.com", "role": "viewer"})
-    assert response.status_code == 302 and len(mail.outbox) == 1
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
     response = client.post(url, {"email": "ana@example.com", "role": "viewer"})
-    assert response.status_code == 400 and "resend" in response.content.decode()
+    assert response.status_code == 400
+    assert "resend" in response.content.decode()
 
 
 def test_a_signed_in_invitee_accepts_from_the_link_and_lands_in_the_project(project, client, run_on_commit):
@@ -45,13 +52,15 @@ def test_a_signed_in_invitee_accepts_from_the_link_and_lands_in_the_project(proj
     client.force_login(ana)
     url = reverse("invitation", args=[token_in(mail.outbox[0])])
     page = client.get(url)
-    assert page.status_code == 200 and project.name in page.content.decode()
+    assert page.status_code == 200
+    assert project.name in page.content.decode()
     response = client.post(url, {"answer": "accept"})
     assert response["Location"] == reverse("projects:detail", args=[project.id])
     assert Membership.objects.get(user=ana).role == Role.EDITOR
     client.get(response["Location"])  # shows (and uses up) the "you joined" message
     used = client.get(url)
-    assert used.status_code == 410 and "already been used" in used.content.decode()
+    assert used.status_code == 410
+    assert "already been used" in used.content.decode()
     assert project.name not in used.content.decode()
 
 
@@ -59,20 +68,24 @@ def test_another_account_is_told_without_the_project_name(project, client, run_o
     invite(run_on_commit, project, "ana@example.com")
     client.force_login(UserFactory())
     response = client.get(reverse("invitation", args=[token_in(mail.outbox[0])]))
-    assert response.status_code == 403 and "another email address" in response.content.decode()
+    assert response.status_code == 403
+    assert "another email address" in response.content.decode()
     assert project.name not in response.content.decode()
 
 
 def test_a_forged_link_is_a_clear_404(client):
     response = client.get(reverse("invitation", args=["nonsense"]))
-    assert response.status_code == 404 and "not valid" in response.content.decode()
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode()
 
 
 def test_signed_out_the_link_offers_log_in_or_sign_up_with_the_address(project, client, run_on_commit):
     invite(run_on_commit, project, "ana@example.com")
     response = client.get(reverse("invitation", args=[token_in(mail.outbox[0])]))
     page = response.content.decode()
-    assert response.status_code == 200 and "ana@example.com" in page and "Sign up" in page
+    assert response.status_code == 200
+    assert "ana@example.com" in page
+    assert "Sign up" in page
 
 
 def test_a_new_user_signs_up_through_the_link_verified_and_lands_in_the_project(project, client, run_on_commit):
@@ -85,7 +98,12 @@ def test_a_new_user_signs_up_through_the_link_verified_and_lands_in_the_project(
     with run_on_commit():
         response = client.post(
             url,
-            {"email": "other@example.com", "display_name": "Ana", "password1": DEFAULT_PASSWORD, "password2": DEFAULT_PASSWORD},
+            {
+                "email": "other@example.com",
+                "display_name": "Ana",
+                "password1": DEFAULT_PASSWORD,
+                "password2": DEFAULT_PASSWORD,
+            },
         )
     assert response["Location"] == reverse("projects:detail", args=[project.id])
     ana = User.objects.get(email="ana@example.com")
@@ -100,9 +118,7 @@ def test_signing_up_through_the_link_with_an_existing_account_asks_to_log_in(pro
     invite(run_on_commit, project, "ana@example.com")
     UserFactory(email="ana@example.com")
     url = reverse("invitation_signup", args=[token_in(mail.outbox[0])])
-    response = client.post(
-        url, {"display_name": "Ana", "password1": DEFAULT_PASSWORD, "password2": DEFAULT_PASSWORD}
-    )
+    response = client.post(url, {"display_name": "Ana", "password1": DEFAULT_PASSWORD, "password2": DEFAULT_PASSWORD})
     assert reverse("accounts:login") in response["Location"]
     assert Invitation.objects.get().is_pending
 
@@ -112,7 +128,8 @@ def test_the_dashboard_lists_invitations_to_you_with_accept(project, client, run
     ana = UserFactory(email="ana@example.com")
     client.force_login(ana)
     page = client.get(reverse("projects:list")).content.decode()
-    assert "Invitations to you" in page and project.name in page
+    assert "Invitations to you" in page
+    assert project.name in page
     response = client.post(reverse("invitation_accept", args=[invitation.id]))
     assert response["Location"] == reverse("projects:detail", args=[project.id])
     assert "Invitations to you" not in client.get(reverse("projects:list")).content.decode()
@@ -155,7 +172,8 @@ def test_api_invite_list_resend_revoke(project, run_on_commit):
     base = f"/api/v1/projects/{project.id}/invitations/"
     with run_on_commit():
         created = api.post(base, {"email": "ana@example.com", "role": "editor"}, format="json")
-    assert created.status_code == 201 and created.json()["email"] == "ana@example.com"
+    assert created.status_code == 201
+    assert created.json()["email"] == "ana@example.com"
     assert len(mail.outbox) == 1
     invitation_id = created.json()["id"]
     assert [row["id"] for row in api.get(base).json()["results"]] == [invitation_id]
@@ -164,7 +182,8 @@ def test_api_invite_list_resend_revoke(project, run_on_commit):
     assert api.delete(f"{base}{invitation_id}/").status_code == 204
     assert api.get(base).json()["results"] == []
     refused = api.post(base, {"email": "ana@example.com", "role": "owner"}, format="json")
-    assert refused.status_code == 400 and "role" in refused.json()["error"]["details"]
+    assert refused.status_code == 400
+    assert "role" in refused.json()["error"]["details"]
 
 
 def test_api_members_need_membership_and_manage(project):
@@ -188,16 +207,20 @@ def test_api_accept_by_token_and_list_invitations_to_me(project, run_on_commit):
     listed = api.get("/api/v1/invitations/").json()["results"]
     assert listed[0]["project"]["name"] == project.name
     accepted = api.post("/api/v1/invitations/accept/", {"token": token_in(mail.outbox[0])}, format="json")
-    assert accepted.status_code == 200 and accepted.json()["role"] == "editor"
+    assert accepted.status_code == 200
+    assert accepted.json()["role"] == "editor"
     again = api.post("/api/v1/invitations/accept/", {"token": token_in(mail.outbox[0])}, format="json")
-    assert again.status_code == 410 and again.json()["error"]["code"] == "invitation_used"
+    assert again.status_code == 410
+    assert again.json()["error"]["code"] == "invitation_used"
     wrong = api_for(UserFactory()).post("/api/v1/invitations/accept/", {"token": "nonsense"}, format="json")
     assert wrong.status_code == 404
 
 
 def test_api_transfer(project):
     editor = member(project)
-    response = api_for(project.owner).post(f"/api/v1/projects/{project.id}/transfer/", {"user": editor.id}, format="json")
+    response = api_for(project.owner).post(
+        f"/api/v1/projects/{project.id}/transfer/", {"user": editor.id}, format="json"
+    )
     assert response.status_code == 200
     project.refresh_from_db()
     assert project.owner == editor
