@@ -326,13 +326,14 @@ def _invitation_for(*, user: User, token: str = "", invitation_id: int | None = 
         link = invitation_check_link(token=token)
         invitation, nonce_hash = link.invitation, link.invitation.nonce_hash
     else:
-        invitation = (
+        found = (
             Invitation.objects.select_related("project")
             .filter(id=invitation_id, email=normalize_email(user.email))
             .first()
         )
-        if invitation is None:  # not to this user: as if it did not exist
+        if found is None:  # not to this user: as if it did not exist
             raise Http404
+        invitation = found
         _check_usable(invitation, nonce=None)
         nonce_hash = invitation.nonce_hash
     _check_account(invitation, user)
