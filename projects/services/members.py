@@ -183,10 +183,10 @@ def _queue_send(invitation: Invitation, *, now) -> None:
 def _pending_for_manager(*, actor: User, invitation_id: int, project: Project | None = None) -> Invitation:
     """A pending invitation of a project the actor manages; 404 for anyone else's, a refusal
     when it is no longer pending."""
-    invitation = Invitation.objects.filter(id=invitation_id)
+    candidates = Invitation.objects.filter(id=invitation_id)
     if project is not None:
-        invitation = invitation.filter(project=project)
-    invitation = invitation.first()
+        candidates = candidates.filter(project=project)
+    invitation = candidates.first()
     if invitation is None:
         raise Http404
     access.require(user=actor, project=invitation.project_id, capability=Can.MANAGE)
