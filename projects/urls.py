@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import views, views_members
 from projects.api.views import PhotoFileView
 
 app_name = "projects"
@@ -15,5 +15,20 @@ urlpatterns = [
     path("<id:project_id>/photos/", views.photo_upload, name="photo_upload"),
     path("<id:project_id>/photos/<id:photo_id>/description/", views.photo_describe, name="photo_describe"),
     path("<id:project_id>/photos/<id:photo_id>/delete/", views.photo_delete, name="photo_delete"),
+    path("<id:project_id>/members/", views_members.members, name="members"),
+    path("<id:project_id>/members/leave/", views_members.member_leave, name="member_leave"),
+    path("<id:project_id>/members/transfer/", views_members.member_transfer, name="member_transfer"),
+    path("<id:project_id>/members/<id:user_id>/role/", views_members.member_role, name="member_role"),
+    path("<id:project_id>/members/<id:user_id>/remove/", views_members.member_remove, name="member_remove"),
+    path(
+        "<id:project_id>/invitations/<id:invitation_id>/resend/",
+        views_members.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "<id:project_id>/invitations/<id:invitation_id>/revoke/",
+        views_members.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("files/<id:photo_id>/<str:variant>/", PhotoFileView.as_view(), name="photo_file"),
 ]

@@ -124,11 +124,11 @@ def test_project_list_shows_counts_and_keeps_a_constant_query_count(
     project = ProjectFactory(owner=owner, name="Mug")
     with run_on_commit():
         owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(1), photo_upload(2)]})
-    with django_assert_num_queries(4):  # session, user, projects, their photos
+    with django_assert_num_queries(5):  # session, user, projects, their photos, invitations to you
         page = owner_client.get("/projects/").content.decode()
     assert "2 / 15" in page
     ProjectFactory.create_batch(6, owner=owner)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         owner_client.get("/projects/")
 
 
