@@ -52,9 +52,11 @@ def test_a_viewer_sees_the_photos_but_no_control_that_writes(client, project, ph
     assert "Your role: Viewer" in page
     assert "a red mug" in page  # the description, as text
     assert 'name="photos"' not in page  # no uploader
-    assert "photo_describe" not in page and f"/photos/{photo.id}/description/" not in page
+    assert "photo_describe" not in page
+    assert f"/photos/{photo.id}/description/" not in page
     assert f"/photos/{photo.id}/delete/" not in page
-    assert f"/projects/{project.id}/edit/" not in page and f"/projects/{project.id}/delete/" not in page
+    assert f"/projects/{project.id}/edit/" not in page
+    assert f"/projects/{project.id}/delete/" not in page
     assert f"/training/projects/{project.id}/train/" not in page
     assert "your role does not let you add, describe or delete them" in page
 
@@ -63,8 +65,10 @@ def test_an_editor_sees_the_photo_controls_but_not_the_settings_or_training(clie
     page = logged_in(client, member(project, Role.EDITOR)).get(f"/projects/{project.id}/").content.decode()
     assert "Your role: Editor" in page
     assert 'name="photos"' in page
-    assert f"/photos/{photo.id}/description/" in page and f"/photos/{photo.id}/delete/" in page
-    assert f"/projects/{project.id}/edit/" not in page and f"/projects/{project.id}/delete/" not in page
+    assert f"/photos/{photo.id}/description/" in page
+    assert f"/photos/{photo.id}/delete/" in page
+    assert f"/projects/{project.id}/edit/" not in page
+    assert f"/projects/{project.id}/delete/" not in page
     assert f"/training/projects/{project.id}/train/" not in page
     assert "Only the owner" in page
 
@@ -72,8 +76,10 @@ def test_an_editor_sees_the_photo_controls_but_not_the_settings_or_training(clie
 def test_the_owner_sees_every_control(client, owner, project, photo):
     page = logged_in(client, owner).get(f"/projects/{project.id}/").content.decode()
     assert "Your role: Owner" in page
-    assert 'name="photos"' in page and f"/photos/{photo.id}/delete/" in page
-    assert f"/projects/{project.id}/edit/" in page and f"/projects/{project.id}/delete/" in page
+    assert 'name="photos"' in page
+    assert f"/photos/{photo.id}/delete/" in page
+    assert f"/projects/{project.id}/edit/" in page
+    assert f"/projects/{project.id}/delete/" in page
 
 
 def test_a_viewer_forcing_a_write_is_refused_with_403_and_nothing_changes(client, project, photo, run_on_commit):
@@ -151,11 +157,15 @@ def test_the_dashboard_lists_shared_projects_with_the_role_and_the_owner(client,
     ProjectFactory(owner=someone, name="Not shared")
     ProjectFactory(owner=viewer, name="Own project")
     page = logged_in(client, viewer).get("/projects/").content.decode()
-    assert "Grace lamp" in page and "Shared mug" in page and "Own project" in page
+    assert "Grace lamp" in page
+    assert "Shared mug" in page
+    assert "Own project" in page
     assert "Not shared" not in page
     assert "shared by Grace" in page
     assert page.count('data-testid="card-owner"') == 2  # the two shared ones, not their own
-    assert ">Viewer<" in page and ">Editor<" in page and ">Owner<" in page
+    assert ">Viewer<" in page
+    assert ">Editor<" in page
+    assert ">Owner<" in page
 
 
 def test_the_dashboard_keeps_a_constant_query_count_with_shared_projects(
@@ -179,7 +189,8 @@ def test_the_dashboard_keeps_a_constant_query_count_with_shared_projects(
 def test_the_api_gives_the_role_on_every_project(owner, project):
     editor = member(project, Role.EDITOR)
     created = api_for(owner).post("/api/v1/projects/", {"name": "New", "category": "product"}, format="json")
-    assert created.status_code == 201 and created.json()["role"] == "owner"
+    assert created.status_code == 201
+    assert created.json()["role"] == "owner"
     listed = api_for(editor).get("/api/v1/projects/").json()["results"]
     assert [(item["name"], item["role"]) for item in listed] == [("Shared mug", "editor")]
     assert api_for(editor).get(f"/api/v1/projects/{project.id}/").json()["role"] == "editor"
@@ -212,7 +223,8 @@ def test_the_api_refuses_a_viewer_every_write_with_403_in_the_error_shape(projec
 def test_the_api_lets_an_editor_work_on_photos_but_not_the_project(project, photo):
     api = api_for(member(project, Role.EDITOR))
     described = api.patch(f"/api/v1/projects/{project.id}/photos/{photo.id}/", {"description": "blue"}, format="json")
-    assert described.status_code == 200 and described.json()["description"] == "blue"
+    assert described.status_code == 200
+    assert described.json()["description"] == "blue"
     assert api.patch(f"/api/v1/projects/{project.id}/", {"name": "x"}, format="json").status_code == 403
     assert api.delete(f"/api/v1/projects/{project.id}/").status_code == 403
     assert api.delete(f"/api/v1/projects/{project.id}/photos/{photo.id}/").status_code == 204
