@@ -189,9 +189,10 @@ def run_get_for_user(*, user: User, run_id: int, capability: Can = Can.VIEW) -> 
     """A run of a project the user is a member of, or 404; 403 when their role there does not allow
     `capability` (starting, cancelling and retrying need Can.TRAIN: only the owner, who is charged)."""
     run = get_object_or_404(_runs_of(user).select_related("project", "project__owner"), id=run_id)
-    if not role_allows(run.role, capability):
-        raise project_selectors.role_refusal(run.role)
-    run.project.role = run.role
+    role = getattr(run, "role", None)  # annotated by _runs_of
+    if not role_allows(role, capability):
+        raise project_selectors.role_refusal(role)
+    setattr(run.project, "role", role)  # noqa: B010 (an annotation the model does not declare)
     return run
 
 

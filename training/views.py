@@ -33,7 +33,7 @@ def _run_context(*, run: TrainingRun) -> dict:
     return {
         "run": run,
         # Cancel and retry only for who may train (the owner); every member sees the progress and logs.
-        "can": capabilities_of(run.role),
+        "can": capabilities_of(getattr(run, "role", None)),
         "loss_chart": selectors.loss_chart(run=run),
         # Only a real provider sends webhooks; a simulated run is driven on our side and never lags for lack of one.
         "polling_only": not simulated and not settings.SITE_URL.startswith("https://"),
