@@ -48,9 +48,7 @@ def trash_empty(*, user: User, batch_size: int = 200) -> int:
         photos = list(Photo.objects.filter(project__owner=user, trashed_at__isnull=False).order_by("id")[:batch_size])
         for photo in photos:
             trash_delete_permanently(source=photo)
-        image_ids = list(
-            generation_selectors.image_trash_for_user(user=user).values_list("id", flat=True)[:batch_size]
-        )
+        image_ids = list(generation_selectors.image_trash_for_user(user=user).values_list("id", flat=True)[:batch_size])
         deleted += len(photos) + generation_services.images_delete(user=user, image_ids=image_ids, trashed=True)
         if len(photos) < batch_size and len(image_ids) < batch_size:
             break
