@@ -58,7 +58,8 @@ def test_an_editor_puts_the_projects_items_in_their_own_album(client, shared):
     # Albums stay personal: the owner does not see the editor's album on the item's page.
     client.force_login(shared["owner"])
     page = client.get(f"/library/items/{item.id}/")
-    assert list(page.context["in_albums"]) == [] and f"/library/albums/{album.id}/" not in page.content.decode()
+    assert list(page.context["in_albums"]) == []
+    assert f"/library/albums/{album.id}/" not in page.content.decode()
 
 
 def test_a_non_member_gets_404_and_finds_nothing(client, shared):
