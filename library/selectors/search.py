@@ -10,6 +10,7 @@ is reached however far its meaning is.
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from django.conf import settings
@@ -68,7 +69,7 @@ def _cosines(user: User, vector: np.ndarray, item_ids: list[int]) -> dict[int, f
         .filter(id__in=item_ids, embedding__isnull=False, embedding_model=embeddings.model_id())
         .values_list("id", "embedding")
     )
-    return {item_id: float(embeddings.from_bytes(data) @ vector) for item_id, data in rows}
+    return {item_id: float(embeddings.from_bytes(cast(bytes, data)) @ vector) for item_id, data in rows}
 
 
 def _candidates(

@@ -63,8 +63,7 @@ def share_album_items(*, share: ShareLink) -> list[LibraryItem]:
         return []
     return list(
         items_visible_to(share.user_id, Can.EDIT)
-        .filter(albumitem__album_id=share.album_id)
-        .outside_trash()
+        .filter(outside_trash(), albumitem__album_id=share.album_id)
         .select_related("photo", "generated_image__generation")
         .defer("embedding", "description")
         .order_by("albumitem__added_at", "id")
@@ -89,8 +88,7 @@ def share_file(*, share: ShareLink, object_id: int, variant: str) -> tuple[Field
     else:
         item = (
             items_visible_to(share.user_id, Can.EDIT)
-            .filter(id=object_id, albumitem__album_id=share.album_id)
-            .outside_trash()
+            .filter(outside_trash(), id=object_id, albumitem__album_id=share.album_id)
             .select_related("photo", "generated_image")
             .defer("embedding")
             .first()
