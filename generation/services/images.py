@@ -11,6 +11,8 @@ from accounts.models import User
 from core.exceptions import Refusal
 from core.storage import storage_delete_files
 from generation.models import GeneratedImage
+from generation.selectors import jobs_scope
+from projects.access import Can
 
 
 class ImageGone(Refusal):
@@ -28,15 +30,18 @@ def image_set_favourite(*, image: GeneratedImage, favourite: bool) -> GeneratedI
 
 
 def images_trash(*, user: User, image_ids: list[int]) -> int:
-    """Move the user's images among these ids to the trash (their files are kept, restorable until
+    """Move the images among these ids that the user may delete (those of projects where they may
+    edit, and their own of the base model) to the trash (their files are kept, restorable until
     purged). Returns how many images moved: images only, never the rows that hang off them."""
-    return GeneratedImage.objects.filter(generation__user=user, id__in=image_ids, trashed_at__isnull=True).update(
+    editable = jobs_scope(user=user, capability=Can.EDIT, prefix="generation__")
+    return GeneratedImage.objects.filter(editable, id__in=image_ids, trashed_at__isnull=True).update(
         trashed_at=timezone.now()
     )
 
 
 def image_trash(*, image: GeneratedImage) -> None:
-    images_trash(user=image.generation.user, image_ids=[image.id])
+    """Move one image to the trash; the caller checked who may (generation.selectors.image_get_for_user)."""
+    GeneratedImage.objects.filter(id=image.id, trashed_at__isnull=True).update(trashed_at=timezone.now())
     image.refresh_from_db(fields=["trashed_at"])
 
 
@@ -57,10 +62,11 @@ def image_delete(*, image: GeneratedImage) -> None:
 
 
 def images_delete(*, user: User, image_ids: list[int], trashed: bool | None = None) -> int:
-    """Delete the user's images among these ids, and their files, for good. `trashed=True`: only
-    those (still) in the trash. Returns how many images went."""
+    """Delete the images among these ids that the user may delete, and their files, for good.
+    `trashed=True`: only those (still) in the trash. Returns how many images went."""
+    editable = jobs_scope(user=user, capability=Can.EDIT, prefix="generation__")
     with transaction.atomic():
-        images = GeneratedImage.objects.select_for_update().filter(generation__user=user, id__in=image_ids)
+        images = GeneratedImage.objects.select_for_update().filter(editable, id__in=image_ids)
         if trashed is not None:
             images = images.filter(trashed_at__isnull=not trashed)
         found = list(images)

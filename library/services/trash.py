@@ -5,6 +5,7 @@ Photos and generated images are trashed, restored and purged by their own apps; 
 
 from accounts.models import User
 from core.exceptions import Refusal
+from generation import selectors as generation_selectors
 from generation import services as generation_services
 from generation.models import GeneratedImage
 from projects import services as project_services
@@ -47,11 +48,7 @@ def trash_empty(*, user: User, batch_size: int = 200) -> int:
         photos = list(Photo.objects.filter(project__owner=user, trashed_at__isnull=False).order_by("id")[:batch_size])
         for photo in photos:
             trash_delete_permanently(source=photo)
-        image_ids = list(
-            GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=False).values_list("id", flat=True)[
-                :batch_size
-            ]
-        )
+        image_ids = list(generation_selectors.image_trash_for_user(user=user).values_list("id", flat=True)[:batch_size])
         deleted += len(photos) + generation_services.images_delete(user=user, image_ids=image_ids, trashed=True)
         if len(photos) < batch_size and len(image_ids) < batch_size:
             break
