@@ -168,7 +168,7 @@ def generation_live(request, generation_id):
 def generation_cancel(request, generation_id):
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
     try:
-        generation = services.generation_cancel(generation=generation)
+        generation = services.generation_cancel(generation=generation, actor=request.user)
     except ProviderError as error:
         messages.error(
             request,
@@ -251,7 +251,7 @@ def image_favourite(request, image_id):
 @require_POST
 def image_delete(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
-    services.image_trash(image=image)
+    services.image_trash(image=image, actor=request.user)
     messages.success(request, moved_to_trash(count=1, singular="image"))
     return redirect("generation:gallery")
 

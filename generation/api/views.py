@@ -188,7 +188,7 @@ class GenerationCancelView(APIView):
     )
     def post(self, request, generation_id: int):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
-        services.generation_cancel(generation=generation)
+        services.generation_cancel(generation=generation, actor=request.user)
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
@@ -240,7 +240,9 @@ class GeneratedImageDetailView(APIView):
         "its files are purged. `DELETE /api/v1/library/trash/images/{id}/` deletes it for good now.",
     )
     def delete(self, request, image_id: int):
-        services.image_trash(image=selectors.image_get_for_user(user=request.user, image_id=image_id))
+        services.image_trash(
+            image=selectors.image_get_for_user(user=request.user, image_id=image_id), actor=request.user
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
