@@ -49,23 +49,32 @@ PERSON_KINDS = frozenset(
 # Which subject id an entry links to, first found first.
 LINK_KEYS = ("image", "generation", "run", "photo")
 
-# (project, ids) -> {id: url} for the ids that still exist in the project (every member may see them).
-LinkResolver = Callable[[Project, set[int]], dict[int, str]]
-_resolvers: dict[str, LinkResolver] = {}
+
+@dataclass(frozen=True)
+class Link:
+    # (project, ids) -> the ids among them that still exist in the project (every member may see them)
+    alive: Callable[[Project, set[int]], Iterable[int]]
+    # (project, id) -> the address of its page
+    url: Callable[[Project, int], str]
 
 
-def activity_link_register(*, key: str, resolve: LinkResolver) -> None:
+_links: dict[str, Link] = {}
+
+
+def activity_link_register(*, key: str, link: Link) -> None:
     """Let the feed link the subject ids under `key` (e.g. "run"); registering it again replaces it."""
-    _resolvers[key] = resolve
+    _links[key] = link
 
 
-def _photo_links(project: Project, ids: set[int]) -> dict[int, str]:
-    page = reverse("projects:detail", kwargs={"project_id": project.id})
-    alive = Photo.objects.filter(project=project, id__in=ids, trashed_at__isnull=True).values_list("id", flat=True)
-    return {photo_id: f"{page}#photo-{photo_id}" for photo_id in alive}
+def _alive_photos(project: Project, ids: set[int]) -> Iterable[int]:
+    return Photo.objects.filter(project=project, id__in=ids, trashed_at__isnull=True).values_list("id", flat=True)
 
 
-activity_link_register(key="photo", resolve=_photo_links)
+def _photo_url(project: Project, photo_id: int) -> str:
+    return reverse("projects:detail", kwargs={"project_id": project.id}) + f"#photo-{photo_id}"
+
+
+activity_link_register(key="photo", link=Link(alive=_alive_photos, url=_photo_url))
 
 
 @dataclass(frozen=True)
@@ -201,13 +210,18 @@ def _subject_ids(events: Iterable[ProjectEvent], key: str) -> set[int]:
     return ids
 
 
-def activity_entries(*, project: Project, events: list[ProjectEvent]) -> list[Entry]:
-    """The feed's entries for these events (actor selected with them), in their order."""
-    links = {
-        key: _resolvers[key](project, ids) if (ids := _subject_ids(events, key)) else {}
-        for key in LINK_KEYS
-        if key in _resolvers
-    }
+def activity_entries(
+    *, project: Project, events: list[ProjectEvent], alive: Mapping[str, set[int]] | None = None
+) -> list[Entry]:
+    """The feed's entries for these events (actor selected with them), in their order. `alive`:
+    every id of a kind that exists, when the caller has read them already (the project page its photos)."""
+    alive = alive or {}
+    links: dict[str, dict[int, str]] = {}
+    for key, link in _links.items():
+        ids = _subject_ids(events, key)
+        if ids:
+            found = ids & alive[key] if key in alive else set(link.alive(project, ids))
+            links[key] = {item_id: link.url(project, item_id) for item_id in found}
     member_ids = _subject_ids(events, "user")
     members = (
         {
@@ -222,9 +236,9 @@ def activity_entries(*, project: Project, events: list[ProjectEvent]) -> list[En
         name = actor_name(event)
         url = next(
             (
-                links[key].get(event.subject.get(key), "")
+                links.get(key, {}).get(event.subject.get(key), "")
                 for key in LINK_KEYS
-                if key in links and (event.subject or {}).get(key) is not None
+                if (event.subject or {}).get(key) is not None
             ),
             "",
         )
@@ -239,9 +253,7 @@ SECTION_ENTRIES = 10
 
 
 def activity_section_context(*, request: HttpRequest, project: Project, page: Mapping[str, Any]) -> dict[str, Any]:
-    """The latest entries of the feed, newest first."""
-    return {
-        "activity": activity_entries(
-            project=project, events=selectors.project_activity(project=project, limit=SECTION_ENTRIES)
-        )
-    }
+    """The latest entries of the feed, newest first; the page has read the photos that are not in the trash."""
+    events = selectors.project_activity(project=project, limit=SECTION_ENTRIES)
+    alive = {"photo": {photo.id for photo in page["photos"]}} if "photos" in page else None
+    return {"activity": activity_entries(project=project, events=events, alive=alive)}
