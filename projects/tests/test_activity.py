@@ -304,3 +304,19 @@ def test_the_activity_endpoint_is_in_the_schema(client, owner):
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     assert "/api/v1/projects/{project_pk}/activity/" in schema["paths"]
     assert settings.LANGUAGE_CODE
+
+
+def test_member_events_name_the_member_and_the_role(client, project, owner):
+    owner.display_name = "Ana"
+    owner.save()
+    bo = member(project, role=Role.EDITOR, display_name="Bo")
+    ProjectEvent.objects.create(
+        project=project,
+        actor=owner,
+        kind=ProjectEvent.Kind.MEMBER_ROLE_CHANGED,
+        subject={"user": bo.id, "role": "editor"},
+    )
+    ProjectEvent.objects.create(project=project, actor=bo, kind=ProjectEvent.Kind.MEMBER_LEFT, subject={"user": bo.id})
+    client.force_login(owner)
+    texts = [entry.text for entry in client.get(reverse("projects:activity", args=[project.id])).context["entries"]]
+    assert texts == ["Bo left the project.", "Ana changed the role of Bo to Editor."]
