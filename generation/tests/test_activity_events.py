@@ -76,12 +76,13 @@ def test_trashing_restoring_and_deleting_images_record_once_per_change(run_on_co
         e.subject for e in events(generation.project_id, ProjectEvent.Kind.IMAGE_CREATED) if e.subject.get("restored")
     ]
     assert restored == [{"generation": generation.id, "image": first.id, "restored": True}]
+    first_id, second_id = first.id, second.id
     services.image_delete(image=first, actor=user)
     services.images_delete(user=user, image_ids=[second.id], trashed=True)
     deleted = [event.subject for event in events(generation.project_id, ProjectEvent.Kind.IMAGE_DELETED)][1:]
     assert deleted == [
-        {"images": [first.id], "permanent": True, "trashed": False},
-        {"images": [second.id], "permanent": True, "trashed": True},
+        {"images": [first_id], "permanent": True, "trashed": False},
+        {"images": [second_id], "permanent": True, "trashed": True},
     ]
 
 
