@@ -1,5 +1,6 @@
 """A user's generated images: favourites, the trash, and deleting them with their files."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,7 +30,7 @@ def image_set_favourite(*, image: GeneratedImage, favourite: bool) -> GeneratedI
     return image
 
 
-def _record_deleted(*, images: list[tuple[int, int | None]], actor: User | None, **subject) -> None:
+def _record_deleted(*, images: Iterable[tuple[int, int | None]], actor: User | None, **subject) -> None:
     """One IMAGE_DELETED event per project among these (image id, project id) pairs; an image of
     the base model belongs to no project and is in no project's feed."""
     by_project: dict[int, list[int]] = {}
