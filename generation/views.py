@@ -186,7 +186,7 @@ def generation_cancel(request, generation_id):
     if not selectors.generation_can_cancel(user=request.user, generation=generation):
         raise PermissionDenied
     try:
-        generation = services.generation_cancel(generation=generation)
+        generation = services.generation_cancel(generation=generation, actor=request.user)
     except ProviderError as error:
         messages.error(
             request,
@@ -275,7 +275,7 @@ def image_favourite(request, image_id):
 @require_POST
 def image_delete(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
-    services.image_trash(image=image)
+    services.image_trash(image=image, actor=request.user)
     messages.success(request, moved_to_trash(count=1, singular="image"))
     return redirect("generation:gallery")
 

@@ -13,7 +13,7 @@ from accounts.models import User
 from core.storage import storage_url
 from projects import readiness
 from projects.access import Can, project_ids_for, role_allows
-from projects.models import Membership, Photo, Project, Role
+from projects.models import FEED_KINDS, Membership, Photo, Project, ProjectEvent, Role
 
 VARIANTS = {"original": "original", "training": "training_image", "thumbnail": "thumbnail", "preview": "preview"}
 
@@ -165,3 +165,16 @@ def project_new_trigger_word(*, owner: User, name: str) -> str:
         candidate = f"{base}{''.join(secrets.choice('QXZJKV') for _ in range(3))}"
         if candidate not in taken:
             return candidate
+
+
+# Activity
+# ------------------------------------------------------------------------------
+
+
+def project_activity(*, project: Project, before_id: int | None = None, limit: int = 30) -> list[ProjectEvent]:
+    """The project's feed events (FEED_KINDS), newest first, with their actors; `before_id`: only
+    those older than that event (the "older" page). The caller has checked the reader is a member."""
+    events = ProjectEvent.objects.filter(project=project, kind__in=FEED_KINDS).select_related("actor")
+    if before_id is not None:
+        events = events.filter(id__lt=before_id)
+    return list(events.order_by("-id")[:limit])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views, views_members
+from projects import views, views_activity, views_members
 from projects.api.views import PhotoFileView
 
 app_name = "projects"
@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/", views.project_create, name="create"),
     path("<id:project_id>/", views.project_detail, name="detail"),
     path("<id:project_id>/live/", views.project_live, name="live"),
+    path("<id:project_id>/activity/", views_activity.project_activity, name="activity"),
     path("<id:project_id>/edit/", views.project_edit, name="edit"),
     path("<id:project_id>/delete/", views.project_delete, name="delete"),
     path("<id:project_id>/photos/", views.photo_upload, name="photo_upload"),

@@ -70,6 +70,7 @@ def project_edit(request, project_id):
         try:
             services.project_update(
                 project=selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.MANAGE),
+                actor=request.user,
                 **form.cleaned_data,
             )
         except services.ProjectError as error:
@@ -149,7 +150,7 @@ def project_delete(request, project_id):
 @require_POST
 def photo_upload(request, project_id):
     project = selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.EDIT)
-    result = services.photo_upload(project=project, files=request.FILES.getlist("photos"))
+    result = services.photo_upload(project=project, files=request.FILES.getlist("photos"), actor=request.user)
     if _wants_json(request):
         return JsonResponse(
             {
@@ -182,7 +183,9 @@ def photo_describe(request, project_id, photo_id):
     )
     form = PhotoDescriptionForm(request.POST, instance=photo, prefix=f"photo-{photo.id}")
     if form.is_valid():
-        photo = services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
+        photo = services.photo_update_description(
+            photo=photo, description=form.cleaned_data["description"], actor=request.user
+        )
         # An empty box is allowed (the checklist asks for it again), but it must not read as "Saved".
         status = gettext("Description saved.") if photo.description else gettext("Description cleared.")
         if _wants_json(request):
@@ -209,6 +212,6 @@ def photo_delete(request, project_id, photo_id):
     photo = selectors.photo_get_for_user(
         user=request.user, photo_id=photo_id, project_id=project_id, capability=Can.EDIT
     )
-    services.photo_trash(photo=photo)
+    services.photo_trash(photo=photo, actor=request.user)
     messages.success(request, named_moved_to_trash(name=photo.original_filename))
     return redirect("projects:detail", project_id=project_id)

@@ -23,7 +23,7 @@ def training_start(request, project_id):
     if preset not in TrainingRun.Preset.values:
         messages.error(request, gettext("Choose one of the training presets."))
         return redirect("projects:detail", project_id=project.id)
-    run = services.training_start(project=project, preset=preset)
+    run = services.training_start(project=project, preset=preset, actor=request.user)
     messages.success(request, gettext("Training queued. We will email you when your model is ready."))
     return redirect("training:run", run_id=run.id)
 
@@ -64,7 +64,7 @@ def run_live(request, run_id):
 def run_cancel(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
     try:
-        run = services.training_cancel(run=run)
+        run = services.training_cancel(run=run, actor=request.user)
     except ProviderError as error:
         messages.error(
             request,
@@ -82,7 +82,7 @@ def run_cancel(request, run_id):
 @require_POST
 def run_retry(request, run_id):
     run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
-    new_run = services.training_start(project=run.project, preset=run.preset)
+    new_run = services.training_start(project=run.project, preset=run.preset, actor=request.user)
     return redirect("training:run", run_id=new_run.id)
 
 

@@ -192,7 +192,7 @@ class GenerationCancelView(APIView):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         if not selectors.generation_can_cancel(user=request.user, generation=generation):
             raise PermissionDenied  # its starter or the project's owner
-        services.generation_cancel(generation=generation)
+        services.generation_cancel(generation=generation, actor=request.user)
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
@@ -245,7 +245,7 @@ class GeneratedImageDetailView(APIView):
     )
     def delete(self, request, image_id: int):
         image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
-        services.image_trash(image=image)
+        services.image_trash(image=image, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

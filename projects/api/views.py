@@ -68,7 +68,7 @@ class ProjectViewSet(viewsets.ViewSet):
         data = ProjectInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {key: value for key, value in data.validated_data.items() if not (key == "trigger_word" and not value)}
-        services.project_update(project=project, **fields)
+        services.project_update(project=project, actor=request.user, **fields)
         return Response(ProjectDetailSerializer(self._project(pk)).data)
 
     @extend_schema(responses={204: None}, summary="Delete a project, its photos and their files")
@@ -114,7 +114,7 @@ class PhotoViewSet(viewsets.ViewSet):
         files = request.FILES.getlist("files")
         if not files:
             raise ValidationError({"files": [gettext("Attach one or more photos in the multipart field `files`.")]})
-        result = services.photo_upload(project=project, files=files)
+        result = services.photo_upload(project=project, files=files, actor=request.user)
         body = {
             "accepted": PhotoSerializer(result.accepted, many=True, context={"request": request}).data,
             "rejected": [{"name": name, "error": error} for name, error in result.rejected],
@@ -130,7 +130,9 @@ class PhotoViewSet(viewsets.ViewSet):
         photo = self._photo(pk, Can.EDIT)
         data = PhotoUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        photo = services.photo_update_description(photo=photo, description=data.validated_data["description"])
+        photo = services.photo_update_description(
+            photo=photo, description=data.validated_data["description"], actor=request.user
+        )
         return Response(PhotoSerializer(photo, context={"request": request}).data)
 
     @extend_schema(
@@ -141,7 +143,7 @@ class PhotoViewSet(viewsets.ViewSet):
         "and its files are purged. `DELETE /api/v1/library/trash/photos/{id}/` deletes it for good now.",
     )
     def destroy(self, request, project_pk=None, pk=None):
-        services.photo_trash(photo=self._photo(pk, Can.EDIT))
+        services.photo_trash(photo=self._photo(pk, Can.EDIT), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -173,7 +173,9 @@ def test_the_dashboard_keeps_a_constant_query_count_with_shared_projects(
 ):
     client = logged_in(client, owner)
     MembershipFactory(project=ProjectFactory(), user=owner, role=Role.VIEWER)
-    with django_assert_num_queries(5):  # session, user, projects (with role and owner), their photos, invitations to you
+    with django_assert_num_queries(
+        5
+    ):  # session, user, projects (with role and owner), their photos, invitations to you
         client.get("/projects/")
     for role in (Role.EDITOR, Role.VIEWER):
         MembershipFactory(project=ProjectFactory(), user=owner, role=role)

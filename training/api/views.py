@@ -69,7 +69,7 @@ class TrainingStartView(APIView):
         project = project_selectors.project_get_for_user(user=request.user, project_id=project_pk, capability=Can.TRAIN)
         data = TrainingStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = services.training_start(project=project, preset=data.validated_data["preset"])
+        run = services.training_start(project=project, preset=data.validated_data["preset"], actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -106,5 +106,5 @@ class TrainingRunCancelView(APIView):
     )
     def post(self, request, run_id: int):
         run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
-        run = services.training_cancel(run=run)
+        run = services.training_cancel(run=run, actor=request.user)
         return Response(TrainingRunSerializer(run).data)
