@@ -70,7 +70,13 @@ def _site_link(path: str) -> str:
 
 
 def user_signup(
-    *, email: str, display_name: str, password: str, language: str = "", browser_language: str = ""
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    language: str = "",
+    browser_language: str = "",
+    email_verified: bool = False,
 ) -> User | None:
     """Create an unverified account and email a verification link.
 
@@ -81,6 +87,9 @@ def user_signup(
     For an email that is already registered nothing is created: the owner of that address gets a
     notice (or, if still unverified, a fresh link), so sign-up never reveals who has an account
     (and a stranger's sign-up never changes that account's language).
+    `email_verified`: the caller has proof the visitor reads this mailbox (a signed link that was
+    emailed to it, such as a project invitation's): the account starts verified, with no
+    verification email.
     Returns the new user, or None when the address was taken.
     """
     email = normalize_email(email)
@@ -92,13 +101,15 @@ def user_signup(
                 display_name=display_name.strip(),
                 language=_shipped(language),
                 browser_language=_shipped(browser_language),
+                email_verified_at=timezone.now() if email_verified else None,
             )
     except IntegrityError:
         existing = User.objects.get(email=email)
         kind = AccountEmail.Kind.SIGNUP_NOTICE if existing.is_email_verified else AccountEmail.Kind.VERIFICATION
         account_email_queue(user=existing, kind=kind)
         return None
-    account_email_queue(user=user, kind=AccountEmail.Kind.VERIFICATION)
+    if not email_verified:
+        account_email_queue(user=user, kind=AccountEmail.Kind.VERIFICATION)
     return user
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Case, Count, F, Prefetch, Sum, When
+from django.db.models import Case, Count, F, Prefetch, Q, Sum, When
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -20,7 +20,8 @@ from core.money import money
 from core.storage import storage_url
 from generation.models import GeneratedImage, Generation, GenerationLimit
 from generation.providers import new_jobs_simulated
-from projects.models import Project
+from projects.access import Can, project_ids_for, require, role_of
+from projects.models import Project, Role
 from training.models import TrainingRun
 
 if TYPE_CHECKING:
@@ -271,9 +272,45 @@ def lora_run_from_token(*, token: str) -> TrainingRun | None:
 # ------------------------------------------------------------------------------
 
 
+def jobs_scope(*, user: User, capability: Can = Can.VIEW, prefix: str = "") -> Q:
+    """Which jobs (reached through `prefix`, e.g. "generation__") the user may do this to: every job
+    of a project's models where their role allows it (whoever started it), and their own jobs of the
+    base model, which belong to no project. A job of a project they left is no longer theirs to see."""
+    return Q(**{f"{prefix}project_id__in": project_ids_for(user=user, capability=capability)}) | Q(
+        **{f"{prefix}project__isnull": True, f"{prefix}user": user}
+    )
+
+
+def generation_require(*, user: User, generation: Generation, capability: Can) -> None:
+    """403 when the user's role in the job's project lacks `capability` (404 for a non-member);
+    a base-model job is its starter's alone, and the scope above already found it theirs."""
+    if generation.project_id is not None:
+        require(user=user, project=generation.project_id, capability=capability)
+
+
+def editable_project_ids(*, user: User) -> set[int]:
+    """The projects whose images the user may favourite, delete and restore: one query, for pages
+    that show write controls per tile."""
+    return set(project_ids_for(user=user, capability=Can.EDIT).values_list("project_id", flat=True))
+
+
+def image_editable(*, user: User, image: GeneratedImage, editable: set[int]) -> bool:
+    """Whether the user may change this image (`editable`: editable_project_ids)."""
+    project_id = image.generation.project_id
+    return project_id in editable if project_id is not None else image.generation.user_id == user.id
+
+
+def generation_can_cancel(*, user: User, generation: Generation) -> bool:
+    """Its starter may cancel a running job, and so may the owner of its project."""
+    if generation.user_id == user.id:
+        return True
+    return generation.project_id is not None and role_of(user=user, project=generation.project_id) == Role.OWNER
+
+
 def generation_list_for_user(*, user: User, run_id: int | None = None, project_id: int | None = None):
-    """The user's jobs, newest first, with their model, project and images."""
-    jobs = Generation.objects.filter(user=user)
+    """The jobs the user may see (every job of their projects' models, their own of the base
+    model), newest first, with their model, project and images."""
+    jobs = Generation.objects.filter(jobs_scope(user=user))
     if run_id:
         jobs = jobs.filter(training_run_id=run_id)
     if project_id:
@@ -288,7 +325,7 @@ def generation_list_for_user(*, user: User, run_id: int | None = None, project_i
 
 
 def generation_get_for_user(*, user: User, generation_id: int) -> Generation:
-    """The user's job with its images, or 404."""
+    """A job the user may see, with its images, or 404."""
     return get_object_or_404(generation_list_for_user(user=user), id=generation_id)
 
 
@@ -299,8 +336,12 @@ def image_list_for_user(
     project_id: int | None = None,
     favourites: bool = False,
     sort: str = "newest",
+    capability: Can = Can.VIEW,
 ):
-    images = GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=True)
+    """The images the user may see (or, with `capability`, change), outside the trash."""
+    images = GeneratedImage.objects.filter(
+        jobs_scope(user=user, capability=capability, prefix="generation__"), trashed_at__isnull=True
+    )
     if run_id:
         images = images.filter(generation__training_run_id=run_id)
     if project_id:
@@ -317,19 +358,28 @@ def generation_stored_indexes(*, generation_id: int) -> set[int]:
 
 
 def images_for_download(*, user: User, image_ids: list[int]) -> list[GeneratedImage]:
-    """The user's images among these ids, with what their download names need."""
+    """The images the user may see among these ids, with what their download names need."""
     return list(image_list_for_user(user=user).filter(id__in=image_ids).select_related("generation__training_run"))
 
 
-def image_get_for_user(*, user: User, image_id: int, trashed: bool | None = False) -> GeneratedImage:
-    """The user's image, or 404. `trashed`: False (the default) only outside the trash, True only
-    in it, None either (its files, which the trash page shows)."""
-    filters = {"generation__user": user, "id": image_id}
+def image_get_for_user(
+    *, user: User, image_id: int, trashed: bool | None = False, capability: Can = Can.VIEW
+) -> GeneratedImage:
+    """An image the user may see, or 404; 403 when their role in its project lacks `capability`.
+    `trashed`: False (the default) only outside the trash, True only in it, None either (its
+    files, which the trash page shows)."""
+    filters = {"id": image_id}
     if trashed is not None:
         filters["trashed_at__isnull"] = not trashed
-    return get_object_or_404(
-        GeneratedImage.objects.select_related("generation__project", "generation__training_run"), **filters
+    image = get_object_or_404(
+        GeneratedImage.objects.filter(jobs_scope(user=user, prefix="generation__")).select_related(
+            "generation__project", "generation__training_run"
+        ),
+        **filters,
     )
+    if capability != Can.VIEW:
+        generation_require(user=user, generation=image.generation, capability=capability)
+    return image
 
 
 def image_get_for_viewer(*, user: User, image_id: int) -> GeneratedImage:
@@ -341,9 +391,12 @@ def image_get_for_viewer(*, user: User, image_id: int) -> GeneratedImage:
 
 
 def image_trash_for_user(*, user: User):
-    """The user's images in the trash, most recently trashed first, with their job."""
+    """The images in the trash the user may restore (those of projects where they may edit, and
+    their own of the base model), most recently trashed first, with their job."""
     return (
-        GeneratedImage.objects.filter(generation__user=user, trashed_at__isnull=False)
+        GeneratedImage.objects.filter(
+            jobs_scope(user=user, capability=Can.EDIT, prefix="generation__"), trashed_at__isnull=False
+        )
         .select_related("generation")
         .order_by("-trashed_at", "-id")
     )
@@ -365,13 +418,29 @@ def image_url(*, image: GeneratedImage, variant: str) -> str:
     return reverse("generation:image_file", kwargs={"image_id": image.id, "variant": variant})
 
 
-def model_choices_for_user(*, user: User) -> list[TrainingRun]:
-    """The user's trained models, newest first, for the model picker."""
+def model_choices_for_user(*, user: User, capability: Can = Can.GENERATE) -> list[TrainingRun]:
+    """The trained models of every project where the user may generate (or, with `capability`,
+    see: the gallery's filter), newest first, for the model picker."""
     return list(
-        TrainingRun.objects.filter(project__owner=user, status=TrainingRun.Status.SUCCEEDED)
+        TrainingRun.objects.filter(
+            project_id__in=project_ids_for(user=user, capability=capability), status=TrainingRun.Status.SUCCEEDED
+        )
         .exclude(lora_file="", hf_commit="")
         .select_related("project")
         .order_by("-completed_at", "-id")
+    )
+
+
+def model_get_for_user(*, user: User, run_id: int) -> TrainingRun | None:
+    """A trained model of a project the user is a member of (whatever their role), or None: a
+    non-member's id is answered as a missing one, a member's is refused by the role later."""
+    return (
+        TrainingRun.objects.filter(
+            id=run_id, project_id__in=project_ids_for(user=user), status=TrainingRun.Status.SUCCEEDED
+        )
+        .exclude(lora_file="", hf_commit="")
+        .select_related("project")
+        .first()
     )
 
 

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +26,7 @@ from generation.forms import BASE_MODEL, GenerationForm
 from generation.models import Generation
 from generation.providers import new_jobs_simulated
 from generation.services.prompts import prompt_with_trigger
+from projects.access import Can
 from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
@@ -92,12 +94,22 @@ def _trigger_word_note(generation: Generation, run) -> str:
     }
 
 
+def _refuse_forced_model(request, form: GenerationForm) -> None:
+    """A model posted that the picker did not offer: 403 when it is one of a project the user is a
+    member of (their role may not generate), else the form's own "not a valid choice"."""
+    run_id = int_or_none(request.POST.get("model"))
+    if run_id and str(run_id) not in form.models and selectors.model_get_for_user(user=request.user, run_id=run_id):
+        raise PermissionDenied
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("generation_create", key=by_user)
 def generation_new(request):
     models = selectors.model_choices_for_user(user=request.user)
     form = GenerationForm(request.POST or None, models=models, initial=_initial_from(request, models))
+    if request.method == "POST":
+        _refuse_forced_model(request, form)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("model")
@@ -134,13 +146,17 @@ def generation_new(request):
     return render(request, "generation/new.html", context)
 
 
-def _job_context(*, generation: Generation) -> dict:
+def _job_context(*, user, generation: Generation) -> dict:
     images = [
         {"image": image, "thumbnail_url": selectors.image_url(image=image, variant="thumbnail")}
         for image in generation.images.all()
     ]
     return {
         "generation": generation,
+        # Write controls the reader's role allows (a viewer sees none).
+        "can_cancel": generation.is_active and selectors.generation_can_cancel(user=user, generation=generation),
+        "can_generate": generation.training_run_id is None
+        or any(run.id == generation.training_run_id for run in selectors.model_choices_for_user(user=user)),
         "images": images,
         "wait_notice": selectors.generation_wait_notice(generation=generation),
         "prompt_max_chars": settings.GENERATION_PROMPT_MAX_CHARS,
@@ -151,7 +167,7 @@ def _job_context(*, generation: Generation) -> dict:
 @require_safe
 def generation_detail(request, generation_id):
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
-    return render(request, "generation/job.html", _job_context(generation=generation))
+    return render(request, "generation/job.html", _job_context(user=request.user, generation=generation))
 
 
 @login_required
@@ -160,15 +176,17 @@ def generation_detail(request, generation_id):
 def generation_live(request, generation_id):
     """The changing part of the job page, polled by the page itself while the job is active."""
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
-    return render(request, "generation/_job_live.html", _job_context(generation=generation))
+    return render(request, "generation/_job_live.html", _job_context(user=request.user, generation=generation))
 
 
 @login_required
 @require_POST
 def generation_cancel(request, generation_id):
     generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
+    if not selectors.generation_can_cancel(user=request.user, generation=generation):
+        raise PermissionDenied
     try:
-        generation = services.generation_cancel(generation=generation)
+        generation = services.generation_cancel(generation=generation, actor=request.user)
     except ProviderError as error:
         messages.error(
             request,
@@ -186,7 +204,7 @@ def gallery(request):
     run_id = int_or_none(request.GET.get("model"))
     project_id = int_or_none(request.GET.get("project"))
     favourites = request.GET.get("favourites") == "1"
-    models = selectors.model_choices_for_user(user=request.user)
+    models = selectors.model_choices_for_user(user=request.user, capability=Can.VIEW)
     # Likeness is measured against the face of a person model: other images have none to sort by.
     person_models = [run for run in models if run.project.category == Project.Category.PERSON]
     likeness_sort = any(run_id in (None, run.id) for run in person_models)
@@ -197,9 +215,11 @@ def gallery(request):
         user=request.user, run_id=run_id, project_id=project_id, favourites=favourites, sort=sort
     )
     page = Paginator(images, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    editable = selectors.editable_project_ids(user=request.user)
     tiles = [
         {
             "image": image,
+            "can_edit": selectors.image_editable(user=request.user, image=image, editable=editable),
             "thumbnail_url": selectors.image_url(image=image, variant="thumbnail"),
             "file_url": selectors.image_url(image=image, variant="file"),
         }
@@ -212,6 +232,8 @@ def gallery(request):
         "tiles": tiles,
         "models": models,
         "likeness_sort": likeness_sort,
+        # The selection may be deleted only when the reader may delete some of the images shown.
+        "can_delete": any(tile["can_edit"] for tile in tiles),
         "filters": {"model": run_id, "project": project_id, "favourites": favourites, "sort": sort},
         "query": query.urlencode(),
     }
@@ -222,9 +244,11 @@ def gallery(request):
 @require_safe
 def image_detail(request, image_id):
     image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    editable = selectors.editable_project_ids(user=request.user)
     context = {
         "image": image,
         "generation": image.generation,
+        "can_edit": selectors.image_editable(user=request.user, image=image, editable=editable),
         "file_url": selectors.image_url(image=image, variant="file"),
     }
     return render(request, "generation/image.html", context)
@@ -242,7 +266,7 @@ def image_download(request, image_id):
 @login_required
 @require_POST
 def image_favourite(request, image_id):
-    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
     services.image_set_favourite(image=image, favourite=request.POST.get("favourite") == "1")
     return redirect(_back_to(request, reverse("generation:image", kwargs={"image_id": image.id})))
 
@@ -250,8 +274,8 @@ def image_favourite(request, image_id):
 @login_required
 @require_POST
 def image_delete(request, image_id):
-    image = selectors.image_get_for_user(user=request.user, image_id=image_id)
-    services.image_trash(image=image)
+    image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
+    services.image_trash(image=image, actor=request.user)
     messages.success(request, moved_to_trash(count=1, singular="image"))
     return redirect("generation:gallery")
 
@@ -301,6 +325,9 @@ def images_action(request):
         messages.error(request, gettext("Select at least one image first."))
         return redirect(_back_to(request, reverse("generation:gallery")))
     if request.POST.get("action") == "delete":
+        editable = selectors.editable_project_ids(user=request.user)
+        if not all(selectors.image_editable(user=request.user, image=image, editable=editable) for image in images):
+            raise PermissionDenied  # a viewer's selection: nothing is moved
         moved = services.images_trash(user=request.user, image_ids=[image.id for image in images])
         messages.success(request, moved_to_trash(count=moved, singular="image"))
         return redirect(_back_to(request, reverse("generation:gallery")))

@@ -1,10 +1,15 @@
 """Per-user vector indexes (FAISS) over the items' embeddings, kept in process memory.
 
-Each user has their own index, so a search can never return another user's items. An index is
-built from the database on first use and then kept up to date incrementally: before each search,
-items embedded since the last sync are (re)added, and a count check catches deletions (the ids the
-database no longer has are removed, the ones it has and the index lacks are added). Vectors are
-unit length, so inner product is cosine similarity.
+Each user has their own index of the items they may see (library/visibility.py: their projects'
+items, whoever made them, and their own base-model images), so a search can never return an item
+of a project they are not a member of. An index is built from the database on first use and then
+kept up to date incrementally: before each search, items embedded since the last sync are
+(re)added, and a count check catches deletions (the ids the database no longer has are removed, the
+ones it has and the index lacks are added). The projects the user is a member of are compared too:
+joining or leaving one brings the index's ids to the database's at once, even when the count
+happens to be unchanged. A shared project's items are in each member's index (memory grows with
+members, not only items: the budget below holds). Vectors are unit length, so inner product is
+cosine similarity.
 
 Exact up to LIBRARY_INDEX_APPROXIMATE_ABOVE items (a flat index: recall 1.0), approximate above:
 an inverted-file index (FAISS IndexIVFFlat) whose cells are k-means clusters of the user's own
@@ -35,7 +40,7 @@ from django.conf import settings
 
 from library import embeddings
 from library.embeddings import from_bytes
-from library.models import LibraryItem
+from library.visibility import items_visible_to, scope_key
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +159,7 @@ class UserIndex:
     def __init__(self, dimensions: int | None = None) -> None:
         self.dimensions = dimensions or embeddings.dimensions()
         self.synced_at: object = None  # the latest embedded_at seen
+        self.scope_key: tuple[int, ...] | None = None  # the projects whose items it holds (visibility.scope_key)
         self.sync_lock = threading.Lock()  # one database sync at a time (index_for)
         self._lock = threading.Lock()  # guards everything below
         self._index: faiss.Index = _flat(self.dimensions)
@@ -384,7 +390,7 @@ _cache = IndexCache()
 
 def _items(user_id: int):
     # Only the configured model's vectors: during a re-embed the others wait, never mixed in.
-    return LibraryItem.objects.filter(user_id=user_id, embedding__isnull=False, embedding_model=embeddings.model_id())
+    return items_visible_to(user_id).filter(embedding__isnull=False, embedding_model=embeddings.model_id())
 
 
 def _upsert_rows(user_index: UserIndex, rows) -> object:
@@ -406,13 +412,17 @@ def _upsert_rows(user_index: UserIndex, rows) -> object:
 
 def _sync(user_id: int, user_index: UserIndex) -> None:
     with user_index.sync_lock:
+        key = scope_key(user_id)
+        # Joined or left a project since the last sync: its items, however old, come or go below.
+        rescoped = user_index.scope_key is not None and key != user_index.scope_key
+        user_index.scope_key = key
         changed = _items(user_id)
         if user_index.synced_at is not None:
             changed = changed.filter(embedded_at__gte=user_index.synced_at)  # upserts are idempotent
         latest = _upsert_rows(user_index, changed.values_list("id", "embedding", "embedded_at").iterator(2_000))
         if latest is not None:
             user_index.synced_at = latest
-        if len(user_index) == _items(user_id).count():
+        if not rescoped and len(user_index) == _items(user_id).count():
             return
         # Items were deleted (or an embedding was committed after a later one had been synced):
         # bring the index's set of ids to the database's.

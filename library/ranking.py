@@ -31,6 +31,7 @@ from django.conf import settings
 
 from library import analysis, embeddings
 from library.models import LibraryItem
+from library.visibility import items_visible_to, scope_key
 
 # A word, a code or a file name: letters and digits joined by hyphens, underscores or apostrophes.
 TOKEN = re.compile(r"[^\W_]+(?:['’_-][^\W_]+)*")
@@ -183,12 +184,14 @@ class Weights:
 
 @dataclass
 class TermIndex:
-    """One user's map from a word to the items whose text holds it (item ids, in sync order)."""
+    """One user's map from a word to the items whose text holds it (item ids, in sync order): the
+    items the user may see, as their vector index (library/index.py)."""
 
     postings: dict[str, list[int]] = field(default_factory=dict)
     items: set[int] = field(default_factory=set)
     entries: int = 0  # postings in all, for size() without walking a dict another thread may grow
     synced_at: datetime | None = None
+    scope_key: tuple[int, ...] | None = None  # the projects whose items it holds (visibility.scope_key)
     # Items added again since the map was built (edited): their old words linger until a rebuild.
     readded: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -236,11 +239,15 @@ _lock = threading.Lock()
 
 def _indexed(user_id: int):
     # The items the vector index holds (library/index.py): a hybrid score needs both halves.
-    return LibraryItem.objects.filter(user_id=user_id, embedding__isnull=False, embedding_model=embeddings.model_id())
+    return items_visible_to(user_id).filter(embedding__isnull=False, embedding_model=embeddings.model_id())
 
 
 def _sync(user_id: int, terms: TermIndex) -> bool:
     """Add what changed since the last sync; False when the map must be rebuilt."""
+    key = scope_key(user_id)
+    if terms.scope_key is not None and key != terms.scope_key:
+        return False  # joined or left a project: rebuilt from the items now visible
+    terms.scope_key = key
     changed = _indexed(user_id)
     if terms.synced_at is not None:
         changed = changed.filter(embedded_at__gte=terms.synced_at)  # adding again is harmless

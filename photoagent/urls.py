@@ -14,6 +14,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),
+    path("invitations/", include("projects.invitation_urls")),
     path("training/", include("training.urls")),
     path("generation/", include("generation.urls")),
     path("library/", include("library.urls")),

@@ -62,3 +62,8 @@ def require(*, user: User, project: Project | int, capability: Can) -> str:
     if not role_allows(role, capability):
         raise PermissionDenied
     return role
+
+
+def capabilities_of(role: str | None) -> dict[str, bool]:
+    """What the role may do, as booleans by capability name, for templates: `{% if can.edit %}`."""
+    return {capability.value: role_allows(role, capability) for capability in Can}

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from core.trash import TrashedListFilter
 from projects import selectors, services
-from projects.models import Photo, Project
+from projects.models import Membership, Photo, Project
 
 
 class PhotoInline(admin.TabularInline):
@@ -34,21 +34,43 @@ class PhotoInline(admin.TabularInline):
         return format_html('<img src="{}" alt="" width="64">', url) if url else "—"
 
 
+class MembershipInline(admin.TabularInline):
+    """Who is in the project, with which role. Read only: members, roles and ownership change
+    through the project's services (one owner membership, kept in step with Project.owner)."""
+
+    model = Membership
+    extra = 0
+    can_delete = False
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "category", "status", "photos", "trigger_word", "created_at"]
+    list_display = ["name", "owner", "category", "status", "photos", "members", "trigger_word", "created_at"]
     list_filter = ["category", "status", "created_at"]
-    search_fields = ["name", "owner__email", "trigger_word"]
+    search_fields = ["name", "owner__email", "memberships__user__email", "trigger_word"]
     list_select_related = ["owner"]
     readonly_fields = ["owner", "created_at", "updated_at"]
-    inlines = [PhotoInline]
+    inlines = [MembershipInline, PhotoInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(photo_total=Count("photos"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(photo_total=Count("photos", distinct=True), member_total=Count("memberships", distinct=True))
+        )
 
     @admin.display(ordering="photo_total")
     def photos(self, project):
         return project.photo_total
+
+    @admin.display(ordering="member_total")
+    def members(self, project):
+        return project.member_total
 
     def delete_model(self, request, obj):
         # Through the service, so the stored files go too.

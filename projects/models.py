@@ -220,3 +220,59 @@ FEED_KINDS = frozenset(
         ProjectEvent.Kind.OWNERSHIP_TRANSFERRED,
     }
 )
+
+
+# The roles an invitation (or a role change) can give: the owner's comes only by a transfer.
+INVITABLE_ROLE_CHOICES = [(Role.EDITOR.value, Role.EDITOR.label), (Role.VIEWER.value, Role.VIEWER.label)]
+
+
+class Invitation(models.Model):
+    """An invitation by email to join a project as an editor or viewer (an owner only comes by a
+    transfer). Its link is signed over the id and a random nonce kept here hashed only: each send
+    makes a new nonce (an older link stops working), accepting it ends it (single use), and it
+    expires INVITATION_EXPIRY_DAYS after its last send."""
+
+    INVITABLE_ROLES = (Role.EDITOR, Role.VIEWER)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    # Normalised (lower case): compared with the address of the account that accepts it.
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=INVITABLE_ROLE_CHOICES)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The inviter's language when they sent it: the email's language for an address with no account.
+    language = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # Sends asked for (the first and each resend), and sends done: the email task sends send number
+    # N once, and only while N is the latest (idempotent; a superseded resend sends nothing).
+    send_count = models.PositiveSmallIntegerField(default=0)
+    emailed_count = models.PositiveSmallIntegerField(default=0)
+    nonce_hash = models.CharField(max_length=64, blank=True)
+    # "<project id>:<email>" while pending, NULL once accepted, declined or revoked: at most one
+    # pending invitation per project and address (MariaDB has no partial unique indexes; NULLs
+    # do not collide).
+    pending_key = models.CharField(max_length=300, null=True, blank=True, unique=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["email", "expires_at"], name="invitation_email_idx")]
+
+    def __str__(self):
+        return f"{self.email} to {self.project} ({self.role})"
+
+    @staticmethod
+    def key_for(project_id: int, email: str) -> str:
+        return f"{project_id}:{email}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.declined_at is None and self.revoked_at is None

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.trash import named_moved_to_trash
 from projects import pages, selectors, services
+from projects.access import Can, capabilities_of
 from projects.forms import PhotoDescriptionForm, PhotoUploadForm, ProjectEditForm, ProjectForm
 from projects.models import Photo
 
@@ -25,7 +26,15 @@ def project_list(request):
     for project in selectors.project_list_for_user(user=request.user):
         cover = selectors.project_cover(project=project)
         cover_url = selectors.photo_url(photo=cover, variant="thumbnail") if cover else ""
-        cards.append({"project": project, "cover_url": cover_url})
+        cards.append(
+            {
+                "project": project,
+                "cover_url": cover_url,
+                "role_label": selectors.role_label(project.role),
+                # Shared with the user: the card names whose project it is.
+                "shared": project.owner_id != request.user.id,
+            }
+        )
     return render(request, "projects/list.html", {"cards": cards, "photo_max": settings.PROJECT_PHOTOS_MAX})
 
 
@@ -55,12 +64,14 @@ def project_create(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_edit(request, project_id):
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.MANAGE)
     form = ProjectEditForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
         try:
             services.project_update(
-                project=selectors.project_get_for_user(user=request.user, project_id=project_id), **form.cleaned_data
+                project=selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.MANAGE),
+                actor=request.user,
+                **form.cleaned_data,
             )
         except services.ProjectError as error:
             form.add_error("trigger_word", str(error))
@@ -74,11 +85,13 @@ def _detail_context(*, request, project) -> dict:
     photos = list(selectors.photo_list_for_project(project=project))
     report = selectors.project_readiness(project=project, photos=photos)
     flagged = {photo_id: check for check in report.checks if check.level != "ok" for photo_id in check.photo_ids}
+    can = capabilities_of(project.role)
     rows = [
         {
             "photo": photo,
             "thumbnail_url": selectors.photo_url(photo=photo, variant="thumbnail"),
-            "form": PhotoDescriptionForm(instance=photo, prefix=f"photo-{photo.id}"),
+            # Who may not edit reads the description as text: no box to type into.
+            "form": PhotoDescriptionForm(instance=photo, prefix=f"photo-{photo.id}") if can[Can.EDIT] else None,
             "flag": flagged.get(photo.id),
         }
         for photo in photos
@@ -86,6 +99,9 @@ def _detail_context(*, request, project) -> dict:
     active = sum(1 for photo in photos if photo.status != Photo.Status.FAILED)
     page = {
         "project": project,
+        # What the user's role lets them do here: the page shows only the controls they can use.
+        "can": can,
+        "role_label": selectors.role_label(project.role),
         "photos": photos,
         "rows": rows,
         "report": report,
@@ -93,7 +109,7 @@ def _detail_context(*, request, project) -> dict:
         "photo_count": active,
         "photo_max": settings.PROJECT_PHOTOS_MAX,
         "photo_min": settings.PROJECT_PHOTOS_MIN,
-        "can_upload": active < settings.PROJECT_PHOTOS_MAX,
+        "can_upload": can[Can.EDIT] and active < settings.PROJECT_PHOTOS_MAX,
         # The page keeps itself current while photos are processed (or a section says so: a run's progress).
         "updating": any(photo.status == Photo.Status.PROCESSING for photo in photos),
         "upload_max_files": settings.PHOTO_UPLOAD_MAX_FILES,
@@ -122,7 +138,7 @@ def project_live(request, project_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_delete(request, project_id):
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.MANAGE)
     if request.method == "POST":
         services.project_delete(project=project)
         messages.success(request, gettext("Project “%(name)s” and its photos were deleted.") % {"name": project.name})
@@ -133,8 +149,8 @@ def project_delete(request, project_id):
 @login_required
 @require_POST
 def photo_upload(request, project_id):
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
-    result = services.photo_upload(project=project, files=request.FILES.getlist("photos"))
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.EDIT)
+    result = services.photo_upload(project=project, files=request.FILES.getlist("photos"), actor=request.user)
     if _wants_json(request):
         return JsonResponse(
             {
@@ -162,10 +178,14 @@ def photo_upload(request, project_id):
 @login_required
 @require_POST
 def photo_describe(request, project_id, photo_id):
-    photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
+    photo = selectors.photo_get_for_user(
+        user=request.user, photo_id=photo_id, project_id=project_id, capability=Can.EDIT
+    )
     form = PhotoDescriptionForm(request.POST, instance=photo, prefix=f"photo-{photo.id}")
     if form.is_valid():
-        photo = services.photo_update_description(photo=photo, description=form.cleaned_data["description"])
+        photo = services.photo_update_description(
+            photo=photo, description=form.cleaned_data["description"], actor=request.user
+        )
         # An empty box is allowed (the checklist asks for it again), but it must not read as "Saved".
         status = gettext("Description saved.") if photo.description else gettext("Description cleared.")
         if _wants_json(request):
@@ -189,7 +209,9 @@ def photo_describe(request, project_id, photo_id):
 @login_required
 @require_POST
 def photo_delete(request, project_id, photo_id):
-    photo = selectors.photo_get_for_user(user=request.user, photo_id=photo_id, project_id=project_id)
-    services.photo_trash(photo=photo)
+    photo = selectors.photo_get_for_user(
+        user=request.user, photo_id=photo_id, project_id=project_id, capability=Can.EDIT
+    )
+    services.photo_trash(photo=photo, actor=request.user)
     messages.success(request, named_moved_to_trash(name=photo.original_filename))
     return redirect("projects:detail", project_id=project_id)

@@ -8,6 +8,7 @@ from generation.models import GeneratedImage, Generation
 from generation.tests.factories import trained_model
 from library import services as library_services
 from library.models import AlbumSuggestion, LibraryItem, ShareLink
+from projects import services as project_services
 from projects.models import Photo
 from training.models import TrainingRun
 
@@ -30,6 +31,9 @@ def owned(settings, run_on_commit):
     share = library_services.share_create(user=owner, generated_image=image)
     token, secret = account_services.api_token_create(user=owner, name="cli")
     photo = Photo.objects.filter(project=run.project).first()
+    invitation = project_services.invitation_create(
+        actor=owner, project=run.project, email="invited@example.com", role="editor"
+    )
     return {
         "owner": owner,
         "secret": secret,
@@ -45,6 +49,8 @@ def owned(settings, run_on_commit):
             "suggestion_id": suggestion.id,
             "share_id": share.id,
             "token_id": token.id,
+            "user_id": owner.id,
+            "invitation_id": invitation.id,
             "variant": "thumbnail",
         },
         # `pk` names a different object on each route.

@@ -24,6 +24,7 @@ PUBLIC = (
     "s/",
     "training/webhooks/",
     "generation/webhooks/",
+    "invitations/<str:token>/",
 )
 # The API's own description, public on purpose; every other API route is an operation in the schema.
 API_DOCS = ("api/v1/schema/", "api/v1/docs/", "api/v1/redoc/")
@@ -105,6 +106,9 @@ COLLECTIONS = {
     "library_album_suggestions_refresh_create": ({}, 200),
     "library_trash_list": ({}, 200),
     "library_trash_destroy": ({}, 204),  # empties the stranger's own trash only
+    "invitations_list": ({}, 200),
+    "invitations_accept": ({"invitation": "invitation_id"}, 404),
+    "invitations_decline": ({"invitation": "invitation_id"}, 404),
 }
 
 

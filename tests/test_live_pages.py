@@ -158,8 +158,8 @@ def test_no_description_box_or_file_input_is_inside_a_swapped_leaf(client, setti
 @pytest.mark.parametrize(
     ("name", "queries"),
     [
-        # session, user, project, photos, runs
-        ("project", 5),
+        # session, user, project, photos, runs, activity events and what they link to
+        ("project", 7),
         # session, user, the run with its project
         ("run", 3),
         # session, user, the job with its run and project, its images

@@ -22,8 +22,9 @@ def test_a_trained_projects_page_keeps_a_constant_query_count(
     run = trained_model(project=project)
     client.force_login(project.owner)
     # Session, user, the project, its photos, its runs, its recent images, then what may refuse a
-    # new training: a run in progress, the user's limits, runs today, spend this month.
-    with django_assert_num_queries(10):
+    # new training: a run in progress, the user's limits, runs today, spend this month; the
+    # activity section's events and what they link to.
+    with django_assert_num_queries(12):
         page = client.get(f"/projects/{project.id}/")
     assert page.context["report"].ready
     assert page.context["recent_images"] == []
@@ -35,7 +36,7 @@ def test_a_trained_projects_page_keeps_a_constant_query_count(
     for photo in added:
         photo.refresh_from_db()
         project_services.photo_update_description(photo=photo, description="the mug on a shelf")
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         page = client.get(f"/projects/{project.id}/")
     assert page.context["report"].ready
     assert len(page.context["rows"]) == 18

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -12,6 +13,7 @@ from accounts.models import User
 from core.demo import DEMO_BACKEND
 from core.money import money
 from projects import selectors as project_selectors
+from projects.access import Can, project_ids_for, role_allows
 from projects.models import Photo, Project
 from training.models import TrainingLimit, TrainingRun
 from training.providers import backend_for
@@ -64,25 +66,30 @@ def _limits_for(user_id: int) -> tuple[int, Decimal]:
     return runs, spend
 
 
-def training_refusal(*, project: Project, steps: int, photos: list[Photo] | None = None) -> str:
-    """Why this project cannot start training now, or "" if it can. `photos`: the project's photos,
-    when the caller has read them already (the project page)."""
-    if (
-        project.status in (Project.Status.DRAFT,)
-        or not project_selectors.project_readiness(project=project, photos=photos).ready
-    ):
-        return gettext("The project is not ready: fix the readiness checklist first.")
-    if TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE).exists():
-        return gettext("This project is already training; wait for it to finish or cancel it.")
-    runs_per_day, monthly_spend = _limits_for(project.owner_id)
+@dataclass(frozen=True)
+class TrainingUsage:
+    """The training limits of the user runs are charged to (a project's owner), and their use so far."""
+
+    runs_per_day: int
+    runs_today: int
+    monthly_spend: Decimal
+    spent_this_month: Decimal
+
+    @property
+    def runs_left(self) -> int:
+        return max(0, self.runs_per_day - self.runs_today)
+
+    @property
+    def spend_left(self) -> Decimal:
+        return max(Decimal("0.00"), self.monthly_spend - self.spent_this_month)
+
+
+def training_usage(*, owner_id: int) -> TrainingUsage:
+    """The owner's limits and what their runs (in every project they own) have used of them."""
+    runs_per_day, monthly_spend = _limits_for(owner_id)
     now = timezone.now()
-    owner_runs = TrainingRun.objects.filter(project__owner_id=project.owner_id)
-    if owner_runs.filter(created_at__gte=now - timedelta(days=1)).count() >= runs_per_day:
-        return ngettext(
-            "You have started %(count)d training in the last 24 hours, your daily limit. Try again later.",
-            "You have started %(count)d trainings in the last 24 hours, your daily limit. Try again later.",
-            runs_per_day,
-        ) % {"count": runs_per_day}
+    owner_runs = TrainingRun.objects.filter(project__owner_id=owner_id)
+    runs_today = owner_runs.filter(created_at__gte=now - timedelta(days=1)).count()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     # Runs that ended without using a GPU cost nothing; the others count at their actual cost,
     # or their estimate while still running.
@@ -93,14 +100,42 @@ def training_refusal(*, project: Project, steps: int, photos: list[Photo] | None
         .exclude(backend=DEMO_BACKEND)
     )
     committed = sum(
-        (actual if actual is not None else estimated)
-        for actual, estimated in month.values_list("actual_cost", "estimated_cost")
+        (
+            (actual if actual is not None else estimated)
+            for actual, estimated in month.values_list("actual_cost", "estimated_cost")
+        ),
+        Decimal("0.00"),
     )
+    return TrainingUsage(
+        runs_per_day=runs_per_day, runs_today=runs_today, monthly_spend=monthly_spend, spent_this_month=committed
+    )
+
+
+def training_refusal(
+    *, project: Project, steps: int, photos: list[Photo] | None = None, usage: TrainingUsage | None = None
+) -> str:
+    """Why this project cannot start training now, or "" if it can. `photos`: the project's photos,
+    when the caller has read them already (the project page); `usage`: the owner's, likewise.
+    Runs are charged to the project's owner, so it is the owner's limits that apply."""
+    if (
+        project.status in (Project.Status.DRAFT,)
+        or not project_selectors.project_readiness(project=project, photos=photos).ready
+    ):
+        return gettext("The project is not ready: fix the readiness checklist first.")
+    if TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE).exists():
+        return gettext("This project is already training; wait for it to finish or cancel it.")
+    usage = usage or training_usage(owner_id=project.owner_id)
+    if usage.runs_today >= usage.runs_per_day:
+        return ngettext(
+            "You have started %(count)d training in the last 24 hours, your daily limit. Try again later.",
+            "You have started %(count)d trainings in the last 24 hours, your daily limit. Try again later.",
+            usage.runs_per_day,
+        ) % {"count": usage.runs_per_day}
     cost, _ = training_estimate(steps=steps, simulated=new_runs_simulated())
-    if cost and committed + cost > monthly_spend:
+    if cost and usage.spent_this_month + cost > usage.monthly_spend:
         return gettext("This training (about %(cost)s) would take you over your monthly limit of %(limit)s.") % {
             "cost": money(cost),
-            "limit": money(monthly_spend),
+            "limit": money(usage.monthly_spend),
         }
     return ""
 
@@ -138,17 +173,33 @@ def _number(value: float, significant: int | None = None) -> str:
 # ------------------------------------------------------------------------------
 
 
-def run_list_for_user(*, user: User) -> QuerySet[TrainingRun]:
-    return TrainingRun.objects.filter(project__owner=user).select_related("project").order_by("-created_at", "-id")
+def _runs_of(user: User, capability: Can = Can.VIEW) -> QuerySet[TrainingRun]:
+    """Runs of the projects where the user's role allows `capability`, each with `role` (the user's)."""
+    return TrainingRun.objects.filter(project_id__in=project_ids_for(user=user, capability=capability)).annotate(
+        role=project_selectors.role_subquery(user=user, project_ref="project_id")
+    )
 
 
-def run_get_for_user(*, user: User, run_id: int) -> TrainingRun:
-    """The user's run, or 404."""
-    return get_object_or_404(TrainingRun.objects.select_related("project"), project__owner=user, id=run_id)
+def run_list_for_user(*, user: User, capability: Can = Can.VIEW) -> QuerySet[TrainingRun]:
+    """The runs of every project the user is a member of (with that capability), newest first."""
+    return _runs_of(user, capability).select_related("project").order_by("-created_at", "-id")
 
 
-def trained_models_for_user(*, user: User):
-    return run_list_for_user(user=user).filter(status=TrainingRun.Status.SUCCEEDED)
+def run_get_for_user(*, user: User, run_id: int, capability: Can = Can.VIEW) -> TrainingRun:
+    """A run of a project the user is a member of, or 404; 403 when their role there does not allow
+    `capability` (starting, cancelling and retrying need Can.TRAIN: only the owner, who is charged)."""
+    run = get_object_or_404(_runs_of(user).select_related("project", "project__owner"), id=run_id)
+    role = getattr(run, "role", None)  # annotated by _runs_of
+    if not role_allows(role, capability):
+        raise project_selectors.role_refusal(role)
+    setattr(run.project, "role", role)  # noqa: B010 (an annotation the model does not declare)
+    return run
+
+
+def trained_models_for_user(*, user: User, capability: Can = Can.GENERATE):
+    """The trained models (succeeded runs) of the projects where the user's role allows `capability`:
+    by default those they may generate with (owner, editor); Can.VIEW lists what a viewer sees too."""
+    return run_list_for_user(user=user, capability=capability).filter(status=TrainingRun.Status.SUCCEEDED)
 
 
 def runs_for_project(*, project):

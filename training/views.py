@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from core.exceptions import ProviderError
 from core.files import open_stored
 from projects import selectors as project_selectors
+from projects.access import Can, capabilities_of, roles_that
 from training import selectors, services
 from training.models import TrainingRun
 
@@ -17,12 +18,12 @@ from training.models import TrainingRun
 @login_required
 @require_POST
 def training_start(request, project_id):
-    project = project_selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = project_selectors.project_get_for_user(user=request.user, project_id=project_id, capability=Can.TRAIN)
     preset = request.POST.get("preset", TrainingRun.Preset.BALANCED)
     if preset not in TrainingRun.Preset.values:
         messages.error(request, gettext("Choose one of the training presets."))
         return redirect("projects:detail", project_id=project.id)
-    run = services.training_start(project=project, preset=preset)
+    run = services.training_start(project=project, preset=preset, actor=request.user)
     messages.success(request, gettext("Training queued. We will email you when your model is ready."))
     return redirect("training:run", run_id=run.id)
 
@@ -31,6 +32,8 @@ def _run_context(*, run: TrainingRun) -> dict:
     simulated = run.simulated
     return {
         "run": run,
+        # Cancel and retry only for who may train (the owner); every member sees the progress and logs.
+        "can": capabilities_of(getattr(run, "role", None)),
         "loss_chart": selectors.loss_chart(run=run),
         # Only a real provider sends webhooks; a simulated run is driven on our side and never lags for lack of one.
         "polling_only": not simulated and not settings.SITE_URL.startswith("https://"),
@@ -59,9 +62,9 @@ def run_live(request, run_id):
 @login_required
 @require_POST
 def run_cancel(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
     try:
-        run = services.training_cancel(run=run)
+        run = services.training_cancel(run=run, actor=request.user)
     except ProviderError as error:
         messages.error(
             request,
@@ -78,15 +81,17 @@ def run_cancel(request, run_id):
 @login_required
 @require_POST
 def run_retry(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    new_run = services.training_start(project=run.project, preset=run.preset)
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
+    new_run = services.training_start(project=run.project, preset=run.preset, actor=request.user)
     return redirect("training:run", run_id=new_run.id)
 
 
 @login_required
 @require_safe
 def model_list(request):
-    return render(request, "training/models.html", {"runs": selectors.trained_models_for_user(user=request.user)})
+    # Every model the user may see; the page offers generating only with those their role allows.
+    runs = selectors.trained_models_for_user(user=request.user, capability=Can.VIEW)
+    return render(request, "training/models.html", {"runs": runs, "generate_roles": roles_that(Can.GENERATE)})
 
 
 @login_required
@@ -94,7 +99,8 @@ def model_list(request):
 @cache_control(private=True)
 @require_safe
 def lora_download(request, run_id):
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    # The weights let whoever holds them generate elsewhere: for those who may generate with them.
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.GENERATE)
     if not run.lora_file:
         raise Http404
     filename = f"{run.trigger_word}-lora{'-SIMULATED' if run.simulated else ''}.safetensors"

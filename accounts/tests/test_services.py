@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import ApiToken, User
+from accounts import services
+from accounts.models import AccountEmail, ApiToken, User
 from accounts.services import user_purge_unverified
 from accounts.tests.factories import UserFactory
 
@@ -29,3 +30,11 @@ def test_stale_unverified_accounts_are_purged(settings):
     assert user_purge_unverified() == 1
     assert not User.objects.filter(id=stale.id).exists()
     assert User.objects.filter(id__in=[recent.id, verified_long_ago.id]).count() == 2
+
+
+def test_a_signup_with_proof_of_the_mailbox_starts_verified_without_a_verification_email(db):
+    user = services.user_signup(
+        email="Ana@Example.com", display_name="Ana", password="correct horse battery staple", email_verified=True
+    )
+    assert user.is_email_verified
+    assert not AccountEmail.objects.filter(user=user).exists()

@@ -46,7 +46,8 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # With its reason when it gives one (a member whose role does not allow the operation).
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, exceptions.ParseError) and "header size exceeded" in str(exc.detail):
         # Django's words for a multipart part whose headers pass 1 KB, which in practice is its file name.
         exc = exceptions.ParseError(

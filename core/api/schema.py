@@ -46,7 +46,13 @@ class AutoSchema(openapi.AutoSchema):
         ):
             yield "401", "No valid credentials: a missing, unknown, revoked or expired token."
         if self.method not in ("GET", "HEAD", "OPTIONS"):
-            yield "403", "A browser session without its CSRF token (bearer tokens need none)."
+            yield (
+                "403",
+                (
+                    "Your role in the project does not allow this (`message` says so), or a browser session "
+                    "without its CSRF token (bearer tokens need none)."
+                ),
+            )
         if any(parameter.get("in") == "path" for parameter in parameters):
             yield "404", "Not found, or not yours: the two are indistinguishable."
         elif self._is_list_view() and self._get_paginator():

@@ -1,3 +1,4 @@
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,7 +16,7 @@ from core.formats import PIL_FORMATS, content_type_for
 from core.ratelimit import by_user, rate_limit
 from generation import selectors, services
 from generation.models import GeneratedImage, Generation
-from training import selectors as training_selectors
+from projects.access import Can
 
 
 class GeneratedImageSerializer(serializers.ModelSerializer):
@@ -139,8 +140,9 @@ class GenerationCreateSerializer(serializers.Serializer):
     def validate_model(self, value):
         if value is None:
             return None
-        user = self.context["request"].user
-        run = training_selectors.trained_models_for_user(user=user).filter(id=value).select_related("project").first()
+        # A model of a project the user is a member of: generation_create refuses it with 403 when
+        # their role may not generate; anyone else's is answered as a missing id.
+        run = selectors.model_get_for_user(user=self.context["request"].user, run_id=value)
         if run is None:
             raise ValidationError(_("No trained model of yours has this id."))
         return run
@@ -188,7 +190,9 @@ class GenerationCancelView(APIView):
     )
     def post(self, request, generation_id: int):
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
-        services.generation_cancel(generation=generation)
+        if not selectors.generation_can_cancel(user=request.user, generation=generation):
+            raise PermissionDenied  # its starter or the project's owner
+        services.generation_cancel(generation=generation, actor=request.user)
         generation = selectors.generation_get_for_user(user=request.user, generation_id=generation_id)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
@@ -225,7 +229,7 @@ class GeneratedImageDetailView(APIView):
 
     @extend_schema(request=GeneratedImageSerializer, responses=GeneratedImageSerializer, summary="Favourite or not")
     def patch(self, request, image_id: int):
-        image = selectors.image_get_for_user(user=request.user, image_id=image_id)
+        image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
         data = GeneratedImageSerializer(image, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         if "favourite" in data.validated_data:
@@ -240,7 +244,8 @@ class GeneratedImageDetailView(APIView):
         "its files are purged. `DELETE /api/v1/library/trash/images/{id}/` deletes it for good now.",
     )
     def delete(self, request, image_id: int):
-        services.image_trash(image=selectors.image_get_for_user(user=request.user, image_id=image_id))
+        image = selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
+        services.image_trash(image=image, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -19,6 +19,8 @@ from generation.providers import backend_for
 from generation.selectors import generation_stored_indexes
 from generation.services.jobs import generation_fail_with, generation_finish, generation_give_up_step
 from generation.signals import image_stored
+from projects.events import event_record
+from projects.models import ProjectEvent
 
 THUMBNAIL_LONG_SIDE = 512
 # The formats an output may come in: those a job can ask for (its file keeps the provider's format).
@@ -62,6 +64,13 @@ def image_store(*, generation: Generation, index: int, content: bytes, seed: int
                 format=image_format,
                 bytes=len(content),
             )
+            if generation.project_id is not None:
+                event_record(
+                    project_id=generation.project_id,
+                    kind=ProjectEvent.Kind.IMAGE_CREATED,
+                    generation=generation.id,
+                    image=stored.id,
+                )
     except IntegrityError:
         default_storage.delete(file_name)
         default_storage.delete(thumb_name)

@@ -28,7 +28,8 @@ from generation.providers import backend_for
 from generation.selectors import generation_estimate, generation_stored_indexes
 from generation.services.limits import generation_ensure_allowed, generation_ensure_model
 from generation.services.prompts import prompt_plan, prompt_tidy, prompt_with_trigger
-from projects.models import Project
+from projects.events import event_record
+from projects.models import Project, ProjectEvent
 from training.models import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,13 @@ def generation_create(
         )
         generation.full_clean()
         generation.save()
+        if generation.project_id is not None:
+            event_record(
+                project_id=generation.project_id,
+                kind=ProjectEvent.Kind.GENERATION_STARTED,
+                actor=user,
+                generation=generation.id,
+            )
         tasks.run_generation.delay_on_commit(generation.id)
     return generation
 
@@ -127,6 +135,19 @@ def phase_deadline(generation: Generation) -> datetime:
 # ------------------------------------------------------------------------------
 
 
+def _record(generation_id: int, kind: str, actor: User | None = None, **subject: Any) -> None:
+    """The event of a change the caller won (in its transaction), for a job of a project's model."""
+    project_id = Generation.objects.filter(id=generation_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        event_record(project_id=project_id, kind=kind, actor=actor, generation=generation_id, **subject)
+
+
+def _moved(generation_id: int, won: bool, phase: str) -> bool:
+    if won:
+        _record(generation_id, ProjectEvent.Kind.GENERATION_PROGRESS, phase=phase)
+    return won
+
+
 def _entering(**fields) -> dict:
     """The fields of a job that moves to its next phase within RUNNING (submitting, running,
     collecting: phases, not statuses, so `transition` keeps the status): its deadline and step
@@ -137,38 +158,44 @@ def _entering(**fields) -> dict:
 def generation_start(*, generation_id: int) -> bool:
     """Queued -> running (submitting); False if the job is no longer queued (canceled meanwhile).
     Queued and submitting share the attempt count: both are one step."""
-    return transition(
-        Generation.objects.filter(id=generation_id),
-        sources=[Generation.Status.QUEUED],
-        to=Generation.Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=F("attempts"),
-    )
+    with transaction.atomic():
+        won = transition(
+            Generation.objects.filter(id=generation_id),
+            sources=[Generation.Status.QUEUED],
+            to=Generation.Status.RUNNING,
+            started_at=timezone.now(),
+            attempts=F("attempts"),
+        )
+        return _moved(generation_id, won, "submitting")
 
 
 def generation_record_submission(*, generation_id: int, provider_id: str, next_poll_at: datetime) -> bool:
     """Submitting -> running at the provider, its lease released; False if the job ended meanwhile
     or a concurrent attempt recorded its own prediction first."""
-    return transition(
-        Generation.objects.filter(id=generation_id, provider_id__isnull=True),
-        sources=[Generation.Status.RUNNING],
-        **_entering(provider_id=provider_id, next_poll_at=next_poll_at),
-        **FREE,
-    )
+    with transaction.atomic():
+        won = transition(
+            Generation.objects.filter(id=generation_id, provider_id__isnull=True),
+            sources=[Generation.Status.RUNNING],
+            **_entering(provider_id=provider_id, next_poll_at=next_poll_at),
+            **FREE,
+        )
+        return _moved(generation_id, won, "running")
 
 
 def generation_record_outputs(*, generation_id: int, outputs: list[str], gpu_seconds: float | None) -> bool:
     """Running -> collecting: the provider made these images; False if they were recorded already."""
-    return transition(
-        Generation.objects.filter(id=generation_id, output_urls=[]),
-        sources=[Generation.Status.RUNNING],
-        **_entering(
-            output_urls=outputs,
-            gpu_seconds=gpu_seconds,
-            # When the reconcile task tries to store the images again, if this attempt stops.
-            next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
-        ),
-    )
+    with transaction.atomic():
+        won = transition(
+            Generation.objects.filter(id=generation_id, output_urls=[]),
+            sources=[Generation.Status.RUNNING],
+            **_entering(
+                output_urls=outputs,
+                gpu_seconds=gpu_seconds,
+                # When the reconcile task tries to store the images again, if this attempt stops.
+                next_poll_at=timezone.now() + timedelta(seconds=settings.REDRIVE_AFTER_SECONDS),
+            ),
+        )
+        return _moved(generation_id, won, "collecting")
 
 
 def generation_charge(*, generation: Generation, billed_images: int) -> None:
@@ -185,13 +212,14 @@ def generation_end(
     kind: failures.Kind | None = None,
     message: str | None = None,
     sources: Iterable[str] = Generation.ACTIVE,
+    actor: User | None = None,
     **fields: Any,
 ) -> bool:
     """End a job that is in one of `sources` with the terminal `status`: the one place a job
     reaches succeeded, failed or canceled. A failed or canceled job records its `kind` and message
     (by default the kind's explanation); a succeeded one's `message` is the note on what is missing.
     A person's succeeded job then has its likeness scored. False if it had ended already (or moved
-    on meanwhile) and nothing follows."""
+    on meanwhile) and nothing follows. `actor`: who ended it (a cancel), None for the system."""
     if status not in Generation.TERMINAL:
         raise ValueError(f"{status!r} does not end a job")
     if status == Generation.Status.SUCCEEDED:
@@ -201,17 +229,20 @@ def generation_end(
             raise ValueError("a failed or canceled job needs its kind of failure")
         fields["error"] = failures.explain(kind, subject="generation") if message is None else message
         fields["error_kind"] = kind
-    ended = transition(
-        Generation.objects.filter(id=generation_id),
-        sources=sources,
-        to=status,
-        completed_at=timezone.now(),
-        attempts=F("attempts"),
-        **fields,
-    )
-    if ended and status == Generation.Status.SUCCEEDED:
-        if Generation.objects.filter(id=generation_id, project__category=Project.Category.PERSON).exists():
-            tasks.score_likeness.delay_on_commit(generation_id)
+    with transaction.atomic():
+        ended = transition(
+            Generation.objects.filter(id=generation_id),
+            sources=sources,
+            to=status,
+            completed_at=timezone.now(),
+            attempts=F("attempts"),
+            **fields,
+        )
+        if ended:
+            _record(generation_id, ProjectEvent.Kind.GENERATION_ENDED, actor=actor, status=status)
+        if ended and status == Generation.Status.SUCCEEDED:
+            if Generation.objects.filter(id=generation_id, project__category=Project.Category.PERSON).exists():
+                tasks.score_likeness.delay_on_commit(generation_id)
     return ended
 
 
@@ -335,8 +366,8 @@ def _provider_may_have(generation: Generation) -> bool:
         return True
 
 
-def generation_cancel(*, generation: Generation) -> Generation:
-    """Stop a job. Images already stored are kept."""
+def generation_cancel(*, generation: Generation, actor: User | None = None) -> Generation:
+    """Stop a job. Images already stored are kept. `actor`: who canceled it (the activity feed)."""
     generation.refresh_from_db()
     if generation.is_active:
         # Recorded first: a "canceled" webhook racing this call is then read as the user's cancel.
@@ -350,6 +381,11 @@ def generation_cancel(*, generation: Generation) -> Generation:
             except ProviderError:
                 Generation.objects.filter(id=generation.id, status__in=Generation.ACTIVE).update(error_kind="")
                 raise
-        generation_end(generation_id=generation.id, status=Generation.Status.CANCELED, kind=failures.Kind.USER_CANCELED)
+        generation_end(
+            generation_id=generation.id,
+            status=Generation.Status.CANCELED,
+            kind=failures.Kind.USER_CANCELED,
+            actor=actor,
+        )
         generation.refresh_from_db()
     return generation

@@ -1,10 +1,12 @@
 """Whether a user may start a generation now: a refusal with the reason, else nothing."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext
 
 from accounts.models import User
 from core.exceptions import Refusal
 from generation.selectors import generation_refusal
+from projects.access import Can, role_allows, role_of
 from training.models import TrainingRun
 
 
@@ -17,13 +19,15 @@ class GenerationNotAllowed(Refusal):
 
 
 def generation_ensure_model(*, user: User, training_run: TrainingRun | None) -> None:
-    """Refuse a model that is not one of the user's trained models (None, the base model, is)."""
-    if training_run is not None and (
-        training_run.project.owner_id != user.id
-        or training_run.status != TrainingRun.Status.SUCCEEDED
-        or not training_run.has_lora
-    ):
+    """Refuse a model the user may not generate with (None, the base model, they may): a
+    non-member's is answered as a missing model, a member's whose role may not generate with 403."""
+    if training_run is None:
+        return
+    role = role_of(user=user, project=training_run.project_id)
+    if role is None or training_run.status != TrainingRun.Status.SUCCEEDED or not training_run.has_lora:
         raise GenerationNotAllowed(gettext("Pick one of your trained models."))
+    if not role_allows(role, Can.GENERATE):
+        raise PermissionDenied
 
 
 def generation_ensure_allowed(*, user: User, prompt: str, num_outputs: int, base_model: bool) -> None:

@@ -11,6 +11,7 @@ from library.selectors.albums import (
 )
 from library.selectors.duplicates import DuplicateGroup, Duplicates, duplicate_groups, item_source_size
 from library.selectors.items import (
+    editable_item_ids,
     item_full_url,
     item_get_for_user,
     item_list_for_user,
@@ -58,6 +59,7 @@ __all__ = [
     "album_list_for_user",
     "album_suggestion_get_for_user",
     "album_suggestion_list_for_user",
+    "editable_item_ids",
     "item_full_url",
     "item_get_for_user",
     "item_list_for_user",

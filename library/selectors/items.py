@@ -1,4 +1,9 @@
-"""The user's library items, and figures about them for operators."""
+"""The library items a user may see or change, and figures about them for operators.
+
+An item belongs to a project (a photo, an image of a trained model) or, an image of the base
+model, to no project: the first are the members' (projects.access decides, by role), the second
+are their maker's alone. A member removed from a project no longer sees its items, those they
+made there included."""
 
 from datetime import date, datetime
 
@@ -8,7 +13,24 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from generation.selectors import image_url
 from library.models import LibraryItem
+from library.visibility import items_scope
+from projects.access import Can, require
 from projects.selectors import photo_url
+
+
+def item_require(*, user: User, item: LibraryItem, capability: Can) -> None:
+    """403 when the user's role in the item's project lacks `capability` (404 for a non-member)."""
+    if item.project_id is not None:
+        require(user=user, project=item.project_id, capability=capability)
+
+
+def editable_item_ids(*, user: User, item_ids) -> set[int]:
+    """Those of these items the user may change (describe, trash, put in albums, share)."""
+    return set(
+        LibraryItem.objects.filter(items_scope(user=user, capability=Can.EDIT), id__in=list(item_ids)).values_list(
+            "id", flat=True
+        )
+    )
 
 
 def item_list_for_user(
@@ -20,8 +42,8 @@ def item_list_for_user(
     until: date | None = None,
     favourites: bool = False,
 ) -> QuerySet[LibraryItem]:
-    """The user's library items (none in the trash) with what their pages need, filtered."""
-    items = LibraryItem.objects.filter(user=user).outside_trash()
+    """The library items the user may see (none in the trash) with what their pages need, filtered."""
+    items = LibraryItem.objects.filter(items_scope(user=user)).outside_trash()
     if project_id:
         items = items.filter(project_id=project_id)
     if kind in LibraryItem.Kind.values:
@@ -37,14 +59,19 @@ def item_list_for_user(
     return items.select_related("photo", "generated_image", "project").defer("embedding")
 
 
-def item_get_for_user(*, user: User, item_id: int) -> LibraryItem:
-    return get_object_or_404(
-        LibraryItem.objects.outside_trash().select_related(
+def item_get_for_user(*, user: User, item_id: int, capability: Can = Can.VIEW) -> LibraryItem:
+    """An item the user may see, or 404; 403 when their role in its project lacks `capability`."""
+    item = get_object_or_404(
+        LibraryItem.objects.filter(items_scope(user=user))
+        .outside_trash()
+        .select_related(
             "photo__project", "generated_image__generation__training_run", "generated_image__generation__project"
         ),
-        user=user,
         id=item_id,
     )
+    if capability != Can.VIEW:
+        item_require(user=user, item=item, capability=capability)
+    return item
 
 
 def item_thumbnail_url(*, item: LibraryItem) -> str:

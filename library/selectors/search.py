@@ -10,6 +10,7 @@ is reached however far its meaning is.
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from django.conf import settings
@@ -20,6 +21,8 @@ from accounts.models import User
 from library import embeddings, index, ranking
 from library.models import LibraryItem
 from library.selectors.items import item_list_for_user
+from library.visibility import items_scope, items_visible_to
+from projects.access import Can
 
 # Items holding the query's words that are scored besides the vector index's best.
 KEYWORD_CANDIDATES = 200
@@ -61,10 +64,12 @@ def _cosines(user: User, vector: np.ndarray, item_ids: list[int]) -> dict[int, f
     """Meaning scores of items the vector search did not reach, from their stored vectors."""
     if not item_ids:
         return {}
-    rows = LibraryItem.objects.filter(
-        user=user, id__in=item_ids, embedding__isnull=False, embedding_model=embeddings.model_id()
-    ).values_list("id", "embedding")
-    return {item_id: float(embeddings.from_bytes(data) @ vector) for item_id, data in rows}
+    rows = (
+        items_visible_to(user.id)
+        .filter(id__in=item_ids, embedding__isnull=False, embedding_model=embeddings.model_id())
+        .values_list("id", "embedding")
+    )
+    return {item_id: float(embeddings.from_bytes(cast(bytes, data)) @ vector) for item_id, data in rows}
 
 
 def _candidates(
@@ -149,18 +154,20 @@ def search_candidates(*, user: User, query: str) -> list[Candidate]:
     return candidates
 
 
-def library_similar(*, item: LibraryItem, limit: int = 24) -> list[Hit]:
-    """The items closest in meaning to this one, at least LIBRARY_SIMILAR_MIN_SCORE alike."""
+def library_similar(*, item: LibraryItem, user: User | None = None, limit: int = 24) -> list[Hit]:
+    """The items the user (the item's maker unless given) may see closest in meaning to this one,
+    at least LIBRARY_SIMILAR_MIN_SCORE alike."""
     if item.embedding is None or item.embedding_model != embeddings.model_id():
         return []
+    user = user or item.user
     minimum = settings.LIBRARY_SIMILAR_MIN_SCORE
-    user_index = index.index_for(item.user_id)
+    user_index = index.index_for(user.id)
     vector = embeddings.from_bytes(bytes(item.embedding))
     depth = limit + 1
     while True:
         ranked = [(item_id, score) for item_id, score in user_index.search(vector, depth) if item_id != item.id]
         scores = {item_id: score for item_id, score in ranked if score >= minimum}
-        items = item_list_for_user(user=item.user).filter(id__in=list(scores))
+        items = item_list_for_user(user=user).filter(id__in=list(scores))
         hits = [Hit(item=other, score=round(scores[other.id], 3), matched=[]) for other in items]
         # The trash dropped some that were alike enough, and more are left to look at.
         if not (len(hits) < min(len(scores), limit) and len(user_index) > depth):
@@ -171,8 +178,12 @@ def library_similar(*, item: LibraryItem, limit: int = 24) -> list[Hit]:
 
 
 def library_vectors(*, user: User) -> tuple[list[int], np.ndarray]:
+    """The vectors of the items the user may put in albums (their own base-model images, and the
+    items of projects where they may edit): what the album suggestions cluster."""
     rows = list(
-        LibraryItem.objects.filter(user=user, embedding__isnull=False, embedding_model=embeddings.model_id())
+        LibraryItem.objects.filter(
+            items_scope(user=user, capability=Can.EDIT), embedding__isnull=False, embedding_model=embeddings.model_id()
+        )
         .outside_trash()
         .order_by("id")
         .values_list("id", "embedding")

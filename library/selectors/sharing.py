@@ -8,7 +8,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from core import formats
+from generation.models import GeneratedImage
+from generation.selectors import jobs_scope
 from library.models import Album, LibraryItem, ShareLink, outside_trash
+from library.visibility import items_visible_to
+from projects.access import Can
 
 SHARE_VARIANTS = ("thumbnail", "full")
 
@@ -53,12 +57,13 @@ def share_item_url(*, share: ShareLink, object_id: int) -> str:
 
 
 def share_album_items(*, share: ShareLink) -> list[LibraryItem]:
-    """The shared album's items, in the order they were added; only ever the link owner's own."""
+    """The shared album's items, in the order they were added; only those the link's owner may
+    still change (their own, their projects' where they edit: leaving a project takes its items out)."""
     if share.album_id is None:
         return []
     return list(
-        LibraryItem.objects.filter(albumitem__album_id=share.album_id, user_id=share.user_id)
-        .outside_trash()
+        items_visible_to(share.user_id, Can.EDIT)
+        .filter(outside_trash(), albumitem__album_id=share.album_id)
         .select_related("photo", "generated_image__generation")
         .defer("embedding", "description")
         .order_by("albumitem__added_at", "id")
@@ -82,8 +87,8 @@ def share_file(*, share: ShareLink, object_id: int, variant: str) -> tuple[Field
         return None
     else:
         item = (
-            LibraryItem.objects.filter(id=object_id, albumitem__album_id=share.album_id, user_id=share.user_id)
-            .outside_trash()
+            items_visible_to(share.user_id, Can.EDIT)
+            .filter(outside_trash(), id=object_id, albumitem__album_id=share.album_id)
             .select_related("photo", "generated_image")
             .defer("embedding")
             .first()
@@ -109,11 +114,17 @@ def share_resolve(*, token: str) -> ShareLink | None:
     """The live link with this token, or None when it is unknown, revoked or expired."""
     if not token or len(token) > 64:
         return None
-    return (
-        ShareLink.objects.select_related("generated_image__generation", "album")
+    share = (
+        ShareLink.objects.select_related("generated_image__generation", "album", "user")
         .filter(token=token, revoked_at__isnull=True, user__is_active=True)
         # A link to an image in the trash shows nothing until the image is restored.
         .filter(generated_image__trashed_at__isnull=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .first()
     )
+    if share is not None and share.generated_image_id is not None:
+        # Only while its maker may still change the image (they may have left its project).
+        editable = jobs_scope(user=share.user, capability=Can.EDIT, prefix="generation__")
+        if not GeneratedImage.objects.filter(editable, id=share.generated_image_id).exists():
+            return None
+    return share

@@ -3,6 +3,7 @@
 import enum
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -10,6 +11,8 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from core.exceptions import Refusal
 from library.models import Album, AlbumItem, LibraryItem
+from library.visibility import items_scope
+from projects.access import Can
 
 
 class AlbumError(Refusal):
@@ -95,15 +98,19 @@ def album_update(
 
 
 def album_add_items(*, album: Album, item_ids: Iterable) -> int:
-    """Add the owner's own items; any other id refuses the whole change. Returns how many were new."""
+    """Add items the album's owner may change (their own, and those of projects where they may
+    edit); any other id refuses the whole change: one they may only view with 403, one they may not
+    see as an unknown id. Returns how many were new."""
     ids = _album_item_ids(item_ids)
     if not ids:
         raise AlbumError(_("Pick at least one item to add."), field="items")
-    owned = set(
-        LibraryItem.objects.filter(user_id=album.user_id, id__in=ids).outside_trash().values_list("id", flat=True)
-    )
-    if owned != set(ids):
+    user = album.user
+    visible = LibraryItem.objects.filter(items_scope(user=user), id__in=ids).outside_trash()
+    seen = set(visible.values_list("id", flat=True))
+    if seen != set(ids):
         raise AlbumError(_("Only items in your own library can be added to your albums."), field="items")
+    if visible.filter(items_scope(user=user, capability=Can.EDIT)).count() != len(seen):
+        raise PermissionDenied  # a viewer of the item's project
     with transaction.atomic():
         present = set(AlbumItem.objects.filter(album=album, item_id__in=ids).values_list("item_id", flat=True))
         # Adding an item twice is a no-op, also when two requests race.

@@ -20,12 +20,12 @@ class DuplicateError(Refusal):
     status_code = 400
 
 
-def _trash_source(item: LibraryItem) -> None:
+def _trash_source(item: LibraryItem, *, actor: User) -> None:
     """Move the photo or generated image to the trash; its library item leaves the library with it."""
     if item.photo is not None:
-        project_services.photo_trash(photo=item.photo)
+        project_services.photo_trash(photo=item.photo, actor=actor)
     elif item.generated_image is not None:
-        generation_services.image_trash(image=item.generated_image)
+        generation_services.image_trash(image=item.generated_image, actor=actor)
 
 
 def duplicates_keep_best(*, user: User, item_ids: Iterable) -> list[int]:
@@ -48,6 +48,6 @@ def duplicates_keep_best(*, user: User, item_ids: Iterable) -> list[int]:
             doomed = [copy for item in chosen[1:] for copy in [item, *group.copies.get(item.id, [])]]
             with transaction.atomic():
                 for item in doomed:
-                    _trash_source(item)
+                    _trash_source(item, actor=user)
             return [item.id for item in doomed]
     raise DuplicateError(_("These are no longer duplicates of one another; look at the list again."))

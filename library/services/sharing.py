@@ -10,7 +10,9 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from core.exceptions import Refusal
 from generation.models import GeneratedImage
+from generation.selectors import jobs_scope
 from library.models import Album, ShareLink
+from projects.access import Can
 
 SHARE_MAX_DAYS = 365
 
@@ -32,7 +34,12 @@ def share_create(
     """A new read-only link to one of the user's generated images or albums; it may expire."""
     if (generated_image is None) == (album is None):
         raise ShareNotAllowed(_("Share one image or one album."))
-    if generated_image is not None and generated_image.generation.user_id != user.id:
+    if (
+        generated_image is not None
+        and not GeneratedImage.objects.filter(
+            jobs_scope(user=user, capability=Can.EDIT, prefix="generation__"), id=generated_image.id
+        ).exists()
+    ):
         raise ShareNotAllowed(_("You can only share your own images."))
     if album is not None and album.user_id != user.id:
         raise ShareNotAllowed(_("You can only share your own albums."))

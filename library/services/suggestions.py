@@ -16,6 +16,8 @@ from library.clustering import album_clusters
 from library.models import Album, AlbumSuggestion, LibraryItem
 from library.selectors import library_vectors
 from library.services.albums import ALBUM_NAME_MAX, AlbumError, album_add_items, album_clean_name, album_create
+from library.visibility import items_scope
+from projects.access import Can
 
 # Tags that say what kind of file an item is rather than what it shows: no use in a title.
 _GENERIC_TAGS = {
@@ -137,7 +139,9 @@ def album_suggestion_accept(*, suggestion: AlbumSuggestion, title: str | None = 
             raise AlbumError(gettext("This suggestion was already accepted or dismissed."))
         album = album_create(user=suggestion.user, name=name)
         item_ids = list(
-            suggestion.items.filter(user_id=suggestion.user_id).outside_trash().values_list("id", flat=True)
+            suggestion.items.filter(items_scope(user=suggestion.user, capability=Can.EDIT))
+            .outside_trash()
+            .values_list("id", flat=True)
         )
         if item_ids:
             album_add_items(album=album, item_ids=item_ids)

@@ -13,6 +13,7 @@ from core.parsing import int_or_none
 from library import selectors
 from library.services import albums, suggestions
 from library.views.items import PAGE_SIZE, tile
+from projects.access import Can
 
 ALBUMS_PAGE_SIZE = 48
 
@@ -121,7 +122,8 @@ def album_delete(request, album_id):
 @require_POST
 def item_add_to_album(request, item_id):
     """From the item page: into one of the user's albums, or a new one by name."""
-    item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+    # Putting an item in an album is a change to the item's project: a viewer is refused (403).
+    item = selectors.item_get_for_user(user=request.user, item_id=item_id, capability=Can.EDIT)
     album_id = int_or_none(request.POST.get("album"))
     if album_id:
         album = selectors.album_get_for_user(user=request.user, album_id=album_id)

@@ -89,9 +89,13 @@ def library_home(request):
 @require_safe
 def item_detail(request, item_id):
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    similar = [tile(hit.item, hit.score) for hit in selectors.library_similar(item=item, limit=12)]
+    similar = [tile(hit.item, hit.score) for hit in selectors.library_similar(item=item, user=request.user, limit=12)]
     context = {
         "item": item,
+        # Albums and share links are changes to the item's project: not for a viewer.
+        "can_edit": bool(selectors.editable_item_ids(user=request.user, item_ids=[item.id])),
+        # Albums are personal: the reader's own that hold it, never another member's.
+        "in_albums": item.albums.filter(user=request.user),
         "description": wording.description_shown(item.description),
         "full_url": selectors.item_full_url(item=item),
         "similar": similar,

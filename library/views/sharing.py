@@ -18,6 +18,7 @@ from core.parsing import int_or_none
 from generation import selectors as generation_selectors
 from library import selectors
 from library.services import sharing
+from projects.access import Can
 
 # What the list calls a link's state (the API answers the codes themselves).
 STATE_LABELS = {
@@ -68,7 +69,12 @@ def share_new(request):
     if bool(image_id) == bool(album_id):
         messages.error(request, _("Share one image or one album."))
         return redirect(back)
-    image = generation_selectors.image_get_for_user(user=request.user, image_id=image_id) if image_id else None
+    # A link is made only for an image the user may change (EDIT on its project): 403 for a viewer.
+    image = (
+        generation_selectors.image_get_for_user(user=request.user, image_id=image_id, capability=Can.EDIT)
+        if image_id
+        else None
+    )
     album = selectors.share_album_for_user(user=request.user, album_id=album_id) if album_id else None
     share = sharing.share_create(user=request.user, generated_image=image, album=album, expires_in_days=days)
     messages.success(request, _link_made(share, album=album is not None))

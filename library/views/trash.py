@@ -25,7 +25,7 @@ def trash(request):
 def trash_restore(request, kind, photo_id=None, image_id=None):
     source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
     name = selectors.trash_entry(source=source).name
-    services.trash_restore(source=source)
+    services.trash_restore(source=source, actor=request.user)
     messages.success(request, _("“%(name)s” restored: it is back where it was.") % {"name": name})
     return redirect("library:trash")
 
@@ -36,7 +36,7 @@ def trash_delete(request, kind, photo_id=None, image_id=None):
     """Delete one thing in the trash for good, after a confirmation page (GET shows it)."""
     source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
     if request.method == "POST":
-        services.trash_delete_permanently(source=source)
+        services.trash_delete_permanently(source=source, actor=request.user)
         messages.success(request, _("Deleted for good, with its stored files."))
         return redirect("library:trash")
     return render(request, "library/trash_confirm.html", {"entry": selectors.trash_entry(source=source), "count": 1})

@@ -785,6 +785,8 @@ SPECTACULAR_SETTINGS = {
         "ProjectStatusEnum": "projects.models.Project.Status",
         "PhotoStatusEnum": "projects.models.Photo.Status",
         "TrainingRunStatusEnum": "training.models.TrainingRun.Status",
+        "ProjectRoleEnum": "projects.models.Role",
+        "InvitableRoleEnum": "projects.models.INVITABLE_ROLE_CHOICES",
     },
 }
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from projects import readiness, selectors
-from projects.models import Photo, Project, trigger_word_validator
+from projects.models import Photo, Project, Role, trigger_word_validator
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -72,6 +72,12 @@ class ReadinessSerializer(serializers.Serializer):
 
 class ProjectSerializer(serializers.ModelSerializer):
     photo_count = serializers.IntegerField(read_only=True)
+    role = serializers.ChoiceField(
+        choices=Role.choices,
+        read_only=True,
+        help_text="Your role in this project: `owner` (everything, trainings are charged to them), `editor` "
+        "(upload, describe and delete photos, generate) or `viewer` (read only).",
+    )
 
     class Meta:
         model = Project
@@ -82,6 +88,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "subject_description",
             "trigger_word",
             "status",
+            "role",
             "photo_count",
             "created_at",
             "updated_at",

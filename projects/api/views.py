@@ -12,6 +12,7 @@ from core.api.schema import ApiErrorSerializer
 from core.files import open_stored
 from core.formats import content_type_for
 from projects import selectors, services
+from projects.access import Can
 from projects.api.serializers import (
     PhotoSerializer,
     PhotoUpdateSerializer,
@@ -28,10 +29,14 @@ class ProjectViewSet(viewsets.ViewSet):
     # Named here (a plain ViewSet has none) so the schema documents the paginated list it returns.
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
-    def _project(self, pk):
-        return selectors.project_get_for_user(user=self.request.user, project_id=pk)
+    def _project(self, pk, capability: Can = Can.VIEW):
+        return selectors.project_get_for_user(user=self.request.user, project_id=pk, capability=capability)
 
-    @extend_schema(responses=ProjectSerializer(many=True), summary="Your projects")
+    @extend_schema(
+        responses=ProjectSerializer(many=True),
+        summary="Your projects",
+        description="Every project you are a member of (your own and those shared with you), with your `role`.",
+    )
     def list(self, request):
         paginator = self.paginator
         page = paginator.paginate_queryset(selectors.project_list_for_user(user=request.user), request, view=self)
@@ -59,16 +64,16 @@ class ProjectViewSet(viewsets.ViewSet):
         request=ProjectInputSerializer(partial=True), responses=ProjectDetailSerializer, summary="Change a project"
     )
     def partial_update(self, request, pk=None):
-        project = self._project(pk)
+        project = self._project(pk, Can.MANAGE)
         data = ProjectInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {key: value for key, value in data.validated_data.items() if not (key == "trigger_word" and not value)}
-        project = services.project_update(project=project, **fields)
-        return Response(ProjectDetailSerializer(project).data)
+        services.project_update(project=project, actor=request.user, **fields)
+        return Response(ProjectDetailSerializer(self._project(pk)).data)
 
     @extend_schema(responses={204: None}, summary="Delete a project, its photos and their files")
     def destroy(self, request, pk=None):
-        services.project_delete(project=self._project(pk))
+        services.project_delete(project=self._project(pk, Can.MANAGE))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -76,11 +81,15 @@ class PhotoViewSet(viewsets.ViewSet):
     lookup_value_regex = r"\d+"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def _project(self):
-        return selectors.project_get_for_user(user=self.request.user, project_id=self.kwargs["project_pk"])
+    def _project(self, capability: Can = Can.VIEW):
+        return selectors.project_get_for_user(
+            user=self.request.user, project_id=self.kwargs["project_pk"], capability=capability
+        )
 
-    def _photo(self, pk):
-        return selectors.photo_get_for_user(user=self.request.user, photo_id=pk, project_id=self.kwargs["project_pk"])
+    def _photo(self, pk, capability: Can = Can.VIEW):
+        return selectors.photo_get_for_user(
+            user=self.request.user, photo_id=pk, project_id=self.kwargs["project_pk"], capability=capability
+        )
 
     @extend_schema(responses=PhotoSerializer(many=True), summary="A project's photos")
     def list(self, request, project_pk=None):
@@ -101,11 +110,11 @@ class PhotoViewSet(viewsets.ViewSet):
         summary="Upload photos (multipart field `files`, repeatable); each file is accepted or refused on its own",
     )
     def create(self, request, project_pk=None):
-        project = self._project()
+        project = self._project(Can.EDIT)
         files = request.FILES.getlist("files")
         if not files:
             raise ValidationError({"files": [gettext("Attach one or more photos in the multipart field `files`.")]})
-        result = services.photo_upload(project=project, files=files)
+        result = services.photo_upload(project=project, files=files, actor=request.user)
         body = {
             "accepted": PhotoSerializer(result.accepted, many=True, context={"request": request}).data,
             "rejected": [{"name": name, "error": error} for name, error in result.rejected],
@@ -118,10 +127,12 @@ class PhotoViewSet(viewsets.ViewSet):
 
     @extend_schema(request=PhotoUpdateSerializer, responses=PhotoSerializer, summary="Describe a photo")
     def partial_update(self, request, project_pk=None, pk=None):
-        photo = self._photo(pk)
+        photo = self._photo(pk, Can.EDIT)
         data = PhotoUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        photo = services.photo_update_description(photo=photo, description=data.validated_data["description"])
+        photo = services.photo_update_description(
+            photo=photo, description=data.validated_data["description"], actor=request.user
+        )
         return Response(PhotoSerializer(photo, context={"request": request}).data)
 
     @extend_schema(
@@ -132,13 +143,14 @@ class PhotoViewSet(viewsets.ViewSet):
         "and its files are purged. `DELETE /api/v1/library/trash/photos/{id}/` deletes it for good now.",
     )
     def destroy(self, request, project_pk=None, pk=None):
-        services.photo_trash(photo=self._photo(pk))
+        services.photo_trash(photo=self._photo(pk, Can.EDIT), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(exclude=True)
 class PhotoFileView(APIView):
-    """A stored photo file, for its owner only (session or bearer token). S3 uses presigned URLs."""
+    """A stored photo file, for the project's members only (session or bearer token); a trashed
+    photo's only for those who may edit (see the trash). S3 uses presigned URLs."""
 
     def get(self, request, photo_id: int, variant: str):
         if variant not in selectors.VARIANTS:

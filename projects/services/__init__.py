@@ -1,5 +1,21 @@
-"""Every write of the projects app: projects (`projects.py`) and their photos (`photos.py`)."""
+"""Every write of the projects app: projects (`projects.py`), their photos (`photos.py`) and their
+team (`members.py`)."""
 
+from projects.services.members import (
+    InvitationLinkError,
+    MemberError,
+    WrongAccount,
+    invitation_accept,
+    invitation_check_link,
+    invitation_create,
+    invitation_decline,
+    invitation_resend,
+    invitation_revoke,
+    membership_change_role,
+    membership_leave,
+    membership_remove,
+    project_transfer_ownership,
+)
 from projects.services.photos import (
     UploadResult,
     photo_analyse_faces,
@@ -24,6 +40,19 @@ from projects.services.projects import (
 )
 
 __all__ = [
+    "InvitationLinkError",
+    "MemberError",
+    "WrongAccount",
+    "invitation_accept",
+    "invitation_check_link",
+    "invitation_create",
+    "invitation_decline",
+    "invitation_resend",
+    "invitation_revoke",
+    "membership_change_role",
+    "membership_leave",
+    "membership_remove",
+    "project_transfer_ownership",
     "ProjectError",
     "UploadResult",
     "photo_analyse_faces",

@@ -14,9 +14,11 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from accounts.models import User
 from core.storage import storage_delete_files
 from projects import faces, imaging, signals
-from projects.models import Photo, Project, photo_key_prefix
+from projects.events import event_record
+from projects.models import Photo, Project, ProjectEvent, photo_key_prefix
 from projects.services.projects import ProjectError, _photos_changing
 from projects.tasks import analyse_faces, process_photo
 
@@ -45,11 +47,12 @@ def _active_photos(project_id: int):
     return Photo.objects.filter(project_id=project_id, trashed_at__isnull=True).exclude(status=Photo.Status.FAILED)
 
 
-def photo_upload(*, project: Project, files: list) -> UploadResult:
+def photo_upload(*, project: Project, files: list, actor: User | None = None) -> UploadResult:
     """Store each acceptable file as a new photo and queue its processing.
 
     Each file succeeds or fails on its own. The photo limit holds under concurrent uploads: the
-    count is re-checked under a lock on the project row before each photo is recorded.
+    count is re-checked under a lock on the project row before each photo is recorded. `actor`:
+    who uploads (the activity feed names them).
     """
     result = UploadResult()
     limit = settings.PROJECT_PHOTOS_MAX
@@ -79,7 +82,7 @@ def photo_upload(*, project: Project, files: list) -> UploadResult:
                 min_side=settings.PHOTO_MIN_SIDE,
             )
             _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
-            result.accepted.append(_photo_record(project=project, uploaded=uploaded, name=name, info=info))
+            result.accepted.append(_photo_record(project=project, uploaded=uploaded, name=name, info=info, actor=actor))
         except imaging.PhotoRejected as rejection:
             result.rejected.append((name, str(rejection)))
     return result
@@ -106,7 +109,9 @@ def _project_full(limit: int) -> str:
     ) % {"count": limit}
 
 
-def _photo_record(*, project: Project, uploaded, name: str, info: imaging.UploadInfo) -> Photo:
+def _photo_record(
+    *, project: Project, uploaded, name: str, info: imaging.UploadInfo, actor: User | None = None
+) -> Photo:
     photo = Photo(
         project=project,
         original_filename=name,
@@ -126,6 +131,7 @@ def _photo_record(*, project: Project, uploaded, name: str, info: imaging.Upload
                 raise imaging.PhotoRejected(_project_full(settings.PROJECT_PHOTOS_MAX))
             _reject_exact_duplicate(project_id=project.id, sha256=info.sha256)
             photo.save()
+            event_record(project_id=project.id, kind=ProjectEvent.Kind.PHOTO_UPLOADED, actor=actor, photo=photo.id)
             process_photo.delay_on_commit(photo.id)
     except IntegrityError as exc:
         default_storage.delete(photo.original.name)
@@ -155,11 +161,18 @@ def photo_process(*, photo_id: int) -> None:
         except Exception as exc:  # noqa: BLE001 - an untrusted file can fail to decode in many ways
             logger.warning("photo %s failed to process: %r", photo_id, exc)
             with _photos_changing(photo.project_id):
-                Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
+                failed = Photo.objects.filter(id=photo_id, status=Photo.Status.PROCESSING).update(
                     # Stored in English (a worker has no user's language); pages translate it when shown.
                     status=Photo.Status.FAILED,
                     error=gettext_noop("The photo could not be decoded. Delete it and upload it again."),
                 )
+                if failed:
+                    event_record(
+                        project_id=photo.project_id,
+                        kind=ProjectEvent.Kind.PHOTO_PROCESSED,
+                        photo=photo_id,
+                        status=Photo.Status.FAILED,
+                    )
             return
     names = {
         "training_image": _save_derivative(photo, "training.jpg", derivatives.training_jpeg),
@@ -181,6 +194,12 @@ def photo_process(*, photo_id: int) -> None:
             processed_at=timezone.now(),
         )
         if claimed:
+            event_record(
+                project_id=photo.project_id,
+                kind=ProjectEvent.Kind.PHOTO_PROCESSED,
+                photo=photo_id,
+                status=Photo.Status.READY,
+            )
             _announce(signals.photo_ready, photo_id)
     if not claimed:
         # Another run finished first (or the photo was deleted): keep only what the row names.
@@ -235,24 +254,34 @@ def photo_set_ai_caption(*, photo_id: int, caption: str) -> None:
     Photo.objects.filter(id=photo_id).update(ai_caption=caption[:limit])
 
 
-def photo_update_description(*, photo: Photo, description: str) -> Photo:
+def photo_update_description(*, photo: Photo, description: str, actor: User | None = None) -> Photo:
+    """Set the photo's description; the activity feed names `actor` when it changed."""
     photo.description = description.strip()
     photo.full_clean(validate_unique=False, exclude=["original"])
     with _photos_changing(photo.project_id):
-        photo.save(update_fields=["description"])
+        changed = (
+            Photo.objects.filter(id=photo.id)
+            .exclude(description=photo.description)
+            .update(description=photo.description)
+        )
+        if changed:
+            event_record(
+                project_id=photo.project_id, kind=ProjectEvent.Kind.PHOTO_DESCRIBED, actor=actor, photo=photo.id
+            )
         _announce(signals.photo_described, photo.id)
     return photo
 
 
-def photo_trash(*, photo: Photo) -> None:
+def photo_trash(*, photo: Photo, actor: User | None = None) -> None:
     """Move the photo to the trash: gone from the project, its readiness and the library, its files
     kept so it can be restored until it is purged. Trashing it again changes nothing."""
     with _photos_changing(photo.project_id):
-        Photo.objects.filter(id=photo.id, trashed_at__isnull=True).update(trashed_at=timezone.now())
+        if Photo.objects.filter(id=photo.id, trashed_at__isnull=True).update(trashed_at=timezone.now()):
+            event_record(project_id=photo.project_id, kind=ProjectEvent.Kind.PHOTO_DELETED, actor=actor, photo=photo.id)
     photo.refresh_from_db(fields=["trashed_at"])
 
 
-def photo_restore(*, photo: Photo) -> Photo:
+def photo_restore(*, photo: Photo, actor: User | None = None) -> Photo:
     """Take the photo out of the trash, unless the project already has all the photos it may hold."""
     with _photos_changing(photo.project_id):
         row = Photo.objects.filter(id=photo.id).values("trashed_at").first()
@@ -276,18 +305,30 @@ def photo_restore(*, photo: Photo) -> Photo:
                 % {"name": photo.original_filename, "count": settings.PROJECT_PHOTOS_MAX}
             )
         # Its library item kept its analysis and embedding: it shows again as it was.
-        Photo.objects.filter(id=photo.id).update(trashed_at=None)
+        if Photo.objects.filter(id=photo.id, trashed_at__isnull=False).update(trashed_at=None):
+            event_record(
+                project_id=photo.project_id, kind=ProjectEvent.Kind.PHOTO_RESTORED, actor=actor, photo=photo.id
+            )
     photo.refresh_from_db(fields=["trashed_at"])
     return photo
 
 
-def photo_delete(*, photo: Photo) -> None:
+def photo_delete(*, photo: Photo, actor: User | None = None) -> None:
     """Delete the photo and, once that is committed, its stored files: for good, no trash."""
     photo.refresh_from_db()  # the derivatives may have been recorded since this instance was read
     names = photo.file_names()
-    project_id = photo.project_id
+    project_id, photo_id, was_trashed = photo.project_id, photo.id, photo.trashed_at is not None
     with _photos_changing(project_id):
-        photo.delete()
+        deleted, _ = photo.delete()
+        if deleted:
+            event_record(
+                project_id=project_id,
+                kind=ProjectEvent.Kind.PHOTO_DELETED,
+                actor=actor,
+                photo=photo_id,
+                permanent=True,
+                trashed=was_trashed,
+            )
         storage_delete_files(names=names)
 
 

@@ -11,7 +11,8 @@ from accounts.models import User
 from core.exceptions import Refusal
 from core.storage import storage_delete_files, storage_files_of
 from projects import readiness, selectors
-from projects.models import Photo, Project
+from projects.events import event_record
+from projects.models import Photo, Project, ProjectEvent
 from projects.tasks import analyse_faces
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def project_create(
     return project
 
 
-def project_update(*, project: Project, **fields) -> Project:
-    """Change name, category, subject description or trigger word."""
+def project_update(*, project: Project, actor: User | None = None, **fields) -> Project:
+    """Change name, category, subject description or trigger word; the activity feed names `actor`
+    when something did change."""
     allowed = {"name", "category", "subject_description", "trigger_word"}
     if set(fields) - allowed:
         raise ValueError(f"Cannot update {set(fields) - allowed}")
@@ -62,17 +64,25 @@ def project_update(*, project: Project, **fields) -> Project:
     if "trigger_word" in fields:
         fields["trigger_word"] = fields["trigger_word"].strip()
         _check_trigger_word_free(owner=project.owner, trigger_word=fields["trigger_word"], exclude_id=project.id)
+    changed = []
     for name, value in fields.items():
-        setattr(project, name, value.strip() if isinstance(value, str) else value)
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(project, name) != value:
+            changed.append(name)
+        setattr(project, name, value)
     project.full_clean()
-    project.save()
-    if category_changed:
-        # Face checks apply to person projects only; photos processed as another category lack them.
-        for photo_id in project.photos.filter(status=Photo.Status.READY, trashed_at__isnull=True).values_list(
-            "id", flat=True
-        ):
-            analyse_faces.delay_on_commit(photo_id)
-    project_refresh_status(project_id=project.id)
+    with transaction.atomic():
+        project.save()
+        if changed:
+            # The names of the fields that changed, never their (user-written) values.
+            event_record(project_id=project.id, kind=ProjectEvent.Kind.PROJECT_CHANGED, actor=actor, fields=changed)
+        if category_changed:
+            # Face checks apply to person projects only; photos processed as another category lack them.
+            for photo_id in project.photos.filter(status=Photo.Status.READY, trashed_at__isnull=True).values_list(
+                "id", flat=True
+            ):
+                analyse_faces.delay_on_commit(photo_id)
+        project_refresh_status(project_id=project.id)
     return project
 
 
@@ -105,7 +115,13 @@ def project_refresh_status(*, project_id: int) -> None:
         return
     report = readiness.report_for(project=project, photos=list(project.photos.filter(trashed_at__isnull=True)))
     status = Project.Status.READY if report.ready else Project.Status.DRAFT
-    Project.objects.filter(id=project_id, status__in=[Project.Status.DRAFT, Project.Status.READY]).update(status=status)
+    changed = (
+        Project.objects.filter(id=project_id, status__in=[Project.Status.DRAFT, Project.Status.READY])
+        .exclude(status=status)
+        .update(status=status)
+    )
+    if changed:
+        event_record(project_id=project_id, kind=ProjectEvent.Kind.READINESS_CHANGED, status=status)
 
 
 def project_mark_training(*, project_id: int) -> None:

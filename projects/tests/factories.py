@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 from accounts.tests.factories import UserFactory
-from projects.models import Project
+from projects.models import Membership, Project, Role
 
 PHOTOS = Path(__file__).parent / "photos"
 
@@ -47,3 +47,14 @@ def upload(content: bytes, name="photo.jpg", content_type="image/jpeg") -> Simpl
 
 def photo_upload(seed: int, name: str | None = None, **scene_options) -> SimpleUploadedFile:
     return upload(encode(scene(seed, **scene_options), quality=90), name or f"photo-{seed}.jpg")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A member other than the owner (the owner's membership comes with the project)."""
+
+    class Meta:
+        model = Membership
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.EDITOR

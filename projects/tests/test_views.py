@@ -124,22 +124,22 @@ def test_project_list_shows_counts_and_keeps_a_constant_query_count(
     project = ProjectFactory(owner=owner, name="Mug")
     with run_on_commit():
         owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(1), photo_upload(2)]})
-    with django_assert_num_queries(4):  # session, user, projects, their photos
+    with django_assert_num_queries(5):  # session, user, projects, their photos, invitations to you
         page = owner_client.get("/projects/").content.decode()
     assert "2 / 15" in page
     ProjectFactory.create_batch(6, owner=owner)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         owner_client.get("/projects/")
 
 
 def test_project_page_keeps_a_constant_query_count(owner_client, project, run_on_commit, django_assert_num_queries):
     with run_on_commit():
         owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(1)]})
-    with django_assert_num_queries(5):  # session, user, project, photos, training runs
+    with django_assert_num_queries(7):  # session, user, project, photos, training runs, activity (events, links)
         owner_client.get(f"/projects/{project.id}/")
     with run_on_commit():
         owner_client.post(f"/projects/{project.id}/photos/", {"photos": [photo_upload(n) for n in range(2, 9)]})
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         owner_client.get(f"/projects/{project.id}/")
 
 

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from core.api.schema import PROVIDER_UNAVAILABLE
 from projects import selectors as project_selectors
+from projects.access import Can
 from training import selectors, services
 from training.models import TrainingRun
 
@@ -61,16 +62,20 @@ class TrainingStartView(APIView):
         request=TrainingStartSerializer,
         responses={201: TrainingRunSerializer},
         summary="Start training a ready project",
+        description="Only the project's owner may: the training is charged to the owner's limits "
+        "(runs per day, monthly spend). Editors and viewers get 403.",
     )
     def post(self, request, project_pk: int):
-        project = project_selectors.project_get_for_user(user=request.user, project_id=project_pk)
+        project = project_selectors.project_get_for_user(user=request.user, project_id=project_pk, capability=Can.TRAIN)
         data = TrainingStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = services.training_start(project=project, preset=data.validated_data["preset"])
+        run = services.training_start(project=project, preset=data.validated_data["preset"], actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(get=extend_schema(summary="Your training runs, newest first, with progress"))
+@extend_schema_view(
+    get=extend_schema(summary="The training runs of every project you are a member of, newest first, with progress")
+)
 class TrainingRunListView(ListAPIView):
     serializer_class = TrainingRunSerializer
 
@@ -78,10 +83,15 @@ class TrainingRunListView(ListAPIView):
         return selectors.run_list_for_user(user=self.request.user)
 
 
-@extend_schema_view(get=extend_schema(summary="Your trained models (succeeded runs)"))
+@extend_schema_view(
+    get=extend_schema(
+        summary="The trained models (succeeded runs) of every project you are a member of",
+        description="A viewer sees them too; generating with one needs the editor or owner role.",
+    )
+)
 class TrainedModelListView(TrainingRunListView):
     def get_queryset(self):
-        return selectors.trained_models_for_user(user=self.request.user)
+        return selectors.trained_models_for_user(user=self.request.user, capability=Can.VIEW)
 
 
 class TrainingRunDetailView(APIView):
@@ -95,6 +105,6 @@ class TrainingRunCancelView(APIView):
         request=None, responses={200: TrainingRunSerializer, 503: PROVIDER_UNAVAILABLE}, summary="Cancel a training run"
     )
     def post(self, request, run_id: int):
-        run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-        run = services.training_cancel(run=run)
+        run = selectors.run_get_for_user(user=request.user, run_id=run_id, capability=Can.TRAIN)
+        run = services.training_cancel(run=run, actor=request.user)
         return Response(TrainingRunSerializer(run).data)

@@ -5,10 +5,12 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from core import failures
 from core.exceptions import PermanentProviderError, ProviderError, Refusal
 from projects import services as project_services
-from projects.models import Project
+from projects.events import event_record
+from projects.models import Project, ProjectEvent
 from training.models import TrainingRun
 from training.providers import backend_for
 from training.selectors import training_cost, training_estimate, training_parameters, training_refusal
@@ -26,8 +28,11 @@ class TrainingNotAllowed(Refusal):
     status_code = 400
 
 
-def training_start(*, project: Project, preset: str = TrainingRun.Preset.BALANCED) -> TrainingRun:
-    """Record a queued run and hand it to a worker. Raises TrainingNotAllowed with the reason."""
+def training_start(
+    *, project: Project, preset: str = TrainingRun.Preset.BALANCED, actor: User | None = None
+) -> TrainingRun:
+    """Record a queued run and hand it to a worker. Raises TrainingNotAllowed with the reason.
+    `actor`: who started it (the activity feed names them; the run is charged to the owner)."""
     parameters = training_parameters(project=project, preset=preset)
     with transaction.atomic():
         # The lock makes "one active run per project" hold against double clicks.
@@ -46,13 +51,14 @@ def training_start(*, project: Project, preset: str = TrainingRun.Preset.BALANCE
             **parameters,
         )
         project_services.project_mark_training(project_id=project.id)
+        event_record(project_id=project.id, kind=ProjectEvent.Kind.TRAINING_STARTED, actor=actor, run=run.id)
         submit_training.delay_on_commit(run.id)
     return run
 
 
-def training_cancel(*, run: TrainingRun) -> TrainingRun:
+def training_cancel(*, run: TrainingRun, actor: User | None = None) -> TrainingRun:
     """Stop a run. A run the user canceled never publishes or emails. Raises ProviderError when the
-    provider cannot be told (the run is left as it was)."""
+    provider cannot be told (the run is left as it was). `actor`: who canceled it."""
     run.refresh_from_db()
     if not run.is_active:
         return run
@@ -77,6 +83,7 @@ def training_cancel(*, run: TrainingRun) -> TrainingRun:
         error=failures.explain(failures.Kind.USER_CANCELED, subject="training"),
         error_kind=failures.Kind.USER_CANCELED,
         completed_at=timezone.now(),
+        actor=actor,
     )
     run.refresh_from_db()
     return run

@@ -16,9 +16,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from core import failures
 from core.lifecycle import transition
 from projects import services as project_services
+from projects.events import event_record
+from projects.models import ProjectEvent
 from training.models import TrainingRun
 from training.tasks import cancel_at_provider, notify_owner
 
@@ -42,7 +45,8 @@ def run_advance(
 ) -> bool:
     """Move an active run on to the active status `to` (None: stay, and only write `fields`), if it
     is still in one of `sources` (and matches `where`); whether it did. Entering a status starts
-    its deadline, its step's attempts and its polls anew."""
+    its deadline, its step's attempts and its polls anew. A move, or a progress that grew, is a
+    TRAINING_PROGRESS event (once: a repeated report changes neither)."""
     if to is not None:
         if to in TrainingRun.TERMINAL:
             raise ValueError("a run ends through run_end")
@@ -50,33 +54,63 @@ def run_advance(
     runs = TrainingRun.objects.filter(id=run_id)
     if where is not None:
         runs = runs.filter(where)
-    return transition(runs, sources=sources, to=to, **fields)
+    sources = list(sources)
+    with transaction.atomic():
+        progressed = False
+        if to is None and fields.get("progress") is not None:
+            # Conditional on the progress itself, so that of two equal reports only one is an event.
+            progressed = bool(
+                runs.filter(status__in=sources, progress__lt=fields["progress"]).update(progress=fields["progress"])
+            )
+        won = transition(runs, sources=sources, to=to, **fields)
+        if won and (to is not None or progressed):
+            run = TrainingRun.objects.filter(id=run_id).values("project_id", "status", "progress").get()
+            event_record(
+                project_id=run["project_id"],
+                kind=ProjectEvent.Kind.TRAINING_PROGRESS,
+                run=run_id,
+                status=run["status"],
+                progress=run["progress"],
+            )
+    return won
 
 
-def run_end(*, run_id: int, sources: Iterable[str], status: str, stop_provider: bool = False, **fields: Any) -> bool:
+def run_end(
+    *,
+    run_id: int,
+    sources: Iterable[str],
+    status: str,
+    stop_provider: bool = False,
+    actor: User | None = None,
+    **fields: Any,
+) -> bool:
     """End a run that is in one of `sources` with the terminal `status`, and put its project back in
     a usable state, in one commit: a worker killed in between would leave the project "training"
     for good. The owner is emailed how it went, unless they canceled it themselves. Whether it won
     (a run that had ended already, or moved on meanwhile, is left alone and nothing follows).
 
     `stop_provider`: we end it while the provider may still work on it (a deadline, retries that
-    ran out): a best-effort task then cancels whatever training the run has there.
+    ran out): a best-effort task then cancels whatever training the run has there. `actor`: who
+    ended it (a cancel), None for the system; the end is a TRAINING_ENDED event.
     """
     if status not in TrainingRun.TERMINAL:
         raise ValueError(f"{status!r} does not end a run")
     with transaction.atomic():
         ended = transition(TrainingRun.objects.filter(id=run_id), sources=sources, to=status, **fields)
         if ended:
-            _after_end(run_id=run_id)
+            _after_end(run_id=run_id, actor=actor)
             if stop_provider:
                 cancel_at_provider.delay_on_commit(run_id)
     return ended
 
 
-def _after_end(*, run_id: int) -> None:
+def _after_end(*, run_id: int, actor: User | None = None) -> None:
     """Put the project back in a usable state and tell the owner how it went."""
     run = TrainingRun.objects.select_related("project").get(id=run_id)
     project = run.project
+    event_record(
+        project_id=project.id, kind=ProjectEvent.Kind.TRAINING_ENDED, actor=actor, run=run_id, status=run.status
+    )
     trained = project.training_runs.filter(status=TrainingRun.Status.SUCCEEDED).exists()
     project_services.project_release(project_id=project.id, trained=trained)
     if run.error_kind != failures.Kind.USER_CANCELED:

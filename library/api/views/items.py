@@ -121,5 +121,5 @@ class LibrarySimilarView(APIView):
     @extend_schema(responses=HitSerializer(many=True), summary="Items similar to this one")
     def get(self, request, item_id: int):
         item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-        hits = selectors.library_similar(item=item)
+        hits = selectors.library_similar(item=item, user=request.user)
         return Response(HitSerializer(hits, many=True, context={"request": request}).data)

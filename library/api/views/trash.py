@@ -51,7 +51,7 @@ class TrashEntryView(APIView):
     @extend_schema(responses={204: None}, summary="Delete a photo or image in the trash for good now, with its files")
     def delete(self, request, kind: str, photo_id: int | None = None, image_id: int | None = None):
         source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
-        trash.trash_delete_permanently(source=source)
+        trash.trash_delete_permanently(source=source, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -65,5 +65,5 @@ class TrashRestoreView(APIView):
     )
     def post(self, request, kind: str, photo_id: int | None = None, image_id: int | None = None):
         source = selectors.trash_get_for_user(user=request.user, kind=kind, object_id=photo_id or image_id)
-        trash.trash_restore(source=source)
+        trash.trash_restore(source=source, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
