@@ -162,8 +162,8 @@ def test_no_description_box_or_file_input_is_inside_a_swapped_leaf(client, setti
         ("project", 7),
         # session, user, the run with its project
         ("run", 3),
-        # session, user, the job with its run and project, its images
-        ("job", 4),
+        # session, user, the job with its run and project, the reader's role in it, its images
+        ("job", 5),
     ],
 )
 def test_live_regions_keep_a_constant_query_count(
