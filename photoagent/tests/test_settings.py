@@ -358,5 +358,6 @@ def test_make_run_passes_its_address_to_the_web_process_and_the_workers():
     # uvicorn serves pages and the live WebSocket; WEB_ADDRESS split into its host and port.
     web = next(line for line in procfile.splitlines() if line.startswith("web:"))
     assert "uvicorn photoagent.asgi:application" in web
-    assert '"${WEB_ADDRESS%:*}"' in web and '"${WEB_ADDRESS##*:}"' in web
+    assert '"${WEB_ADDRESS%:*}"' in web
+    assert '"${WEB_ADDRESS##*:}"' in web
     assert "WEB_ADDRESS=$$1 SITE_URL=$$2" in makefile
