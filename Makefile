@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PKG_CONFIG ?= pkg-config
 WITH_MYSQL ?= $(shell $(PKG_CONFIG) --exists mysqlclient 2>/dev/null || $(PKG_CONFIG) --exists libmariadb 2>/dev/null && echo 1 || echo 0)
 
-.PHONY: help install run test lint translations format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded bench-relevance contract chaos load fuzz-providers mysqlclient
+.PHONY: help install run test lint translations format migrate superuser clean bench bench-ingest bench-queue bench-search bench-embedded bench-relevance bench-live contract chaos load fuzz-providers mysqlclient
 
 help:
 	@echo "make run        start web (http://127.0.0.1:8000; HOST and PORT change it), workers and beat"
@@ -26,7 +26,9 @@ help:
 	@echo "                indexes, and 1,000 users' indexes under the memory budget;"
 	@echo "                bench-embedded: make run's broker under the messages of 11 projects;"
 	@echo "                bench-relevance: 204 labelled queries, 5 languages, over 95 photos and images)"
-	@echo "make load       20 users for 3 minutes against gunicorn, MariaDB, Redis and Celery (demo mode)"
+	@echo "                bench-live: changes to other members' screens over the live WebSocket (latency)"
+	@echo "make load       20 users for 3 minutes against gunicorn (uvicorn workers), MariaDB, Redis and"
+	@echo "                Celery (demo mode), each with the live WebSocket open"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
 	@echo "make chaos      the whole pipeline many times while workers are SIGKILLed, Redis restarts"
 	@echo "                and the providers fail 20% of calls (needs MariaDB and redis-server)"
@@ -80,7 +82,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-ingest bench-queue bench-search bench-embedded bench-relevance
+bench: bench-ingest bench-queue bench-search bench-embedded bench-relevance bench-live
 
 # Real photographs come from Debian's lomiri wallpaper packages (apt-get download, no install).
 bench-ingest: install
@@ -104,6 +106,11 @@ bench-search: install
 # two minutes. `.venv/bin/python bench/relevance.py --calibrate` chooses the search settings anew.
 bench-relevance: install
 	$(BIN)/python bench/relevance.py
+
+# Changes made through the services reach LIVE_CLIENTS WebSocket clients of a real uvicorn server:
+# commit to receipt (median, p95). On Redis as bench-queue, else the embedded in-memory layer.
+bench-live: install
+	$(BIN)/python bench/live_latency.py
 
 # MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.

@@ -1,22 +1,25 @@
-"""20 people using PhotoAgent at once for 3 minutes: gunicorn, MariaDB, Redis and Celery on loopback.
+"""20 people using PhotoAgent at once for 3 minutes: gunicorn (uvicorn workers), MariaDB, Redis and
+Celery on loopback, each person with the live pages' WebSocket open for the whole run.
 
 Database: a fresh MariaDB/MySQL database, BENCH_DATABASE_URL or
 mysql://root@127.0.0.1:3306/photoagent_load, created before and dropped after the run; when the
 default does not answer, a private mariadbd on a free port with its data under var/bench/load.
 Broker and cache: REDIS_URL, else redis://127.0.0.1:6379/13 (flushed first); when neither
 answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, LOAD_WORKERS
-gthread workers (3 on two cores) x LOAD_THREADS (4) (LOAD_WORKER_CLASS=sync to compare), whitenoise
+uvicorn workers (photoagent.asgi, as the Dockerfile; 4 x cores + 1) (LOAD_WORKER_CLASS=gthread
+serves photoagent.wsgi with LOAD_THREADS threads, without WebSockets, to compare), whitenoise
 serving the bench's own collectstatic. Background: the two Celery workers of `make run`
 (default,training and generation,library) and beat, in demo mode (no provider token), at nice 10.
 Files under var/bench/load. Seed: bench/load_seed.py (per user: a trained demo model, 21 photos,
 52 generated images, 73 analysed library items, 3 albums). Load: bench/locustfile.py, headless,
 LOAD_USERS (20) spawned 5 a second, for LOAD_SECONDS (180), 1-3 s of thought between actions.
 
-Last line: load: users=20 seconds=<s> requests=<n> errors=<n> p95_ms=<x>
+Last line: load: users=20 seconds=<s> requests=<n> errors=<n> p95_ms=<x> sockets=<n> live_events=<n>
 where p95_ms is over page views (HTML GETs, redirects followed). Logins, uploads and generation
 starts, pictures and static files count in requests and errors; their p95 is on the lines before.
 errors: every request answered with a status other than 2xx/3xx or not answered, every exception
-in a user's task, and any server process that died. Targets: errors=0, p95_ms <= 150, and no
+in a user's task, a live WebSocket that failed to connect or dropped, and any server process
+that died. sockets: WebSockets connected; live_events: events they received. Targets: errors=0, p95_ms <= 150, and no
 ERROR line in the logs of gunicorn and Celery (exit status 1 when missed).
 """
 
@@ -52,8 +55,14 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
 # are bcrypt hashes (0.2 s of CPU each, the GIL released): with 5 sync workers all 5 were busy
 # hashing and page views waited for one to be free, while threads keep taking them. Back-to-back
 # 60 s trials, 3 x 4 threads against 5 sync workers: page p95 213 vs 266 ms, then 39 vs 337 ms.
-WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "gthread")
-WORKERS = int(os.environ.get("LOAD_WORKERS", str((os.cpu_count() or 2) + 1)))
+# Under ASGI Django runs sync views on one thread per process (thread_sensitive), so page views
+# wait for each other within a worker: more processes than the threaded workers had.
+WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "uvicorn_worker.UvicornWorker")
+ASGI = "uvicorn" in WORKER_CLASS.lower()
+# 40 s trials on the shared two-core machine (load average 6-7 from other work): 5 uvicorn workers
+# page p95 1108 ms, 9 workers 688 ms, gthread 3 x 4 threads 838 ms.
+CORES = os.cpu_count() or 2
+WORKERS = int(os.environ.get("LOAD_WORKERS", str(CORES * 4 + 1 if ASGI else CORES + 1)))
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
 # The Celery workers share the two cores with gunicorn here (in production they have their own):
 # at nice 10 a page view is not kept waiting behind a photo analysis or a demo drawing, and the
@@ -202,7 +211,7 @@ def start_gunicorn(env: dict, port: int, processes: list) -> None:
     process = subprocess.Popen(
         [
             bin_of("gunicorn"),
-            "photoagent.wsgi:application",
+            "photoagent.asgi:application" if ASGI else "photoagent.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--worker-class",
@@ -281,6 +290,7 @@ def run_locust(env: dict, port: int, accounts_path: Path, results: Path) -> int:
         "LOAD_ACCOUNTS": str(accounts_path),
         "LOAD_UPLOADS": str(WORK / "uploads"),
         "LOAD_RESULTS": str(results),
+        "LOAD_LIVE": "1" if ASGI else "0",  # WSGI workers serve no WebSockets
     }
     command = [
         bin_of("locust"),
@@ -357,7 +367,7 @@ def report(results: Path, processes: list) -> int:
         by_name[(kind, name)].append(ms)
         if not ok:
             failed[name] += 1
-    for (kind, name), values in sorted(by_name.items()):
+    for (kind, name), values in sorted(item for item in by_name.items() if item[0][0] != "live"):
         say(
             f"  {kind:5} {name:38} n={len(values):5} median={sorted(values)[len(values) // 2]:6.0f} ms "
             f"p95={p95(values):6.0f} ms max={max(values):6.0f} ms failed={failed[name]}"
@@ -383,9 +393,13 @@ def report(results: Path, processes: list) -> int:
         f"n={len(settled)} p95_ms={p95(settled):.0f}"
     )
     errors = sum(failed.values()) + len(died)
-    requests = sum(1 for sample in samples if sample[0] != "error")
+    requests = sum(1 for sample in samples if sample[0] not in ("error", "socket", "live"))
+    sockets = sum(1 for kind, _, _, ok, _ in samples if kind == "socket" and ok)
+    live_events = len(by_kind["live"])
     page_p95 = p95(by_kind["page"])
     missed = []
+    if ASGI and sockets < USERS:
+        missed.append(f"sockets={sockets} (every one of the {USERS} users keeps one open)")
     if not requests:
         missed.append("no requests recorded")
     if server or background:
@@ -396,7 +410,10 @@ def report(results: Path, processes: list) -> int:
         missed.append(f"p95_ms={page_p95:.0f} (target <= {TARGET_P95_MS})")
     if missed:
         say("targets missed: " + ", ".join(missed) + f"; logs in {WORK}")
-    say(f"load: users={USERS} seconds={SECONDS} requests={requests} errors={errors} p95_ms={page_p95:.0f}")
+    say(
+        f"load: users={USERS} seconds={SECONDS} requests={requests} errors={errors} p95_ms={page_p95:.0f} "
+        f"sockets={sockets} live_events={live_events}"
+    )
     return 1 if missed else 0
 
 
@@ -478,7 +495,7 @@ def run(database_url: str, processes: list) -> int:
     start_background(env, processes)
     wait_for_workers(app, processes, count=2, logs=WORK)
     say(
-        f"gunicorn: {WORKERS} {WORKER_CLASS} workers x {THREADS} threads on 127.0.0.1:{port}; "
+        f"gunicorn: {WORKERS} {WORKER_CLASS} workers{'' if ASGI else f' x {THREADS} threads'} on 127.0.0.1:{port}; "
         f"2 Celery workers and beat ready (nice {WORKER_NICE})"
     )
 

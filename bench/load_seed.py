@@ -132,7 +132,7 @@ def _clone(template_user, number: int, template: Account) -> Account:
     from accounts.models import User
     from generation.models import GeneratedImage, Generation
     from library.models import Album, AlbumItem, LibraryItem, ShareLink, new_share_token
-    from projects.models import Photo, Project
+    from projects.models import Membership, Photo, Project, Role
     from training.models import TrainingRun
 
     user = User.objects.create(
@@ -142,6 +142,11 @@ def _clone(template_user, number: int, template: Account) -> Account:
         email_verified_at=timezone.now(),
     )
     projects = _copy(Project.objects.filter(owner=template_user), owner_id=user.id)
+    # bulk_create sends no post_save, so the owner memberships (projects/receivers.py) come here:
+    # without them every copied project is another person's (404).
+    Membership.objects.bulk_create(
+        Membership(project_id=project_id, user=user, role=Role.OWNER) for project_id in projects.values()
+    )
     photos = _copy(
         Photo.objects.filter(project__owner=template_user),
         project_id=lambda row: projects[row.project_id],

@@ -7,6 +7,10 @@ generation and watches its job page until the images are there. Between two acti
 thinks for 1 to 3 seconds. Like a browser, a user loads every picture a page shows (each one
 kept for the 5 minutes their Cache-Control allows) and the static files once.
 
+Each user also keeps the live pages' WebSocket (ws/live/) open from login to the end, as every
+open page does: connects (kind "socket") and the events received (kind "live") are recorded too;
+a socket that fails to connect or drops during the run is an error.
+
 Every request is recorded as a page view (an HTML GET), an asset (thumbnails, static files) or
 a write (POST); LOAD_RESULTS receives them all when locust quits. A line `progress: ...` is
 printed every 15 seconds.
@@ -21,11 +25,13 @@ import time
 from pathlib import Path
 
 import gevent
+import websocket  # websocket-client: its blocking socket is cooperative under locust's gevent
 from locust import HttpUser, between, events, task
 
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text())
 UPLOADS = sorted(Path(os.environ["LOAD_UPLOADS"]).glob("*.jpg"))
 RESULTS = Path(os.environ["LOAD_RESULTS"])
+LIVE = os.environ.get("LOAD_LIVE", "1") == "1"
 PROGRESS_SECONDS = 15
 BROWSER_CACHE_SECONDS = 300
 JOB_POLL_SECONDS = 3  # the job page's own meta refresh
@@ -59,6 +65,7 @@ _uploads = itertools.count()
 # (kind, name, milliseconds, ok, seconds since start)
 samples: list[tuple[str, str, float, bool, float]] = []
 _started = time.monotonic()
+_quitting = False
 
 
 @events.request.add_listener
@@ -113,6 +120,12 @@ def _on_quit(**kwargs):
     RESULTS.write_text(json.dumps(samples))
 
 
+@events.test_stopping.add_listener
+def _on_stopping(**kwargs):
+    global _quitting
+    _quitting = True
+
+
 class Person(HttpUser):
     wait_time = between(1, 3)
 
@@ -139,7 +152,53 @@ class Person(HttpUser):
         # The stylesheet, script and logo under their hashed names, as the page links them.
         for path in dict.fromkeys(re.findall(r'(?:href|src)="(/static/[^"]+)"', form)):
             self.asset(path, "static file")
+        self.live = None
+        if LIVE:
+            gevent.spawn(self.listen)
         self.dashboard()
+
+    def on_stop(self):
+        if self.live is not None:
+            self.live.close()
+
+    def listen(self) -> None:
+        """The live WebSocket every page keeps open: count what it hears, until the run ends."""
+        host = self.host.split("://", 1)[1]
+        started = time.monotonic()
+        try:
+            self.live = websocket.create_connection(
+                f"ws://{host}/ws/live/",
+                header=[f"Cookie: sessionid={self.client.cookies.get('sessionid', '')}"],
+                origin=self.host,
+                timeout=60,
+            )
+        except Exception as error:  # noqa: BLE001 - any failure to connect is an error of the run
+            samples.append(("socket", "live connect", 0.0, False, time.monotonic() - _started))
+            samples.append(("error", f"live connect: {type(error).__name__}", 0.0, False, time.monotonic() - _started))
+            return
+        samples.append(
+            ("socket", "live connect", (time.monotonic() - started) * 1000, True, time.monotonic() - _started)
+        )
+        while True:
+            try:
+                message = json.loads(self.live.recv() or "{}")
+            except websocket.WebSocketTimeoutException:
+                self.live.send(json.dumps({"ping": time.time()}))  # as the page's heartbeat
+                continue
+            except Exception as error:  # noqa: BLE001
+                if not _quitting:
+                    samples.append(
+                        (
+                            "error",
+                            f"live socket dropped: {type(error).__name__}",
+                            0.0,
+                            False,
+                            time.monotonic() - _started,
+                        )
+                    )
+                return
+            if "event" in message or "user_event" in message:
+                samples.append(("live", "event received", 0.0, True, time.monotonic() - _started))
 
     # Helpers
     # --------------------------------------------------------------------------

@@ -1,3 +1,9 @@
 """WebSocket routes (photoagent/asgi.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from projects.consumers import LiveConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]

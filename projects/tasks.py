@@ -37,3 +37,10 @@ def send_invitation_email(invitation_id: int, send_number: int, **kwargs) -> Non
     from projects.services import members
 
     members.invitation_email_send(invitation_id=invitation_id, send_number=send_number)
+
+
+@shared_task(name="projects.purge_live_events", soft_time_limit=300, time_limit=360)
+def purge_live_events(**kwargs) -> None:
+    from projects import events
+
+    events.events_purge_old()

@@ -93,3 +93,38 @@ def schema_path_ids(path: str, owned: dict) -> dict:
         assert kind in owned["ids"], f"{path}: map the id kind {kind!r} in core/tests/conftest.py"
         ids[name] = owned["ids"][kind]
     return ids
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db, settings):
+    """photoagent.asgi served by uvicorn in a thread on a free port: HTTP and the live pages'
+    WebSocket, as `make run` and production serve them. pytest-django's live_server is WSGI (no
+    WebSockets). Its threads share this process's settings, so they use the test database: a file
+    (photoagent/settings/test.py), which each thread opens itself, as a server's processes do."""
+    import socket
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    from photoagent.asgi import application
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
+        )
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(10)
+    listener.close()

@@ -4,9 +4,12 @@ update; nothing reloads the page behind their back."""
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.test import Client
 
-from projects.models import Photo
+from accounts.tests.factories import UserFactory
+from projects.events import event_record
+from projects.models import Membership, Photo, ProjectEvent, Role
 from projects.tests.factories import ProjectFactory, encode, scene
 from tests.support import CHROMIUM_ARGS
 
@@ -18,6 +21,16 @@ NOT_RELOADED = "window.__notReloaded === true"
 
 @pytest.fixture
 def browser_for(chromium_path, live_server):
+    yield from _browser(chromium_path, live_server)
+
+
+@pytest.fixture
+def asgi_browser_for(chromium_path, asgi_live_server):
+    """Pages served with their live WebSocket (uvicorn, photoagent.asgi)."""
+    yield from _browser(chromium_path, asgi_live_server)
+
+
+def _browser(chromium_path, server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -27,9 +40,7 @@ def browser_for(chromium_path, live_server):
             client = Client()
             client.force_login(user)
             context = browser.new_context(viewport={"width": width, "height": 900})
-            context.add_cookies(
-                [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-            )
+            context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}])
             page = context.new_page()
             page.set_default_timeout(15_000)
             return page
@@ -245,4 +256,103 @@ def test_a_run_and_a_job_page_show_the_finished_state_without_reloading(browser_
     Generation.objects.filter(id=job.id).update(status=Generation.Status.FAILED, error="The provider gave up.")
     page.get_by_text("The provider gave up.").wait_for()
     assert page.get_by_role("button", name="Cancel").count() == 0
+    assert page.evaluate(NOT_RELOADED)
+
+
+# The live pages' WebSocket (projects/consumers.py) ----------------------------------------------------
+
+LIVE = "() => document.documentElement.dataset.live === 'live'"
+PAUSED = "Live updates paused — refreshing every few seconds"
+
+
+def open_live_page(page, url):
+    open_page(page, url)
+    page.wait_for_function(LIVE)
+
+
+def test_an_event_refreshes_a_quiet_page_at_once_and_what_is_typed_stays(asgi_browser_for, asgi_live_server):
+    from playwright.sync_api import expect
+
+    project = ProjectFactory()
+    typed_in = processing_photo(project, 1)
+    Photo.objects.filter(id=typed_in.id).update(status=Photo.Status.READY)
+    page = asgi_browser_for(project.owner)
+    open_live_page(page, f"{asgi_live_server.url}/projects/{project.id}/")
+    assert page.locator("[data-live-url]").get_attribute("data-live-active") == "false"  # nothing polls
+    page.locator(f"#id_photo-{typed_in.id}-description").fill("half a sent")
+
+    # Another process adds a photo; its event (after commit) is all that tells the page.
+    with transaction.atomic():
+        added = processing_photo(project, 2)
+        event_record(project_id=project.id, kind=ProjectEvent.Kind.PHOTO_UPLOADED, photo=added.id)
+    expect(page.locator(f"#photo-{added.id}")).to_be_visible(timeout=2_000)
+    assert page.locator(f"#id_photo-{typed_in.id}-description").input_value() == "half a sent"
+    assert page.evaluate(NOT_RELOADED)
+
+
+def test_an_editor_uploads_and_describes_while_the_owner_watches_and_types(
+    asgi_browser_for, asgi_live_server, tmp_path, settings
+):
+    from playwright.sync_api import expect
+
+    settings.PHOTO_MIN_SIDE = 256
+    project = ProjectFactory()
+    mine = processing_photo(project, 1)
+    Photo.objects.filter(id=mine.id).update(status=Photo.Status.READY)
+    editor = UserFactory()
+    Membership.objects.create(project=project, user=editor, role=Role.EDITOR)
+    url = f"{asgi_live_server.url}/projects/{project.id}/"
+    owner_page, editor_page = asgi_browser_for(project.owner), asgi_browser_for(editor)
+    open_live_page(owner_page, url)
+    open_live_page(editor_page, url)
+    owner_box = owner_page.locator(f"#id_photo-{mine.id}-description")
+    owner_box.click()
+    owner_page.keyboard.type("the owner, typing")
+
+    editor_page.get_by_label("Choose photos").set_input_files(write_photos(tmp_path, 1))
+    editor_page.get_by_role("button", name="Upload").click()
+    editor_page.get_by_text("1 of 1 photo uploaded").wait_for(timeout=60_000)
+    theirs = Photo.objects.exclude(id=mine.id).get(project=project)
+    expect(owner_page.locator(f"#photo-{theirs.id}")).to_be_visible(timeout=2_000)
+
+    editor_page.locator(f"#id_photo-{theirs.id}-description").fill("a red mug on a desk")
+    editor_page.locator(f"#photo-{theirs.id} form.describe button").click()
+    editor_page.locator(f"#photo-{theirs.id} [data-saved]").filter(has_text="Description saved.").wait_for()
+    expect(owner_page.locator(f"#photo-{theirs.id} img[alt='a red mug on a desk']")).to_be_attached(timeout=2_000)
+
+    assert owner_box.input_value() == "the owner, typing"
+    assert owner_page.evaluate("document.activeElement.id") == f"id_photo-{mine.id}-description"
+    assert owner_page.evaluate(NOT_RELOADED)
+
+
+def test_a_dropped_connection_says_so_and_the_page_still_updates_by_polling(
+    asgi_browser_for, asgi_live_server, settings
+):
+    settings.LIVE_FALLBACK_POLL_SECONDS = 1
+    project = ProjectFactory()
+    photo = processing_photo(project, 1)
+    page = asgi_browser_for(project.owner)
+    sockets, refuse = [], []
+
+    def through(ws):
+        if refuse:
+            ws.close()
+            return
+        sockets.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws/live/**", through)
+    open_live_page(page, f"{asgi_live_server.url}/projects/{project.id}/")
+    assert page.get_by_text(PAUSED).count() == 0
+
+    refuse.append(True)  # the server is gone: every reconnect fails
+    sockets[-1].close()
+    page.get_by_text(PAUSED).wait_for(timeout=5_000)
+    # No event reaches the page now: the fallback polling finds the change.
+    Photo.objects.filter(id=photo.id).update(status=Photo.Status.READY)
+    page.locator(f"#photo-{photo.id} .photo-state").filter(has_not_text="Processing").wait_for(timeout=5_000)
+
+    refuse.clear()  # back: the line goes once the page has reconnected
+    page.wait_for_function(LIVE, timeout=40_000)
+    assert page.get_by_text(PAUSED).count() == 0
     assert page.evaluate(NOT_RELOADED)

@@ -191,7 +191,9 @@ if _db["ENGINE"] == "django.db.backends.mysql":
         **_db.get("OPTIONS", {}),
     }
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # 0: the web is served over ASGI, where each request's sync code runs in a thread of its own and
+    # a kept connection is never reused, only left open (make load ran MariaDB out of connections).
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: WAL lets readers run beside the one writer, and
@@ -246,7 +248,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LIVE_LAYER_SHARED = bool(REDIS_URL)
-LIVE_CATCHUP_SECONDS = env.float("LIVE_CATCHUP_SECONDS", default=30.0 if REDIS_URL else 0.5)
+LIVE_CATCHUP_SECONDS = float(env.str("LIVE_CATCHUP_SECONDS", default="") or (30.0 if REDIS_URL else 0.5))
 # A page whose live connection drops polls its parts this often until it reconnects.
 LIVE_FALLBACK_POLL_SECONDS = env.float("LIVE_FALLBACK_POLL_SECONDS", default=3.0)
 # Events of the live log that are not in the activity feed are deleted after this many days.
@@ -383,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
     "images-purge-trash": {
         "task": "generation.purge_trashed_images",
         "schedule": crontab(minute=52),
+    },
+    # Events only the live pages used (LIVE_EVENT_RETENTION_DAYS).
+    "projects-purge-live-events": {
+        "task": "projects.purge_live_events",
+        "schedule": crontab(minute=27, hour=4),
     },
     "accounts-purge-unverified": {
         "task": "accounts.purge_unverified_accounts",
@@ -811,6 +818,10 @@ if _s3_endpoint_url:
     _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
 else:
     _media_origins = ["https://*.amazonaws.com"] if AWS_STORAGE_BUCKET_NAME else []
+# The live pages' WebSocket (ws/live/) is same-origin, but older browsers (Safari before 15.4) do
+# not let 'self' match ws:/wss:, so the site's own socket origin is named.
+_site = urlsplit(SITE_URL)
+_live_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -818,7 +829,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         # data: for small inline SVG icons, blob: for the previews of photos before they upload.
         "img-src": ["'self'", "data:", "blob:", *_media_origins],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", _live_origin],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],

@@ -355,5 +355,9 @@ def test_make_run_passes_its_address_to_the_web_process_and_the_workers():
     makefile = (BASE_DIR / "Makefile").read_text()
     procfile = (BASE_DIR / "Procfile.dev").read_text()
     assert "8000" not in procfile
-    assert 'runserver "$WEB_ADDRESS"' in procfile
+    # uvicorn serves pages and the live WebSocket; WEB_ADDRESS split into its host and port.
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    assert "uvicorn photoagent.asgi:application" in web
+    assert '"${WEB_ADDRESS%:*}"' in web
+    assert '"${WEB_ADDRESS##*:}"' in web
     assert "WEB_ADDRESS=$$1 SITE_URL=$$2" in makefile

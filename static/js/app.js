@@ -18,11 +18,18 @@ document.querySelectorAll("[data-autosubmit]").forEach((select) => {
   select.addEventListener("change", () => select.form.requestSubmit());
 });
 
-// Live regions: a [data-live-url] element polls its URL while data-live-active is "true" and swaps
-// only the [data-live-id] leaves whose HTML changed. Never a page reload: what the user types, picks
-// or focuses survives every update.
+// Live regions: a [data-live-url] element fetches its URL and swaps only the [data-live-id] leaves
+// whose HTML changed. Never a page reload: what the user types, picks or focuses survives every update.
+// WHEN it fetches: on each event of its project (data-live-project; "*" for any of the user's
+// projects and their invitations) that the page's one WebSocket (ws/live/) announces, debounced.
+// While the socket is down the page polls every data-live-fallback seconds and says so; while it is
+// up, a region whose work is in progress (data-live-active="true") still polls slowly, as a safety net.
 const live = (() => {
-  const INTERVAL = 4000;
+  const INTERVAL = 4000;  // before the socket first opens: the old timed polling
+  const SAFETY = 30000;
+  const DEBOUNCE = 100;
+  const FALLBACK = (Number(document.body.dataset.liveFallback) || 3) * 1000;
+  let mode = "connecting";  // "live" | "fallback" | "connecting"
   const fields = (root) => Array.from(root.querySelectorAll("input, textarea, select"));
   const keyOf = (el) => el.id || `${el.tagName}:${el.name || ""}:${["radio", "checkbox"].includes(el.type) ? el.value : ""}:${el.name ? "" : el.textContent.trim()}`;
   const changed = (el) => {
@@ -78,23 +85,116 @@ const live = (() => {
     if (!fresh) { root.dataset.liveActive = "false"; return; }  // e.g. the login page after the session ended
     sync(root, fresh);
   };
-  const poll = (root, delay = INTERVAL) => {
+  const interval = (root) => {
+    if (mode === "fallback") return FALLBACK;
+    if (root.dataset.liveActive !== "true") return null;
+    // A region no project's events describe (a job on the base model) keeps the timed polling.
+    return mode === "live" && root.dataset.liveProject ? SAFETY : INTERVAL;
+  };
+  const poll = (root, delay = interval(root)) => {
     window.clearTimeout(root.liveTimer);
-    if (root.dataset.liveActive !== "true") return;
+    if (delay === null) return;
     root.liveTimer = window.setTimeout(async () => {
-      if (document.hidden) { poll(root, delay); return; }
+      if (document.hidden) { root.liveStale = true; poll(root); return; }
       try { await refresh(root); poll(root); } catch (error) { poll(root, Math.min(delay * 2, 60000)); }
     }, delay);
   };
-  // Fetch now (after a save or an upload), then keep polling if work is in progress.
+  // Fetch now (after a save, an upload or an event), then keep polling as the mode says.
   const update = async (element) => {
     const root = element.closest("[data-live-url]");
     if (!root) return;
-    try { await refresh(root); } catch (error) { /* the next poll tries again */ }
+    try { await refresh(root); } catch (error) { /* the next poll or event tries again */ }
     poll(root);
   };
-  document.querySelectorAll("[data-live-url]").forEach((root) => poll(root));
-  return { update };
+  const roots = () => Array.from(document.querySelectorAll("[data-live-url]"));
+  const soon = (root) => {
+    if (document.hidden) { root.liveStale = true; return; }
+    window.clearTimeout(root.liveDebounce);
+    root.liveDebounce = window.setTimeout(() => update(root), DEBOUNCE);
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) return;
+    roots().filter((root) => root.liveStale).forEach((root) => { root.liveStale = false; soon(root); });
+  });
+  let status = null;
+  const setMode = (next) => {
+    if (next === mode) return;
+    mode = next;
+    document.documentElement.dataset.live = mode;
+    if (mode === "fallback" && !status) {
+      status = document.createElement("p");
+      status.className = "live-status";
+      status.setAttribute("role", "status");
+      status.textContent = gettext("Live updates paused — refreshing every few seconds");
+      (document.querySelector("main") || document.body).prepend(status);
+    } else if (mode !== "fallback" && status) {
+      status.remove();
+      status = null;
+    }
+    roots().forEach((root) => poll(root));
+  };
+  const onMessage = (message) => {
+    if (message.refresh) { roots().forEach(soon); return; }
+    const project = message.project === undefined ? null : String(message.project);
+    roots().forEach((root) => {
+      const wanted = root.dataset.liveProject;
+      if (wanted === "*" || (project !== null && wanted === project)) soon(root);
+    });
+  };
+  // One WebSocket per page, for signed-in pages with a live region; reconnects with backoff and
+  // asks for what it missed (?after=<last event id>).
+  const connect = () => {
+    // No region follows a project's events (signed out, a job on the base model): timed polling only.
+    if (!document.body.dataset.liveSocket || !roots().some((root) => root.dataset.liveProject)) return;
+    if (!("WebSocket" in window)) { setMode("fallback"); return; }
+    let lastEvent = null, attempt = 0, heartbeat = null, lastHeard = 0;
+    const open = () => {
+      const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+      const query = lastEvent === null ? "" : `?after=${lastEvent}`;
+      let socket;
+      try { socket = new WebSocket(`${scheme}://${window.location.host}${document.body.dataset.liveSocket}${query}`); }
+      catch (error) { retry(); return; }
+      api.socket = socket;
+      socket.addEventListener("open", () => {
+        attempt = 0;
+        lastHeard = Date.now();
+        // The server answers each ping; a connection silent for two pings is dead (a sleeping laptop, a proxy).
+        heartbeat = window.setInterval(() => {
+          if (Date.now() - lastHeard > 50000) { socket.close(); return; }
+          try { socket.send(JSON.stringify({ ping: Date.now() })); } catch (error) { socket.close(); }
+        }, 20000);
+      });
+      socket.addEventListener("message", (event) => {
+        lastHeard = Date.now();
+        let message;
+        try { message = JSON.parse(event.data); } catch (error) { return; }
+        if (message.ready !== undefined) {
+          lastEvent = Math.max(lastEvent || 0, message.ready);
+          setMode("live");
+          return;
+        }
+        if (message.event !== undefined) lastEvent = Math.max(lastEvent || 0, message.event);
+        onMessage(message);
+      });
+      socket.addEventListener("close", (event) => {
+        window.clearInterval(heartbeat);
+        if (api.socket === socket) api.socket = null;
+        setMode("fallback");
+        if (event.code === 4401) return;  // signed out: the polling finds the login page and stops
+        retry();
+      });
+    };
+    const retry = () => {
+      attempt += 1;
+      const delay = Math.min(1000 * 2 ** (attempt - 1), 30000) * (0.75 + Math.random() / 2);
+      window.setTimeout(open, delay);
+    };
+    open();
+  };
+  roots().forEach((root) => poll(root));
+  const api = { update, socket: null };
+  connect();
+  return api;
 })();
 
 // Photo upload: drag-and-drop, previews, and one request per file so the progress says how many
