@@ -27,7 +27,7 @@ def owned(settings, run_on_commit):
     run = trained_model(photos=["coffee.jpg", "astronaut.jpg"])
     owner = run.project.owner
     with run_on_commit():
-        generation = generation_services.generation_create(user=owner, training_run=run, prompt="x", num_outputs=2)
+        generation = generation_services.generation_create(user=owner, training_run=run, prompt="x", num_outputs=3)
     image = generation.images.order_by("index").first()
     items = list(LibraryItem.objects.filter(user=owner).order_by("id"))
     album = library_services.album_create(user=owner, name="Trip", item_ids=[item.id for item in items[:2]])

@@ -68,7 +68,7 @@ def test_no_website_url_lets_anyone_else_see_or_change_a_users_objects(owned, cl
     anonymous = type(client)()
     checked = 0
     for route in website_routes():
-        url = url_for(route, owned)
+        url = role_url_for(route, owned)
         for method in ("get", "post"):
             response = getattr(client, method)(url, {"favourite": "1", "name": "x", "title": "x"})
             assert response.status_code in (404, 405), f"{method.upper()} {url} as another user: {response.status_code}"
@@ -410,6 +410,9 @@ def test_every_website_url_gives_each_role_what_its_capabilities_allow(owned, cl
     checked = set()
     for route in website_routes():
         url = role_url_for(route, owned)
+        assert (names[route], GET) in NEEDS or (names[route], POST) in NEEDS, (
+            f"{route} ({names[route]}): map what its GET and POST need in NEEDS (tests/test_access_matrix.py)"
+        )
         for method in (GET, POST):
             key = (names[route], method)
             label = f"{method} {url} ({key[0]}) as {role}"

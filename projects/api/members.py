@@ -7,12 +7,13 @@ exception handler.
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import IdField
+from core.api.schema import ApiErrorSerializer
 from projects import member_selectors, selectors, services
 from projects.access import Can
 from projects.api.serializers import ProjectDetailSerializer
@@ -189,11 +190,18 @@ class MyInvitationListView(generics.ListAPIView):
         return member_selectors.invitation_list_for_user(user=self.request.user)
 
 
+# Answers name the invitation in the body, not the path: the schema's 404 is said here.
+ANSWER_ERRORS = {
+    404: OpenApiResponse(ApiErrorSerializer, description="No invitation has this token or id."),
+    410: OpenApiResponse(ApiErrorSerializer, description="The invitation expired, was used, declined or revoked."),
+}
+
+
 class InvitationAcceptView(APIView):
     @extend_schema(
         operation_id="invitations_accept",
         request=InvitationAnswerSerializer,
-        responses=MembershipSerializer,
+        responses={200: MembershipSerializer, **ANSWER_ERRORS},
         summary="Accept an invitation to your verified address: by its link's token or its id",
     )
     def post(self, request):
@@ -211,7 +219,7 @@ class InvitationDeclineView(APIView):
     @extend_schema(
         operation_id="invitations_decline",
         request=InvitationAnswerSerializer,
-        responses={204: None},
+        responses={204: None, **ANSWER_ERRORS},
         summary="Decline an invitation to your address",
     )
     def post(self, request):
