@@ -368,14 +368,14 @@ def image_get_for_user(
     """An image the user may see, or 404; 403 when their role in its project lacks `capability`.
     `trashed`: False (the default) only outside the trash, True only in it, None either (its
     files, which the trash page shows)."""
-    filters = {"id": image_id}
-    if trashed is not None:
-        filters["trashed_at__isnull"] = not trashed
+    # Outside the trash every member's; in it only theirs who may edit (who cannot restore an image
+    # does not see the trash), as for photos.
+    outside = Q(trashed_at__isnull=True) & jobs_scope(user=user, prefix="generation__")
+    inside = Q(trashed_at__isnull=False) & jobs_scope(user=user, capability=Can.EDIT, prefix="generation__")
+    scope = {False: outside, True: inside, None: outside | inside}[trashed]
     image = get_object_or_404(
-        GeneratedImage.objects.filter(jobs_scope(user=user, prefix="generation__")).select_related(
-            "generation__project", "generation__training_run"
-        ),
-        **filters,
+        GeneratedImage.objects.filter(scope).select_related("generation__project", "generation__training_run"),
+        id=image_id,
     )
     if capability != Can.VIEW:
         generation_require(user=user, generation=image.generation, capability=capability)

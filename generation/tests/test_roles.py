@@ -138,3 +138,15 @@ def test_a_removed_member_no_longer_sees_the_projects_images(client, shared):
     Membership.objects.filter(user=shared["viewer"]).delete()
     client.force_login(shared["viewer"])
     assert client.get(f"/generation/images/{shared['image'].id}/").status_code == 404
+
+
+def test_a_viewer_neither_sees_nor_restores_the_projects_trashed_images(client, shared):
+    image = shared["image"]
+    services.image_trash(image=image)
+    client.force_login(shared["viewer"])
+    assert client.post(f"/library/trash/images/{image.id}/restore/").status_code == 404
+    assert client.get(f"/generation/images/{image.id}/file/").status_code == 404
+    assert GeneratedImage.objects.get(id=image.id).trashed_at is not None
+    client.force_login(shared["editor"])
+    assert client.post(f"/library/trash/images/{image.id}/restore/").status_code == 302
+    assert GeneratedImage.objects.get(id=image.id).trashed_at is None

@@ -16,7 +16,8 @@ from generation.tests.factories import trained_model
 from library import selectors, services
 from library.models import Album, AlbumItem, LibraryItem, ShareLink
 from projects import services as project_services
-from projects.tests.factories import PHOTOS, ProjectFactory, upload
+from projects.models import Role
+from projects.tests.factories import PHOTOS, MembershipFactory, ProjectFactory, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("instant_demo")]
 
@@ -468,3 +469,17 @@ def test_the_links_page_lists_them_with_a_constant_number_of_queries(
         page = client.get("/library/shares/")
     assert page.content.decode().count('<tr id="share-') == 9
     assert page.content.decode().count(">Revoke</button>") == 8
+
+
+def test_through_the_api_an_editor_shares_the_projects_images_and_a_viewer_is_refused(owner_images):
+    owner, image, _second = owner_images
+    editor, viewer = UserFactory(), UserFactory()
+    MembershipFactory(project=image.generation.project, user=editor, role=Role.EDITOR)
+    MembershipFactory(project=image.generation.project, user=viewer, role=Role.VIEWER)
+    api = APIClient()
+    api.force_authenticate(editor)
+    assert api.post("/api/v1/library/shares/", {"generated_image": image.id}, format="json").status_code == 201
+    api.force_authenticate(viewer)
+    refused = api.post("/api/v1/library/shares/", {"generated_image": image.id}, format="json")
+    assert refused.status_code == 403
+    assert ShareLink.objects.filter(user=viewer).count() == 0
