@@ -1,5 +1,6 @@
 """Share links: the owner's list, making one, and revoking it."""
 
+from django.http import Http404
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -11,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import IdField
-from generation.models import GeneratedImage
+from generation import selectors as generation_selectors
 from library import selectors
 from library.models import Album
 from library.services import sharing
+from projects.access import Can
 
 
 class ShareSerializer(serializers.Serializer):
@@ -52,14 +54,13 @@ class ShareCreateSerializer(serializers.Serializer):
     def validate_generated_image(self, value):
         if value is None:
             return None
-        image = (
-            GeneratedImage.objects.select_related("generation")
-            .filter(id=value, generation__user=self.context["request"].user, trashed_at__isnull=True)
-            .first()
-        )
-        if image is None:
-            raise ValidationError(_("No image of yours has this id."))
-        return image
+        # As on the website: an image the user may change (EDIT on its project); 403 for a viewer.
+        try:
+            return generation_selectors.image_get_for_user(
+                user=self.context["request"].user, image_id=value, capability=Can.EDIT
+            )
+        except Http404:
+            raise ValidationError(_("No image of yours has this id.")) from None
 
     def validate_album(self, value):
         if value is None:
