@@ -40,9 +40,7 @@ def album_attach_covers(*, albums: Iterable[Album]) -> list[Album]:
     albums = list(albums)
     for album in albums:
         if album.cover is not None and (
-            album.cover.source is None
-            or album.cover.source.trashed_at is not None
-            or not album.cover_visible  # type: ignore[attr-defined]
+            album.cover.source is None or album.cover.source.trashed_at is not None or not album.cover_visible  # type: ignore[attr-defined]
         ):
             album.cover_id, album.cover = None, None  # a cover in the trash, or of a project left, is not shown
     # The first item added is album_list_for_user's annotation; display_cover is for the pages.

@@ -107,7 +107,5 @@ def trash_get_for_user(*, user: User, kind: str, object_id: int) -> Photo | Gene
     if kind == "photos":
         return project_selectors.photo_get_for_user(user=user, photo_id=object_id, trashed=True, capability=Can.EDIT)
     if kind == "images":
-        return generation_selectors.image_get_for_user(
-            user=user, image_id=object_id, trashed=True, capability=Can.EDIT
-        )
+        return generation_selectors.image_get_for_user(user=user, image_id=object_id, trashed=True, capability=Can.EDIT)
     raise Http404

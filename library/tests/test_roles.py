@@ -98,12 +98,17 @@ def test_albums_and_suggestions_no_longer_show_the_items_of_a_project_left(clien
     albums.album_set_cover(album=chosen, item_id=item.id)
     suggestion = AlbumSuggestion.objects.create(user=editor, title="Mugs", key="mugs")
     suggestion.items.add(item)
-    shown = {album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))}
-    assert shown[first.id].item_count == 1 and shown[first.id].display_cover == item
+    shown = {
+        album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))
+    }
+    assert shown[first.id].item_count == 1
+    assert shown[first.id].display_cover == item
     assert shown[chosen.id].display_cover == item
 
     Membership.objects.filter(user=editor).delete()
-    shown = {album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))}
+    shown = {
+        album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))
+    }
     assert [shown[first.id].item_count, shown[chosen.id].item_count] == [0, 0]
     assert shown[first.id].display_cover is None
     assert shown[chosen.id].display_cover is None

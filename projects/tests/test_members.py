@@ -314,7 +314,9 @@ def _demoted_meanwhile(project, new_owner):
 def test_an_owner_demoted_by_a_concurrent_transfer_is_refused_under_the_lock(project, change):
     owner, new_owner, other = project.owner, member(project), member(project)
     act = {
-        "invite": lambda: services.invitation_create(actor=owner, project=project, email="x@example.com", role="viewer"),
+        "invite": lambda: services.invitation_create(
+            actor=owner, project=project, email="x@example.com", role="viewer"
+        ),
         "role": lambda: services.membership_change_role(actor=owner, project=project, user_id=other.id, role="viewer"),
         "remove": lambda: services.membership_remove(actor=owner, project=project, user_id=other.id),
         "transfer": lambda: services.project_transfer_ownership(actor=owner, project=project, user_id=other.id),

@@ -238,8 +238,7 @@ def test_the_link_is_for_the_address_however_the_account_spells_it(project, clie
     assert project.name in page.content.decode()
 
 
-def test_the_api_answer_without_token_or_id_is_told_in_the_users_language():
-    api = api_for(UserFactory(language="de"))
-    refused = api.post("/api/v1/invitations/accept/", {}, format="json")
+def test_the_api_answer_without_token_or_id_is_told_in_the_callers_language():
+    refused = api_for(UserFactory()).post("/api/v1/invitations/accept/", {}, format="json", HTTP_ACCEPT_LANGUAGE="de")
     assert refused.status_code == 400
     assert refused.json()["error"]["details"]["token"] == ["Gib den Token des Links oder die ID der Einladung an."]

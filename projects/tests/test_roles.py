@@ -52,7 +52,7 @@ def test_a_viewer_sees_the_photos_but_no_control_that_writes(client, project, ph
     assert "Your role: Viewer" in page
     assert "a red mug" in page  # the description, as text
     assert 'name="photos"' not in page  # no uploader
-    assert "photo_describe" not in page
+    assert "data-describe" not in page  # no description form (the feed names the kind photo_described)
     assert f"/photos/{photo.id}/description/" not in page
     assert f"/photos/{photo.id}/delete/" not in page
     assert f"/projects/{project.id}/edit/" not in page
@@ -252,7 +252,8 @@ def test_every_member_finds_the_members_page_from_the_project_page(client, proje
     member(project, Role.VIEWER)
     page = logged_in(client, user).get(f"/projects/{project.id}/").content.decode()
     count = 3 if role != Role.OWNER else 2
-    assert f'<a class="button button-ghost" href="/projects/{project.id}/members/" data-testid="members-link">Members ({count})</a>' in page
+    link = f'href="/projects/{project.id}/members/" data-testid="members-link">Members ({count})</a>'
+    assert link in page
 
 
 def next_step(page: str) -> str:
