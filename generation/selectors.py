@@ -367,11 +367,9 @@ def image_get_for_user(
 ) -> GeneratedImage:
     """An image the user may see, or 404; 403 when their role in its project lacks `capability`.
     `trashed`: False (the default) only outside the trash, True only in it, None either (its
-    files, which the trash page shows)."""
-    # Outside the trash every member's; in it only theirs who may edit (who cannot restore an image
-    # does not see the trash), as for photos.
-    outside = Q(trashed_at__isnull=True) & jobs_scope(user=user, prefix="generation__")
-    inside = Q(trashed_at__isnull=False) & jobs_scope(user=user, capability=Can.EDIT, prefix="generation__")
+    files, which the trash page shows); the trash is seen only by those who may edit (as photos')."""
+    outside = Q(jobs_scope(user=user, prefix="generation__"), trashed_at__isnull=True)
+    inside = Q(jobs_scope(user=user, capability=Can.EDIT, prefix="generation__"), trashed_at__isnull=False)
     scope = {False: outside, True: inside, None: outside | inside}[trashed]
     image = get_object_or_404(
         GeneratedImage.objects.filter(scope).select_related("generation__project", "generation__training_run"),
@@ -383,8 +381,8 @@ def image_get_for_user(
 
 
 def image_get_for_viewer(*, user: User, image_id: int) -> GeneratedImage:
-    """The image (in the trash or not) for its owner, or for an operator allowed to see images in
-    the admin; else 404."""
+    """The image for a member of its project (in the trash only for who may edit there), or for an
+    operator allowed to see images in the admin; else 404."""
     if user.is_staff and user.has_perm("generation.view_generatedimage"):
         return get_object_or_404(GeneratedImage, id=image_id)
     return image_get_for_user(user=user, image_id=image_id, trashed=None)

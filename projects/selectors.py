@@ -72,9 +72,13 @@ def project_choices_for_user(*, user: User, capability: Can = Can.VIEW):
 
 
 def project_get_for_user(*, user: User, project_id: int, capability: Can = Can.VIEW) -> Project:
-    """A project the user is a member of (with `role`), or 404: a non-member's id is
-    indistinguishable from a missing one. 403 when their role does not allow `capability`."""
-    project = get_object_or_404(_projects_of(user), id=project_id)
+    """A project the user is a member of (with `role` and `member_count`, for the page's Members
+    link, in the same query), or 404: a non-member's id is indistinguishable from a missing one.
+    403 when their role does not allow `capability`."""
+    members = (
+        Membership.objects.filter(project_id=OuterRef("pk")).order_by().values("project_id").annotate(n=Count("id"))
+    )
+    project = get_object_or_404(_projects_of(user).annotate(member_count=Subquery(members.values("n"))), id=project_id)
     if not role_allows(project.role, capability):
         raise role_refusal(project.role)
     return project

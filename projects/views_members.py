@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as account_services
 from accounts.forms import SignupForm
+from accounts.models import normalize_email
 from core.middleware import refusals_redirect_to
 from core.ratelimit import rate_limit
 from projects import access, member_selectors, selectors, services
@@ -184,7 +185,7 @@ def invitation(request, token):
             "projects/members_invitation_signed_out.html",
             {"invitation": invitation, "login_url": login, "signup_url": signup},
         )
-    if request.user.email.lower() != invitation.email:
+    if normalize_email(request.user.email) != invitation.email:  # as the service compares them
         return render(request, "projects/members_invitation_wrong_account.html", {"invitation": invitation}, status=403)
     if request.method == "POST":
         request.session.pop(INVITATION_SESSION_KEY, None)

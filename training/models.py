@@ -29,6 +29,11 @@ class TrainingRun(Lifecycle):
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
+    # Whose training limits the run counts against: the project's owner when it started. A later
+    # transfer of the project does not move past runs to the new owner.
+    charged_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="charged_training_runs"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     preset = models.CharField(max_length=16, choices=Preset.choices, default=Preset.BALANCED)
     steps = models.PositiveIntegerField()

@@ -85,10 +85,11 @@ class TrainingUsage:
 
 
 def training_usage(*, owner_id: int) -> TrainingUsage:
-    """The owner's limits and what their runs (in every project they own) have used of them."""
+    """The owner's limits and what the runs charged to them have used of them: those started while
+    they owned the project (TrainingRun.charged_to), wherever the project went since."""
     runs_per_day, monthly_spend = _limits_for(owner_id)
     now = timezone.now()
-    owner_runs = TrainingRun.objects.filter(project__owner_id=owner_id)
+    owner_runs = TrainingRun.objects.filter(charged_to_id=owner_id)
     runs_today = owner_runs.filter(created_at__gte=now - timedelta(days=1)).count()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     # Runs that ended without using a GPU cost nothing; the others count at their actual cost,

@@ -30,10 +30,14 @@ def training_start(request, project_id):
 
 def _run_context(*, run: TrainingRun) -> dict:
     simulated = run.simulated
+    can = capabilities_of(getattr(run, "role", None))
+    retry = can[Can.TRAIN] and run.status in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELED)
     return {
         "run": run,
         # Cancel and retry only for who may train (the owner); every member sees the progress and logs.
-        "can": capabilities_of(getattr(run, "role", None)),
+        "can": can,
+        # A retry is a paid training: the owner's limits it is charged to are shown beside it.
+        "training_usage": selectors.training_usage(owner_id=run.project.owner_id) if retry else None,
         "loss_chart": selectors.loss_chart(run=run),
         # Only a real provider sends webhooks; a simulated run is driven on our side and never lags for lack of one.
         "polling_only": not simulated and not settings.SITE_URL.startswith("https://"),

@@ -140,13 +140,31 @@ def test_a_removed_member_no_longer_sees_the_projects_images(client, shared):
     assert client.get(f"/generation/images/{shared['image'].id}/").status_code == 404
 
 
-def test_a_viewer_neither_sees_nor_restores_the_projects_trashed_images(client, shared):
+def test_a_viewer_cannot_restore_or_delete_a_trashed_image(client, shared):
     image = shared["image"]
-    services.image_trash(image=image)
+    services.image_trash(image=image, actor=shared["owner"])
     client.force_login(shared["viewer"])
     assert client.post(f"/library/trash/images/{image.id}/restore/").status_code == 404
-    assert client.get(f"/generation/images/{image.id}/file/").status_code == 404
-    assert GeneratedImage.objects.get(id=image.id).trashed_at is not None
+    assert client.post(f"/library/trash/images/{image.id}/delete/").status_code == 404
+    api = APIClient()
+    api.force_authenticate(shared["viewer"])
+    assert api.post(f"/api/v1/library/trash/images/{image.id}/restore/").status_code == 404
+    assert api.delete(f"/api/v1/library/trash/images/{image.id}/").status_code == 404
+    image.refresh_from_db()
+    assert image.trashed_at is not None
+    # The editor may: the trash of a project is its editors'.
     client.force_login(shared["editor"])
     assert client.post(f"/library/trash/images/{image.id}/restore/").status_code == 302
-    assert GeneratedImage.objects.get(id=image.id).trashed_at is None
+    image.refresh_from_db()
+    assert image.trashed_at is None
+
+
+def test_a_viewer_cannot_open_a_trashed_images_files(client, shared):
+    image = shared["image"]
+    client.force_login(shared["viewer"])
+    assert client.get(f"/generation/images/{image.id}/file/").status_code == 200
+    services.image_trash(image=image, actor=shared["owner"])
+    assert client.get(f"/generation/images/{image.id}/file/").status_code == 404
+    assert client.get(f"/generation/images/{image.id}/thumbnail/").status_code == 404
+    client.force_login(shared["editor"])
+    assert client.get(f"/generation/images/{image.id}/file/").status_code == 200

@@ -10,6 +10,8 @@ from accounts.models import User
 from library.clustering import connected_components
 from library.models import LibraryItem
 from library.selectors.items import item_list_for_user
+from library.visibility import items_scope
+from projects.access import Can
 from projects.imaging import phash_distance
 
 
@@ -91,14 +93,18 @@ def _near_pairs(phashes: list[str], distance: int) -> list[tuple[int, int]]:
     return pairs
 
 
-def duplicate_groups(*, user: User) -> Duplicates:
-    """Exact and near duplicates among the user's analysed items, as separate lists of groups.
+def duplicate_groups(*, user: User, capability: Can = Can.VIEW) -> Duplicates:
+    """Exact and near duplicates among the user's analysed items (with `capability`, only those
+    their role lets them do this to: EDIT for keep-the-best), as separate lists of groups.
 
     Exact: the same sha256. Near: different files at most PHOTO_NEAR_DUPLICATE_DISTANCE bits of
     perceptual hash apart, each file shown once (by its best copy), so the two lists never offer
     the same choice twice.
     """
-    items = sorted(item_list_for_user(user=user).exclude(sha256="").exclude(phash=""), key=lambda item: item.id)
+    found = item_list_for_user(user=user)
+    if capability != Can.VIEW:
+        found = found.filter(items_scope(user=user, capability=capability))
+    items = sorted(found.exclude(sha256="").exclude(phash=""), key=lambda item: item.id)
     by_file: dict[str, list[LibraryItem]] = {}
     for item in items:
         by_file.setdefault(item.sha256, []).append(item)

@@ -14,6 +14,7 @@ from accounts.models import User
 from generation import selectors as generation_selectors
 from generation.models import GeneratedImage
 from projects import selectors as project_selectors
+from projects.access import Can
 from projects.models import Photo
 
 TRASH_KINDS = ("photos", "images")
@@ -102,9 +103,9 @@ def trash_count_for_user(*, user: User) -> int:
 
 
 def trash_get_for_user(*, user: User, kind: str, object_id: int) -> Photo | GeneratedImage:
-    """One photo or image of the user's in the trash, or 404."""
+    """One photo or image in the trash that the user may restore or delete (EDIT on its project), or 404."""
     if kind == "photos":
-        return project_selectors.photo_get_for_user(user=user, photo_id=object_id, trashed=True)
+        return project_selectors.photo_get_for_user(user=user, photo_id=object_id, trashed=True, capability=Can.EDIT)
     if kind == "images":
-        return generation_selectors.image_get_for_user(user=user, image_id=object_id, trashed=True)
+        return generation_selectors.image_get_for_user(user=user, image_id=object_id, trashed=True, capability=Can.EDIT)
     raise Http404

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -10,7 +11,9 @@ from core.exceptions import Refusal
 from generation import services as generation_services
 from library.models import LibraryItem
 from library.selectors.duplicates import best_first, duplicate_groups
+from library.visibility import items_scope
 from projects import services as project_services
+from projects.access import Can
 
 
 class DuplicateError(Refusal):
@@ -40,7 +43,12 @@ def duplicates_keep_best(*, user: User, item_ids: Iterable) -> list[int]:
         raise DuplicateError(_("Items are given by their numeric ids.")) from error
     if len(ids) < 2:
         raise DuplicateError(_("Pick a group of at least two duplicates."))
-    found = duplicate_groups(user=user)
+    # Trashing needs EDIT on each item's project: a viewer's pick is refused (403), and the groups
+    # acted on are made of editable items only, so no copy of another project's goes with them.
+    visible = LibraryItem.objects.filter(items_scope(user=user), id__in=ids)
+    if visible.exclude(items_scope(user=user, capability=Can.EDIT)).exists():
+        raise PermissionDenied
+    found = duplicate_groups(user=user, capability=Can.EDIT)
     for group in [*found.exact, *found.near]:
         members = {item.id: item for item in group.items}
         if ids <= set(members):

@@ -8,6 +8,7 @@ from core.exceptions import Refusal
 from generation import selectors as generation_selectors
 from generation import services as generation_services
 from generation.models import GeneratedImage
+from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.models import Photo
 
@@ -42,10 +43,12 @@ def trash_delete_permanently(*, source: Photo | GeneratedImage, actor: User | No
 
 
 def trash_empty(*, user: User, batch_size: int = 200) -> int:
-    """Delete everything in the user's trash, and the stored files, for good. Returns how many went."""
+    """Delete everything in the user's trash (as the trash page shows it: the photos and images of the
+    projects where they may edit, and their own), and the stored files, for good. Returns how many went."""
     deleted = 0
     while True:
-        photos = list(Photo.objects.filter(project__owner=user, trashed_at__isnull=False).order_by("id")[:batch_size])
+        # Every trashed photo the user may delete: those of each project where they may edit.
+        photos = list(project_selectors.photo_trash_for_user(user=user).order_by("id")[:batch_size])
         for photo in photos:
             trash_delete_permanently(source=photo, actor=user)
         image_ids = list(generation_selectors.image_trash_for_user(user=user).values_list("id", flat=True)[:batch_size])

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image, ImageFilter
@@ -15,7 +16,7 @@ from library import selectors as library_selectors
 from library import services
 from library.models import LibraryItem
 from projects import services as project_services
-from projects.models import Photo
+from projects.models import Membership, Photo, Role
 from projects.tests.factories import PHOTOS, ProjectFactory, encode, upload
 from tests.support import messages_of
 
@@ -270,3 +271,22 @@ def test_a_less_compressed_copy_of_the_same_size_beats_a_sharper_looking_one():
     fine = stored_copy(project=project, width=3000, height=2002, sharpness=500)
     (group,) = library_selectors.duplicate_groups(user=owner).near
     assert group.best.id == fine.id
+
+
+def test_keep_the_best_is_refused_with_403_to_whoever_may_not_edit_an_item(client, owner, library):
+    first, second, small, other = library
+    viewer, editor = UserFactory(), UserFactory()
+    Membership.objects.create(project=first.project, user=viewer, role=Role.VIEWER)
+    Membership.objects.create(project=second.project, user=viewer, role=Role.VIEWER)
+    Membership.objects.create(project=first.project, user=editor, role=Role.EDITOR)
+    Membership.objects.create(project=second.project, user=editor, role=Role.VIEWER)
+    assert ids(library_selectors.duplicate_groups(user=viewer).exact[0]) == [first.id, second.id]
+    client.force_login(viewer)
+    assert client.post("/library/duplicates/keep-best/", {"items": [first.id, second.id]}).status_code == 403
+    # Keeping the editable one and trashing the other project's is refused just the same.
+    with pytest.raises(PermissionDenied):
+        services.duplicates_keep_best(user=editor, item_ids=[first.id, second.id])
+    assert not Photo.objects.filter(trashed_at__isnull=False).exists()
+    # Where they may edit both, an editor keeps the best.
+    Membership.objects.filter(project=second.project, user=editor).update(role=Role.EDITOR)
+    assert services.duplicates_keep_best(user=editor, item_ids=[first.id, second.id]) == [second.id]

@@ -5,8 +5,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from generation import services as generation_services
+from generation.tests.factories import trained_model
 from library import selectors
-from library.models import Album
+from library.models import Album, AlbumSuggestion
 from library.services import albums
 from library.tests.factories import photo_item
 from projects.models import Membership, Role
@@ -87,3 +89,48 @@ def test_a_member_who_joins_later_finds_the_items_added_before(shared, run_on_co
     assert shared["item"].id in _found(newcomer, "chipped mug")
     later = photo_item(shared["project"], "astronaut.jpg", "a green teapot on a shelf", run_on_commit)
     assert later.id in _found(newcomer, "green teapot")
+
+
+def test_albums_and_suggestions_no_longer_show_the_items_of_a_project_left(client, shared):
+    editor, item = shared["editor"], shared["item"]
+    first = albums.album_create(user=editor, name="Picks", item_ids=[item.id])
+    chosen = albums.album_create(user=editor, name="Covered", item_ids=[item.id])
+    albums.album_set_cover(album=chosen, item_id=item.id)
+    suggestion = AlbumSuggestion.objects.create(user=editor, title="Mugs", key="mugs")
+    suggestion.items.add(item)
+    shown = {
+        album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))
+    }
+    assert shown[first.id].item_count == 1
+    assert shown[first.id].display_cover == item
+    assert shown[chosen.id].display_cover == item
+
+    Membership.objects.filter(user=editor).delete()
+    shown = {
+        album.id: album for album in selectors.album_attach_covers(albums=selectors.album_list_for_user(user=editor))
+    }
+    assert [shown[first.id].item_count, shown[chosen.id].item_count] == [0, 0]
+    assert shown[first.id].display_cover is None
+    assert shown[chosen.id].display_cover is None
+    (open_suggestion,) = selectors.album_suggestion_list_for_user(user=editor)
+    assert list(open_suggestion.items.all()) == []
+    client.force_login(editor)
+    page = client.get("/library/albums/").content.decode()
+    assert selectors.item_thumbnail_url(item=item) not in page
+
+
+@pytest.mark.usefixtures("instant_demo")
+def test_the_api_shares_a_project_image_for_an_editor_as_the_website_does_and_refuses_a_viewer(shared, run_on_commit):
+    run = trained_model(project=shared["project"])
+    with run_on_commit():
+        generation = generation_services.generation_create(
+            user=shared["owner"], training_run=run, prompt="on a beach", num_outputs=1, seed=7
+        )
+    image = generation.images.get()
+    api = APIClient()
+    api.force_authenticate(shared["viewer"])
+    assert api.post("/api/v1/library/shares/", {"generated_image": image.id}, format="json").status_code == 403
+    api.force_authenticate(shared["editor"])
+    response = api.post("/api/v1/library/shares/", {"generated_image": image.id}, format="json")
+    assert response.status_code == 201
+    assert response.json()["generated_image"] == image.id

@@ -10,7 +10,7 @@ from generation.models import GeneratedImage
 from library import services
 from library.models import Album, LibraryItem
 from projects import services as project_services
-from projects.models import Photo
+from projects.models import Membership, Photo, Role
 from projects.tests.factories import ProjectFactory, photo_upload
 from tests.support import messages_of
 
@@ -118,3 +118,18 @@ def test_an_album_and_its_count_leave_out_what_is_in_the_trash(client, owner, ph
 
 # Admin
 # ------------------------------------------------------------------------------
+
+
+def test_an_editor_empties_the_trash_of_the_shared_projects_photos_too(client, owner, photo, run_on_commit):
+    editor, viewer = UserFactory(), UserFactory()
+    Membership.objects.create(project=photo.project, user=editor, role=Role.EDITOR)
+    Membership.objects.create(project=photo.project, user=viewer, role=Role.VIEWER)
+    project_services.photo_trash(photo=photo)
+    with run_on_commit():
+        assert services.trash_empty(user=viewer) == 0
+    assert Photo.objects.filter(id=photo.id).exists()
+    client.force_login(editor)
+    with run_on_commit():
+        response = client.post("/library/trash/empty/", follow=True)
+    assert messages_of(response) == ["Trash emptied: 1 item deleted for good."]
+    assert not Photo.objects.filter(id=photo.id).exists()

@@ -7,6 +7,7 @@ exception handler.
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -75,7 +76,7 @@ class InvitationAnswerSerializer(serializers.Serializer):
 
     def validate(self, data):
         if not data.get("token") and not data.get("invitation"):
-            raise serializers.ValidationError({"token": "Give the link's token or the invitation's id."})
+            raise serializers.ValidationError({"token": gettext("Give the link's token or the invitation's id.")})
         return data
 
 

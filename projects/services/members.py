@@ -85,6 +85,14 @@ def _locked_project(project: Project | int) -> Project:
     return Project.objects.select_for_update().get(id=project_id)
 
 
+def _locked_for_manager(project: Project | int, *, actor: User) -> Project:
+    """The project's row, locked, and the actor's MANAGE asked again under the lock: a transfer
+    that committed since the first check has made them an editor."""
+    project = _locked_project(project)
+    access.require(user=actor, project=project, capability=Can.MANAGE)
+    return project
+
+
 def _team_size(project: Project) -> int:
     """Members and pending (unexpired) invitations together: what PROJECT_MEMBERS_MAX bounds."""
     pending = Invitation.objects.filter(project=project, pending_key__isnull=False, expires_at__gt=timezone.now())
@@ -120,7 +128,7 @@ def invitation_create(*, actor: User, project: Project, email: str, role: str) -
     if email == normalize_email(actor.email):
         raise MemberError(gettext("You are already in this project."), field="email")
     with transaction.atomic():
-        project = _locked_project(project)
+        project = _locked_for_manager(project, actor=actor)
         if Membership.objects.filter(project=project, user__email=email).exists():
             raise MemberError(
                 gettext("%(email)s is already a member of this project.") % {"email": email}, field="email"
@@ -133,7 +141,8 @@ def invitation_create(*, actor: User, project: Project, email: str, role: str) -
                 % {"email": email},
                 field="email",
             )
-        if invitation is None and _team_size(project) >= settings.PROJECT_MEMBERS_MAX:
+        # A renewed (expired) invitation counts again as well: _team_size leaves it out until then.
+        if _team_size(project) >= settings.PROJECT_MEMBERS_MAX:
             raise MemberError(_members_max_message(), field="email")
         if invitation is None:
             try:
@@ -234,11 +243,17 @@ def invitation_revoke(*, actor: User, invitation_id: int, project: Project | Non
     return invitation
 
 
-def invitation_make_token(*, invitation: Invitation) -> str:
-    """A new link's token for the invitation: stores the new nonce's hash, so every earlier link
-    of it stops working. Only the email task (and tests) call it."""
+def invitation_make_token(*, invitation: Invitation, send_number: int) -> str | None:
+    """A new link's token for send number `send_number` of the invitation: stores the new nonce's
+    hash, so every earlier link of it stops working. None when a newer send has been asked for
+    meanwhile: its own link is the one that must work, an older send never replaces it. Only the
+    email task (and tests) call it."""
     nonce = secrets.token_urlsafe(24)
-    Invitation.objects.filter(id=invitation.id).update(nonce_hash=_hash(nonce))
+    stored = Invitation.objects.filter(id=invitation.id, send_count=send_number, pending_key__isnull=False).update(
+        nonce_hash=_hash(nonce)
+    )
+    if not stored:
+        return None
     invitation.nonce_hash = _hash(nonce)
     return signing.dumps({"i": invitation.id, "n": nonce}, salt=INVITATION_SALT)
 
@@ -255,7 +270,9 @@ def invitation_email_send(*, invitation_id: int, send_number: int) -> bool:
     if not claimed:
         return False
     invitation = Invitation.objects.select_related("project", "invited_by").get(id=invitation_id)
-    token = invitation_make_token(invitation=invitation)
+    token = invitation_make_token(invitation=invitation, send_number=send_number)
+    if token is None:  # superseded by a newer send (or ended) since the claim: that one goes out
+        return False
     recipient = User.objects.filter(email=invitation.email, is_active=True).first()
     inviter = invitation.invited_by
     try:
@@ -302,6 +319,16 @@ def invitation_check_link(*, token: str) -> InvitationLink:
         raise InvitationLinkError(gettext("This invitation link is not valid."), reason="invalid")
     _check_usable(invitation, nonce=nonce)
     return InvitationLink(invitation=invitation, token=token)
+
+
+def _link_nonce(token: str) -> str | None:
+    """The nonce a link carries (its signature was checked already by invitation_check_link)."""
+    try:
+        payload = signing.loads(token, salt=INVITATION_SALT)
+    except signing.BadSignature:
+        return None
+    nonce = payload.get("n") if isinstance(payload, dict) else None
+    return nonce if isinstance(nonce, str) else None
 
 
 def _check_usable(invitation: Invitation, *, nonce: str | None) -> None:
@@ -368,7 +395,8 @@ def invitation_accept(*, user: User, token: str = "", invitation_id: int | None 
         ).update(accepted_at=timezone.now(), accepted_by=user, pending_key=None, nonce_hash="")
         if not ended:  # another request got there first, or it changed since it was checked
             invitation.refresh_from_db()
-            _check_usable(invitation, nonce=None)
+            # With the link's own nonce: a resend meanwhile made it "replaced", not "used".
+            _check_usable(invitation, nonce=_link_nonce(token) if token else None)
             raise InvitationLinkError(gettext("This invitation has already been used."), reason="used")
         if existing is not None:
             return existing  # joined meanwhile by another invitation: keep that role
@@ -411,7 +439,7 @@ def membership_change_role(*, actor: User, project: Project, user_id: int, role:
             gettext("Choose editor or viewer; to make someone the owner, transfer ownership."), field="role"
         )
     with transaction.atomic():
-        project = _locked_project(project)
+        project = _locked_for_manager(project, actor=actor)
         membership = _membership(project, user_id)
         if membership.role == Role.OWNER:
             raise MemberError(gettext("The owner's role cannot be changed; transfer ownership instead."))
@@ -432,7 +460,7 @@ def membership_remove(*, actor: User, project: Project, user_id: int) -> None:
         return
     access.require(user=actor, project=project, capability=Can.MANAGE)
     with transaction.atomic():
-        project = _locked_project(project)
+        project = _locked_for_manager(project, actor=actor)
         membership = _membership(project, user_id)
         if membership.role == Role.OWNER:
             raise MemberError(gettext("The owner cannot be removed from their project."))
@@ -459,7 +487,7 @@ def project_transfer_ownership(*, actor: User, project: Project, user_id: int) -
     now on); the previous owner stays as an editor. All in one transaction."""
     access.require(user=actor, project=project, capability=Can.MANAGE)
     with transaction.atomic():
-        project = _locked_project(project)
+        project = _locked_for_manager(project, actor=actor)
         if user_id == project.owner_id:
             raise MemberError(gettext("You already own this project."), field="user")
         membership = _membership(project, user_id)

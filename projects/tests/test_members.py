@@ -291,3 +291,84 @@ def test_the_affected_person_is_told_after_commit(project, run_on_commit):
     with mock.patch("core.live.publish_to_user") as publish, run_on_commit():
         services.membership_change_role(actor=project.owner, project=project, user_id=editor.id, role="viewer")
     publish.assert_called_once_with(user_id=editor.id, kind="memberships")
+
+
+# Races: what changed between the first check and the project's lock
+# ------------------------------------------------------------------------------
+
+
+def _demoted_meanwhile(project, new_owner):
+    """_locked_project as if a transfer to `new_owner` committed just before the lock was taken."""
+    original = members._locked_project
+
+    def racing(target):
+        Membership.objects.filter(project=project, role=Role.OWNER).update(role=Role.EDITOR)
+        Membership.objects.filter(project=project, user=new_owner).update(role=Role.OWNER)
+        Project.objects.filter(id=project.id).update(owner=new_owner)
+        return original(target)
+
+    return mock.patch.object(members, "_locked_project", side_effect=racing)
+
+
+@pytest.mark.parametrize("change", ["invite", "role", "remove", "transfer"])
+def test_an_owner_demoted_by_a_concurrent_transfer_is_refused_under_the_lock(project, change):
+    owner, new_owner, other = project.owner, member(project), member(project)
+    act = {
+        "invite": lambda: services.invitation_create(
+            actor=owner, project=project, email="x@example.com", role="viewer"
+        ),
+        "role": lambda: services.membership_change_role(actor=owner, project=project, user_id=other.id, role="viewer"),
+        "remove": lambda: services.membership_remove(actor=owner, project=project, user_id=other.id),
+        "transfer": lambda: services.project_transfer_ownership(actor=owner, project=project, user_id=other.id),
+    }[change]
+    with _demoted_meanwhile(project, new_owner), pytest.raises(PermissionDenied):
+        act()
+    # Nothing of the refused change was made (the simulated transfer was rolled back with it).
+    assert Membership.objects.get(project=project, user=other).role == Role.EDITOR
+    assert not Invitation.objects.exists()
+
+
+def test_an_older_send_never_replaces_the_newest_link(project, run_on_commit):
+    invitation = invite(run_on_commit, project, "ana@example.com")
+    ana = UserFactory(email="ana@example.com")
+    Invitation.objects.filter(id=invitation.id).update(last_sent_at=timezone.now() - timedelta(minutes=2))
+    original = members.invitation_make_token
+
+    def resent_meanwhile(**kwargs):
+        # The owner resends between send 2's claim and its link: send 3 is the one that counts.
+        Invitation.objects.filter(id=invitation.id).update(last_sent_at=timezone.now() - timedelta(minutes=2))
+        with mock.patch.object(members, "invitation_make_token", original), run_on_commit():
+            services.invitation_resend(actor=project.owner, invitation_id=invitation.id)
+        return original(**kwargs)
+
+    with mock.patch.object(members, "invitation_make_token", side_effect=resent_meanwhile), run_on_commit():
+        services.invitation_resend(actor=project.owner, invitation_id=invitation.id)
+    assert len(mail.outbox) == 2  # the first send's, and send 3's; send 2 stopped without emailing
+    assert members.invitation_make_token(invitation=invitation, send_number=2) is None
+    assert services.invitation_accept(user=ana, token=token_in(mail.outbox[1])).role == Role.EDITOR
+
+
+def test_a_resend_between_the_check_and_the_accept_says_replaced(project, run_on_commit):
+    invitation = invite(run_on_commit, project, "ana@example.com")
+    ana = UserFactory(email="ana@example.com")
+    original = members._locked_project
+
+    def resent_meanwhile(target):
+        Invitation.objects.filter(id=invitation.id).update(send_count=2, nonce_hash=members._hash("newer"))
+        return original(target)
+
+    with mock.patch.object(members, "_locked_project", side_effect=resent_meanwhile):
+        with pytest.raises(services.InvitationLinkError, match="replaced") as refused:
+            services.invitation_accept(user=ana, token=token_in(mail.outbox[0]))
+    assert refused.value.reason == "replaced"
+    assert not Membership.objects.filter(user=ana).exists()
+
+
+def test_renewing_an_expired_invitation_counts_against_the_team_size(project, run_on_commit, settings):
+    settings.PROJECT_MEMBERS_MAX = 2
+    first = invite(run_on_commit, project, "ana@example.com")
+    Invitation.objects.filter(id=first.id).update(expires_at=timezone.now() - timedelta(minutes=1))
+    invite(run_on_commit, project, "bo@example.com")
+    with pytest.raises(services.MemberError, match="at most 2 members"):
+        services.invitation_create(actor=project.owner, project=project, email="ana@example.com", role="editor")
+    assert Invitation.objects.get(id=first.id).expires_at < timezone.now()

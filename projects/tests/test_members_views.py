@@ -226,3 +226,19 @@ def test_api_transfer(project):
     assert project.owner == editor
     again = api_for(project.owner).post(f"/api/v1/projects/{project.id}/transfer/", {"user": 10**9}, format="json")
     assert again.status_code == 404
+
+
+def test_the_link_is_for_the_address_however_the_account_spells_it(project, client, run_on_commit):
+    invite(run_on_commit, project, "ana@example.com")
+    ana = UserFactory(email="ana@example.com")
+    User.objects.filter(id=ana.id).update(email=" ana@example.com")  # as normalize_email strips it
+    client.force_login(ana)
+    page = client.get(reverse("invitation", args=[token_in(mail.outbox[0])]))
+    assert page.status_code == 200
+    assert project.name in page.content.decode()
+
+
+def test_the_api_answer_without_token_or_id_is_told_in_the_callers_language():
+    refused = api_for(UserFactory()).post("/api/v1/invitations/accept/", {}, format="json", HTTP_ACCEPT_LANGUAGE="de")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"]["token"] == ["Gib den Token des Links oder die ID der Einladung an."]

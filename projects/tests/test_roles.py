@@ -244,3 +244,28 @@ def test_the_schema_documents_the_role(client):
     schema = client.get("/api/v1/schema/?format=json").json()
     role = schema["components"]["schemas"]["Project"]["properties"]["role"]
     assert role["readOnly"] is True
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.EDITOR, Role.VIEWER])
+def test_every_member_finds_the_members_page_from_the_project_page(client, project, role):
+    user = project.owner if role == Role.OWNER else member(project, role)
+    member(project, Role.VIEWER)
+    page = logged_in(client, user).get(f"/projects/{project.id}/").content.decode()
+    count = 3 if role != Role.OWNER else 2
+    link = f'href="/projects/{project.id}/members/" data-testid="members-link">Members ({count})</a>'
+    assert link in page
+
+
+def next_step(page: str) -> str:
+    return " ".join(page.split('class="next-step"')[1].split("</p>")[0].split())
+
+
+def test_the_next_step_tells_a_viewer_who_can_take_it(client, project):
+    page = logged_in(client, member(project, Role.VIEWER)).get(f"/projects/{project.id}/").content.decode()
+    assert "the owner or an editor fixes the items marked ✕ above." in next_step(page)
+    empty = ProjectFactory(owner=project.owner)
+    viewer = member(empty, Role.VIEWER)
+    page = logged_in(client, viewer).get(f"/projects/{empty.id}/").content.decode()
+    assert "the owner or an editor adds photos, then describes each one." in next_step(page)
+    page = logged_in(client, empty.owner).get(f"/projects/{empty.id}/").content.decode()
+    assert "add photos with the uploader, then describe each one." in next_step(page)

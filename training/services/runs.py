@@ -44,6 +44,7 @@ def training_start(
         cost, minutes = training_estimate(steps=parameters["steps"], simulated=backend.simulated)
         run = TrainingRun.objects.create(
             project=project,
+            charged_to_id=project.owner_id,  # the owner now (the project row is locked): a transfer later keeps it
             preset=preset,
             backend=backend.name,
             estimated_cost=cost,

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
 from generation.tests.factories import trained_model
+from projects import services as project_services
 from projects.access import Can
 from projects.models import Role
 from projects.tests.factories import MembershipFactory
@@ -133,3 +134,34 @@ def test_viewers_see_the_models_and_only_who_may_generate_is_offered_it(client, 
     assert "Download LoRA" in page
     assert "View only" not in page
     assert client.get(f"/training/runs/{model.id}/lora/").status_code == 200
+
+
+def test_past_runs_stay_charged_to_who_owned_the_project_when_they_started(project, failed_run):
+    first_owner, editor = project.owner, member(project, Role.EDITOR)
+    assert failed_run.charged_to == first_owner
+    assert selectors.training_usage(owner_id=first_owner.id).runs_today == 1
+    project_services.project_transfer_ownership(actor=first_owner, project=project, user_id=editor.id)
+    # Transferring does not reset the first owner's use, nor hand it to the new owner.
+    assert selectors.training_usage(owner_id=first_owner.id).runs_today == 1
+    assert selectors.training_usage(owner_id=editor.id).runs_today == 0
+
+
+def test_the_retry_button_shows_the_owners_limits_it_is_charged_to(client, project, failed_run):
+    TrainingLimit.objects.create(user=project.owner, runs_per_day=4)
+    client.force_login(project.owner)
+    page = client.get(f"/training/runs/{failed_run.id}/").content.decode()
+    assert f"/training/runs/{failed_run.id}/retry/" in page
+    assert "Charged to you (the owner): 1 of your 4 trainings a day used" in page
+    client.force_login(member(project, Role.EDITOR))
+    page = client.get(f"/training/runs/{failed_run.id}/").content.decode()
+    assert "retry/" not in page
+    assert "Charged to you" not in page
+
+
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
+def test_the_next_step_of_a_ready_project_says_the_owner_trains(client, project, role):
+    client.force_login(member(project, role))
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    step = " ".join(page.split('class="next-step"')[1].split("</p>")[0].split())
+    assert "the owner trains the model (it is charged to their limits)." in step
+    assert "choose a preset" not in step
