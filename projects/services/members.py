@@ -314,8 +314,10 @@ def invitation_check_link(*, token: str) -> InvitationLink:
     except signing.BadSignature:
         raise InvitationLinkError(gettext("This invitation link is not valid."), reason="invalid") from None
     invitation_id, nonce = (payload.get("i"), payload.get("n")) if isinstance(payload, dict) else (None, None)
+    if not isinstance(invitation_id, int) or not isinstance(nonce, str):
+        raise InvitationLinkError(gettext("This invitation link is not valid."), reason="invalid")
     invitation = Invitation.objects.select_related("project", "invited_by").filter(id=invitation_id).first()
-    if invitation is None or not isinstance(nonce, str):
+    if invitation is None:
         raise InvitationLinkError(gettext("This invitation link is not valid."), reason="invalid")
     _check_usable(invitation, nonce=nonce)
     return InvitationLink(invitation=invitation, token=token)
@@ -357,6 +359,8 @@ def _invitation_for(*, user: User, token: str = "", invitation_id: int | None = 
             Invitation.objects.select_related("project")
             .filter(id=invitation_id, email=normalize_email(user.email))
             .first()
+            if invitation_id is not None
+            else None
         )
         if found is None:  # not to this user: as if it did not exist
             raise Http404
