@@ -26,7 +26,8 @@ from generation.models import GeneratedImage, Generation
 from library import services as library_services
 from library.models import Album, ShareLink
 from projects import services as project_services
-from projects.models import Photo
+from projects.models import Invitation, Photo
+from projects.services import members as member_services
 from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,7 +99,10 @@ def data_set(owned, settings):
         "uidb64": urlsafe_base64_encode(force_bytes(owner.pk)),
         "token": default_token_generator.make_token(owner),
     }
-    tokens = {"s/": album_share.token, "accounts/verify/": "not-a-valid-token"}
+    # A link as the invitation email carries it: its page for someone signed out, and its sign-up.
+    invitation = Invitation.objects.get(id=owned["ids"]["invitation_id"])
+    invitation_link = member_services.invitation_make_token(invitation=invitation, send_number=invitation.send_count)
+    tokens = {"s/": album_share.token, "accounts/verify/": "not-a-valid-token", "invitations/": invitation_link}
     # The trash's own pages name things in the trash: a spare copy of a photo, and one of the job's images.
     spare = Photo.objects.get(id=photo.id)
     spare.pk, spare.key, spare.sha256, spare.original_filename = None, uuid.uuid4(), "0" * 64, "spare.jpg"
