@@ -26,7 +26,8 @@ help:
 	@echo "                indexes, and 1,000 users' indexes under the memory budget;"
 	@echo "                bench-embedded: make run's broker under the messages of 11 projects;"
 	@echo "                bench-relevance: 204 labelled queries, 5 languages, over 95 photos and images)"
-	@echo "                bench-live: changes to other members' screens over the live WebSocket (latency)"
+	@echo "                bench-live: changes to other members' pages over the live WebSocket (latency"
+	@echo "                to the socket, then to a viewer's screen in headless Chromium)"
 	@echo "make load       20 users for 3 minutes against gunicorn (uvicorn workers), MariaDB, Redis and"
 	@echo "                Celery (demo mode), each with the live WebSocket open"
 	@echo "make contract   Replicate and SendGrid traffic checked against their official specs"
@@ -109,8 +110,10 @@ bench-relevance: install
 
 # Changes made through the services reach LIVE_CLIENTS WebSocket clients of a real uvicorn server:
 # commit to receipt (median, p95). On Redis as bench-queue, else the embedded in-memory layer.
+# Then commit to a viewer's screen in headless Chromium (the text in the page's DOM), on each layer.
 bench-live: install
 	$(BIN)/python bench/live_latency.py
+	$(BIN)/python bench/live_screen.py
 
 # MariaDB: CHAOS_DATABASE_URL (default mysql://root@127.0.0.1:3306/photoagent_chaos, recreated).
 # Starts its own redis-server, gunicorn, workers and beat. About 10 minutes; see bench/chaos.py.

@@ -32,10 +32,11 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 WORK = ROOT / "var" / "bench" / "live"
 
 
-def configure() -> str:
-    """The environment Django reads, before it is imported; returns the layer's name."""
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+def configure(work: Path = WORK) -> str:
+    """The environment Django reads, before it is imported (a fresh database under `work`);
+    returns the layer's name."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     redis_url = "" if os.environ.get("LIVE_LAYER") == "memory" else os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     if redis_url and not redis_answers(redis_url):
         say(f"live: {redis_url} does not answer; the embedded in-memory layer")
@@ -51,12 +52,29 @@ def configure() -> str:
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "REDIS_URL": redis_url,
-            "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
-            "DATA_DIR": str(WORK),
+            "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+            "DATA_DIR": str(work),
             "ALLOWED_HOSTS": "127.0.0.1",
         }
     )
     return "redis" if redis_url else "memory"
+
+
+def serve():
+    """photoagent.asgi on a real uvicorn server in a thread of this process, as `make run` serves it;
+    returns (server, port). Set `server.should_exit = True` to stop it."""
+    import uvicorn
+
+    from photoagent.asgi import application
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port
 
 
 def main() -> None:
@@ -68,14 +86,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    import uvicorn
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
     from django.db import transaction
     from django.test import Client
 
     from accounts.models import User
-    from photoagent.asgi import application
     from projects import services
     from projects.models import Membership, Photo, Project, ProjectEvent, Role
 
@@ -105,13 +121,7 @@ def main() -> None:
         client.force_login(user)
         cookies.append(f"sessionid={client.cookies['sessionid'].value}")
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server, port = serve()
 
     committed: dict[int, float] = {}
     received: dict[int, list[float]] = {}
