@@ -1,10 +1,12 @@
 """Live pages in a real Chromium: what the user types, where the focus is and what they upload survive every
 update; nothing reloads the page behind their back."""
 
+import threading
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
@@ -281,11 +283,20 @@ def test_an_event_refreshes_a_quiet_page_at_once_and_what_is_typed_stays(asgi_br
     assert page.locator("[data-live-url]").get_attribute("data-live-active") == "false"  # nothing polls
     page.locator(f"#id_photo-{typed_in.id}-description").fill("half a sent")
 
-    # Another process adds a photo; its event (after commit) is all that tells the page.
-    with transaction.atomic():
-        added = processing_photo(project, 2)
-        event_record(project_id=project.id, kind=ProjectEvent.Kind.PHOTO_UPLOADED, photo=added.id)
-    expect(page.locator(f"#photo-{added.id}")).to_be_visible(timeout=2_000)
+    # Another process adds a photo; its event (after commit) is all that tells the page. Written from
+    # another thread, as a worker would: this one runs Playwright's event loop, where publishing cannot.
+    added = {}
+
+    def another_process():
+        with transaction.atomic():
+            added["photo"] = processing_photo(project, 2)
+            event_record(project_id=project.id, kind=ProjectEvent.Kind.PHOTO_UPLOADED, photo=added["photo"].id)
+        connection.close()
+
+    writer = threading.Thread(target=another_process)
+    writer.start()
+    writer.join()
+    expect(page.locator(f"#photo-{added['photo'].id}")).to_be_visible(timeout=2_000)
     assert page.locator(f"#id_photo-{typed_in.id}-description").input_value() == "half a sent"
     assert page.evaluate(NOT_RELOADED)
 
