@@ -24,9 +24,9 @@ ENV DATA_DIR=/data
 EXPOSE 8000
 # No gunicorn access log: the app logs each request itself (core.requests), with its request id and
 # with signed link secrets redacted, which gunicorn's log would print as they are.
-# ASGI (uvicorn workers): HTTP and the live pages' WebSockets, each open for as long as a page is.
-# Django runs sync views on one thread per process under ASGI, so there are more processes than the
-# threaded workers had (make load measures it); keep-alive past a browser's pause between requests.
-# uvicorn pings every WebSocket (20 s), so a dead one is closed.
-CMD ["gunicorn", "photoagent.asgi:application", "--bind", "0.0.0.0:8000", "--workers", "5", \
-     "--worker-class", "uvicorn_worker.UvicornWorker", "--keep-alive", "15", "--timeout", "60"]
+# Pages and the API: threaded WSGI workers (make load measured them against uvicorn workers: page
+# p95 146 vs 269 ms once everyone was logged in); a burst of logins (each a bcrypt hash) no longer
+# holds every worker; keep-alive past a browser's pause between requests. The live pages'
+# WebSockets are the `live` service's (docker-compose.yml): the same image, uvicorn on 8001.
+CMD ["gunicorn", "photoagent.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-class", "gthread", "--threads", "4", "--keep-alive", "15", "--timeout", "60"]

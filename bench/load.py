@@ -1,4 +1,4 @@
-"""20 people using PhotoAgent at once for 3 minutes: gunicorn (uvicorn workers), MariaDB, Redis and
+"""20 people using PhotoAgent at once for 3 minutes: gunicorn, uvicorn (live), MariaDB, Redis and
 Celery on loopback, each person with the live pages' WebSocket open for the whole run.
 
 Database: a fresh MariaDB/MySQL database, BENCH_DATABASE_URL or
@@ -6,9 +6,11 @@ mysql://root@127.0.0.1:3306/photoagent_load, created before and dropped after th
 default does not answer, a private mariadbd on a free port with its data under var/bench/load.
 Broker and cache: REDIS_URL, else redis://127.0.0.1:6379/13 (flushed first); when neither
 answers, a private redis-server on a free port. Web: gunicorn with DEBUG=false, LOAD_WORKERS
-uvicorn workers (photoagent.asgi, as the Dockerfile; 4 x cores + 1) (LOAD_WORKER_CLASS=gthread
-serves photoagent.wsgi with LOAD_THREADS threads, without WebSockets, to compare), whitenoise
-serving the bench's own collectstatic. Background: the two Celery workers of `make run`
+gthread workers (cores + 1) x LOAD_THREADS (4) serving photoagent.wsgi, as the Dockerfile, with
+whitenoise serving the bench's own collectstatic; the WebSockets on their own server, as
+docker-compose's `live`: uvicorn (photoagent.asgi, LOAD_LIVE_WORKERS processes, 1), which the
+pages name in LIVE_WEBSOCKET_URL. LOAD_WORKER_CLASS=uvicorn_worker.UvicornWorker serves both from
+gunicorn's uvicorn workers (4 x cores + 1) instead, to compare. Background: the two Celery workers of `make run`
 (default,training and generation,library) and beat, in demo mode (no provider token), at nice 10.
 Files under var/bench/load. Seed: bench/load_seed.py (per user: a trained demo model, 21 photos,
 52 generated images, 73 analysed library items, 3 albums). Load: bench/locustfile.py, headless,
@@ -57,10 +59,12 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "180"))
 # 60 s trials, 3 x 4 threads against 5 sync workers: page p95 213 vs 266 ms, then 39 vs 337 ms.
 # Under ASGI Django runs sync views on one thread per process (thread_sensitive), so page views
 # wait for each other within a worker: more processes than the threaded workers had.
-WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "uvicorn_worker.UvicornWorker")
+# 90 s trials on the quiet two-core machine, every user's WebSocket open: gunicorn's uvicorn workers
+# serving pages and sockets, page p95 349 ms (269 once everyone had logged in); threaded WSGI
+# workers for the pages and uvicorn for the sockets, as production is laid out, 179 ms (146).
+WORKER_CLASS = os.environ.get("LOAD_WORKER_CLASS", "gthread")
 ASGI = "uvicorn" in WORKER_CLASS.lower()
-# 40 s trials on the shared two-core machine (load average 6-7 from other work): 5 uvicorn workers
-# page p95 1108 ms, 9 workers 688 ms, gthread 3 x 4 threads 838 ms.
+LIVE_WORKERS = int(os.environ.get("LOAD_LIVE_WORKERS", "1"))
 CORES = os.cpu_count() or 2
 WORKERS = int(os.environ.get("LOAD_WORKERS", str(CORES * 4 + 1 if ASGI else CORES + 1)))
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
@@ -252,6 +256,45 @@ def start_gunicorn(env: dict, port: int, processes: list) -> None:
     sys.exit(f"bench: gunicorn did not answer /healthz within 60 s; see {log}")
 
 
+def start_live(env: dict, port: int, processes: list) -> None:
+    """The live pages' WebSocket server, as docker-compose's `live` service."""
+    log = WORK / "live.log"
+    process = subprocess.Popen(
+        [
+            bin_of("uvicorn"),
+            "photoagent.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(LIVE_WORKERS),
+            "--no-access-log",
+            "--ws-ping-interval",
+            "20",
+            "--ws-ping-timeout",
+            "20",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    processes.append(("live", process))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"bench: the live server exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"bench: the live server did not answer /healthz within 60 s; see {log}")
+
+
 def start_background(env: dict, processes: list) -> None:
     # As Procfile.dev: generation and library apart from default and training.
     for name, queues, concurrency in (("default", "default,training", 1), ("generation", "generation,library", 2)):
@@ -290,7 +333,7 @@ def run_locust(env: dict, port: int, accounts_path: Path, results: Path) -> int:
         "LOAD_ACCOUNTS": str(accounts_path),
         "LOAD_UPLOADS": str(WORK / "uploads"),
         "LOAD_RESULTS": str(results),
-        "LOAD_LIVE": "1" if ASGI else "0",  # WSGI workers serve no WebSockets
+        "LOAD_LIVE_URL": env.get("LIVE_WEBSOCKET_URL") or f"ws://127.0.0.1:{port}/ws/live/",
     }
     command = [
         bin_of("locust"),
@@ -374,7 +417,7 @@ def report(results: Path, processes: list) -> int:
         )
     died = [f"{name} exited during the run" for name, process in processes if process.poll() is not None]
     # A view that raised after its response started, or a task that failed: not in the requests' statuses.
-    server = logged_errors("gunicorn.log", "gunicorn.out")
+    server = logged_errors("gunicorn.log", "gunicorn.out", "live.log")
     background = logged_errors("worker-default.log", "worker-generation.log", "beat.log")
     for line in [*died, *server[:5], *background[:5]]:
         say(f"error: {line[:240]}")
@@ -469,6 +512,10 @@ def run(database_url: str, processes: list) -> int:
     redis_url = redis_for(processes, os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
     port = free_port()
     env = bench_env(redis_url, database_url, port)
+    live_port = None
+    if not ASGI:  # the pages' WSGI workers serve no WebSockets: the live server does
+        live_port = free_port()
+        env["LIVE_WEBSOCKET_URL"] = f"ws://127.0.0.1:{live_port}/ws/live/"
     os.environ.clear()
     os.environ.update(env)
     say(f"redis: {redis_url} (flushed); database: {database_url} (fresh); files: {WORK}")
@@ -492,10 +539,13 @@ def run(database_url: str, processes: list) -> int:
     say(f"seed: {USERS} users in {time.perf_counter() - started:.1f} s")
 
     start_gunicorn(env, port, processes)
+    if live_port is not None:
+        start_live(env, live_port, processes)
     start_background(env, processes)
     wait_for_workers(app, processes, count=2, logs=WORK)
     say(
-        f"gunicorn: {WORKERS} {WORKER_CLASS} workers{'' if ASGI else f' x {THREADS} threads'} on 127.0.0.1:{port}; "
+        f"gunicorn: {WORKERS} {WORKER_CLASS} workers{'' if ASGI else f' x {THREADS} threads'} on 127.0.0.1:{port}"
+        f"{f'; live: uvicorn ({LIVE_WORKERS}) on 127.0.0.1:{live_port}' if live_port else ''}; "
         f"2 Celery workers and beat ready (nice {WORKER_NICE})"
     )
 
@@ -505,8 +555,8 @@ def run(database_url: str, processes: list) -> int:
     code = run_locust(env, port, accounts_path, results)
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(processes).items()}
     say(
-        f"cpu seconds during the load: web {cpu.get('gunicorn', 0):.0f}, "
-        f"background {sum(used for name, used in cpu.items() if name != 'gunicorn'):.0f} "
+        f"cpu seconds during the load: web {cpu.get('gunicorn', 0):.0f}, live {cpu.get('live', 0):.0f}, "
+        f"background {sum(used for name, used in cpu.items() if name not in ('gunicorn', 'live')):.0f} "
         f"(on {os.cpu_count()} cores, shared); machine load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after"
     )

@@ -31,7 +31,9 @@ from locust import HttpUser, between, events, task
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text())
 UPLOADS = sorted(Path(os.environ["LOAD_UPLOADS"]).glob("*.jpg"))
 RESULTS = Path(os.environ["LOAD_RESULTS"])
-LIVE = os.environ.get("LOAD_LIVE", "1") == "1"
+# The live server's socket URL (bench/load.py: docker-compose's `live`, or gunicorn's own uvicorn workers).
+LIVE_URL = os.environ.get("LOAD_LIVE_URL", "")
+LIVE = bool(LIVE_URL)
 PROGRESS_SECONDS = 15
 BROWSER_CACHE_SECONDS = 300
 JOB_POLL_SECONDS = 3  # the job page's own meta refresh
@@ -163,11 +165,10 @@ class Person(HttpUser):
 
     def listen(self) -> None:
         """The live WebSocket every page keeps open: count what it hears, until the run ends."""
-        host = self.host.split("://", 1)[1]
         started = time.monotonic()
         try:
             self.live = websocket.create_connection(
-                f"ws://{host}/ws/live/",
+                LIVE_URL,
                 header=[f"Cookie: sessionid={self.client.cookies.get('sessionid', '')}"],
                 origin=self.host,
                 timeout=60,

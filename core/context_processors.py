@@ -9,4 +9,5 @@ def site(request):
         "TRASH_RETENTION_DAYS": settings.TRASH_RETENTION_DAYS,
         # Live pages poll this often while their WebSocket is down (static/js/app.js).
         "LIVE_FALLBACK_POLL_SECONDS": settings.LIVE_FALLBACK_POLL_SECONDS,
+        "LIVE_WEBSOCKET_URL": settings.LIVE_WEBSOCKET_URL or "/ws/live/",
     }

@@ -249,6 +249,10 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LIVE_LAYER_SHARED = bool(REDIS_URL)
 LIVE_CATCHUP_SECONDS = float(env.str("LIVE_CATCHUP_SECONDS", default="") or (30.0 if REDIS_URL else 0.5))
+# Where pages open the live WebSocket. Empty: this site's own /ws/live/ (make run's uvicorn serves
+# both, or a proxy routes /ws/ to the `live` server). Else the live server's full ws(s):// URL, for a
+# stack without such a proxy (docker-compose on a laptop: ws://localhost:8001/ws/live/).
+LIVE_WEBSOCKET_URL = env.str("LIVE_WEBSOCKET_URL", default="")
 # A page whose live connection drops polls its parts this often until it reconnects.
 LIVE_FALLBACK_POLL_SECONDS = env.float("LIVE_FALLBACK_POLL_SECONDS", default=3.0)
 # Events of the live log that are not in the activity feed are deleted after this many days.
@@ -822,6 +826,10 @@ else:
 # not let 'self' match ws:/wss:, so the site's own socket origin is named.
 _site = urlsplit(SITE_URL)
 _live_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
+_live_origins = [_live_origin]
+if LIVE_WEBSOCKET_URL:
+    _live_server = urlsplit(LIVE_WEBSOCKET_URL)
+    _live_origins.append(f"{_live_server.scheme}://{_live_server.netloc}")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -829,7 +837,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         # data: for small inline SVG icons, blob: for the previews of photos before they upload.
         "img-src": ["'self'", "data:", "blob:", *_media_origins],
-        "connect-src": ["'self'", _live_origin],
+        "connect-src": ["'self'", *_live_origins],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],

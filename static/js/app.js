@@ -151,8 +151,11 @@ const live = (() => {
     const open = () => {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
       const query = lastEvent === null ? "" : `?after=${lastEvent}`;
+      // A path is this site's; a full ws(s):// URL names a separate live server (LIVE_WEBSOCKET_URL).
+      const target = document.body.dataset.liveSocket;
+      const base = /^wss?:\/\//.test(target) ? target : `${scheme}://${window.location.host}${target}`;
       let socket;
-      try { socket = new WebSocket(`${scheme}://${window.location.host}${document.body.dataset.liveSocket}${query}`); }
+      try { socket = new WebSocket(`${base}${query}`); }
       catch (error) { retry(); return; }
       api.socket = socket;
       socket.addEventListener("open", () => {
