@@ -180,3 +180,14 @@ def test_live_regions_keep_a_constant_query_count(
         services.photo_upload(project=Project.objects.get(), files=[photo_upload(2), photo_upload(3)])
         with django_assert_num_queries(queries):
             assert client.get(live_url).content.decode().count("Processing…") == 3
+
+
+def test_pages_open_their_socket_on_this_site_or_on_the_live_server_the_settings_name(client, settings):
+    def socket_of(response) -> str:
+        return re.search(r'<body data-live-socket="([^"]*)"', response.content.decode()).group(1)
+
+    assert socket_of(client.get("/accounts/login/")) == ""  # no account, no socket
+    client.force_login(UserFactory())
+    assert socket_of(client.get("/projects/")) == "/ws/live/"
+    settings.LIVE_WEBSOCKET_URL = "wss://live.example.com/ws/live/"
+    assert socket_of(client.get("/projects/")) == "wss://live.example.com/ws/live/"

@@ -25,6 +25,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "cache_ignores_outages": settings.CACHES["default"].get("OPTIONS", {}).get("IGNORE_EXCEPTIONS"),
     "img_src": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
+    "connect_src": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"],
 }))
 """
 
@@ -57,6 +58,17 @@ def load_settings(env: dict, tmp_path) -> dict:
     result = run(["-c", PRINT_SETTINGS], env, tmp_path)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def test_a_separate_live_server_is_one_the_pages_may_connect_to(tmp_path):
+    """Production serves the live WebSockets apart (docker-compose's `live`); without a proxy
+    routing /ws/ to it, LIVE_WEBSOCKET_URL names it, and the CSP must let the page reach it."""
+    same_site = load_settings({"SITE_URL": "https://photoagent.example.com"}, tmp_path)
+    assert same_site["connect_src"] == ["'self'", "wss://photoagent.example.com"]
+    apart = load_settings(
+        {"SITE_URL": "http://localhost:8000", "LIVE_WEBSOCKET_URL": "ws://localhost:8001/ws/live/"}, tmp_path
+    )
+    assert apart["connect_src"] == ["'self'", "ws://localhost:8000", "ws://localhost:8001"]
 
 
 def test_with_nothing_set_the_app_runs_on_the_embedded_default(tmp_path):
