@@ -191,9 +191,9 @@ if _db["ENGINE"] == "django.db.backends.mysql":
         **_db.get("OPTIONS", {}),
     }
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-    # 0: the web is served over ASGI, where each request's sync code runs in a thread of its own and
-    # a kept connection is never reused, only left open (make load ran MariaDB out of connections).
-    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    # Kept for a minute: the pages' threaded WSGI workers reuse them (a MariaDB connect per request
+    # was most of make load's page p95). The live server's reads run in a bounded thread pool.
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: WAL lets readers run beside the one writer, and
