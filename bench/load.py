@@ -210,6 +210,21 @@ def bench_env(redis_url: str, database_url: str, port: int) -> dict:
     return env
 
 
+def wait_for_health(process, port: int, log: Path, name: str) -> None:
+    """Until the server started answers /healthz (60 s at most); exits the bench when it dies."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"bench: {name} exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"bench: {name} did not answer /healthz within 60 s; see {log}")
+
+
 def start_gunicorn(env: dict, port: int, processes: list) -> None:
     log = WORK / "gunicorn.log"
     process = subprocess.Popen(
@@ -243,17 +258,7 @@ def start_gunicorn(env: dict, port: int, processes: list) -> None:
         start_new_session=True,
     )
     processes.append(("gunicorn", process))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"bench: gunicorn exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"bench: gunicorn did not answer /healthz within 60 s; see {log}")
+    wait_for_health(process, port, log, "gunicorn")
 
 
 def start_live(env: dict, port: int, processes: list) -> None:
@@ -282,17 +287,7 @@ def start_live(env: dict, port: int, processes: list) -> None:
         start_new_session=True,
     )
     processes.append(("live", process))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"bench: the live server exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"bench: the live server did not answer /healthz within 60 s; see {log}")
+    wait_for_health(process, port, log, "the live server")
 
 
 def start_background(env: dict, processes: list) -> None:
