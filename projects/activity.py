@@ -21,32 +21,15 @@ from django.utils.translation import gettext, ngettext, pgettext
 
 from accounts.models import User
 from projects import selectors
-from projects.models import Photo, Project, ProjectEvent, Role
+from projects.models import FEED_KINDS, Photo, Project, ProjectEvent, Role
 
 # The name the feed gives the system (a worker, the provider ending a run).
 SYSTEM_NAME = "PhotoAgent"
 
 # Kinds only a person does: without an actor (their account deleted since, or an operator acting
 # from the admin) the sentence says "Someone" rather than naming the system.
-PERSON_KINDS = frozenset(
-    {
-        ProjectEvent.Kind.PHOTO_UPLOADED,
-        ProjectEvent.Kind.PHOTO_DESCRIBED,
-        ProjectEvent.Kind.PHOTO_DELETED,
-        ProjectEvent.Kind.PHOTO_RESTORED,
-        ProjectEvent.Kind.PROJECT_CHANGED,
-        ProjectEvent.Kind.TRAINING_STARTED,
-        ProjectEvent.Kind.GENERATION_STARTED,
-        ProjectEvent.Kind.IMAGE_DELETED,
-        ProjectEvent.Kind.MEMBER_INVITED,
-        ProjectEvent.Kind.INVITATION_REVOKED,
-        ProjectEvent.Kind.MEMBER_JOINED,
-        ProjectEvent.Kind.MEMBER_ROLE_CHANGED,
-        ProjectEvent.Kind.MEMBER_REMOVED,
-        ProjectEvent.Kind.MEMBER_LEFT,
-        ProjectEvent.Kind.OWNERSHIP_TRANSFERRED,
-    }
-)
+# The feed's kinds but the ends of runs and jobs, which the provider or a worker may bring about.
+PERSON_KINDS = FEED_KINDS - {ProjectEvent.Kind.TRAINING_ENDED, ProjectEvent.Kind.GENERATION_ENDED}
 
 # Which subject id an entry links to, first found first.
 LINK_KEYS = ("image", "generation", "run", "photo")
